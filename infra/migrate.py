@@ -1,0 +1,83 @@
+"""Apply the versioned SQL migrations (Alembic) to the configured database.
+
+Run by `make run` locally and by a Cloud Build step through the connector in the cloud;
+never at function cold start. Usage: python -m infra.migrate [upgrade|downgrade REV|current]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+
+from shared.db import build_engine
+from shared.settings import Settings
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+LOCK_ID = 7_240_001  # one migrator at a time, whatever starts it
+log = logging.getLogger("infra.migrate")
+
+
+def _config(connection: sa.Connection) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+def upgrade(engine: sa.Engine, revision: str = "head") -> None:
+    with engine.begin() as conn:
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:id)"), {"id": LOCK_ID})
+        command.upgrade(_config(conn), revision)
+
+
+def downgrade(engine: sa.Engine, revision: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:id)"), {"id": LOCK_ID})
+        command.downgrade(_config(conn), revision)
+
+
+def current(engine: sa.Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def grant(engine: sa.Engine, users: list[str]) -> None:
+    """Give the functions' IAM database users data (not DDL) rights on every table."""
+    with engine.begin() as conn:
+        for user in users:
+            role = conn.dialect.identifier_preparer.quote(user)
+            conn.execute(sa.text(
+                f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role};"
+                f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}"
+            ))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("action", nargs="?", default="upgrade",
+                        choices=["upgrade", "downgrade", "current"])
+    parser.add_argument("revision", nargs="?", default=None)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    engine = build_engine(Settings())
+    if args.action == "current":
+        print(current(engine))
+    elif args.action == "downgrade":
+        downgrade(engine, args.revision or "-1")
+    else:
+        upgrade(engine, args.revision or "head")
+        users = [u.strip() for u in os.environ.get("DB_APP_USERS", "").split(",") if u.strip()]
+        grant(engine, users)
+        log.info("database at revision %s", current(engine))
+    engine.dispose()
+
+
+if __name__ == "__main__":
+    main()

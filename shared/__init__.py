@@ -1,0 +1,1 @@
+"""Code shared by the movies, reviews and ratings functions."""

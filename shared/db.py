@@ -1,0 +1,123 @@
+"""The connection pool: created lazily on first use, shared by every thread of the instance."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
+
+from shared.errors import DatabaseUnavailable
+from shared.settings import Settings, get_settings
+
+_lock = threading.Lock()
+_engine: sa.Engine | None = None
+_connector: Any = None
+
+
+def _direct_engine(settings: Settings, **pool: Any) -> sa.Engine:
+    assert settings.database_url is not None
+    url = sa.make_url(settings.database_url).set(drivername="postgresql+pg8000")
+    return sa.create_engine(url, **pool)
+
+
+def _cloud_sql_engine(settings: Settings, **pool: Any) -> sa.Engine:
+    """Cloud SQL Python Connector with IAM database auth; one Connector per process."""
+    global _connector
+    from google.cloud.sql.connector import Connector
+
+    if _connector is None:
+        _connector = Connector(refresh_strategy="lazy")
+    connector = _connector
+
+    def getconn() -> Any:
+        return connector.connect(
+            settings.instance_connection_name,
+            "pg8000",
+            user=settings.db_iam_user,
+            db=settings.db_name,
+            enable_iam_auth=True,
+        )
+
+    return sa.create_engine("postgresql+pg8000://", creator=getconn, **pool)
+
+
+def build_engine(settings: Settings) -> sa.Engine:
+    """A pooled engine for the configured database (direct URL or Cloud SQL)."""
+    pool = {
+        "pool_size": settings.db_pool_size,
+        "max_overflow": settings.db_max_overflow,
+        "pool_timeout": settings.db_pool_timeout,
+        "pool_recycle": 1800,
+        "pool_pre_ping": True,
+        "connect_args": {"timeout": 10} if settings.database_url else {},
+    }
+    make = _direct_engine if settings.database_url else _cloud_sql_engine
+    engine = make(settings, **pool)
+    timeout_ms = settings.db_statement_timeout_ms
+
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        cursor = dbapi_conn.cursor()
+        cursor.execute(f"SET statement_timeout = {int(timeout_ms)}")
+        cursor.execute("SET TIME ZONE 'UTC'")
+        cursor.close()
+        dbapi_conn.commit()
+
+    return engine
+
+
+def get_engine() -> sa.Engine:
+    """The instance's engine, built on first use (never at import or cold start)."""
+    global _engine
+    if _engine is None:
+        with _lock:
+            if _engine is None:
+                _engine = build_engine(get_settings())
+    return _engine
+
+
+def dispose() -> None:
+    """Drop the pool (tests, and settings changes between them)."""
+    global _engine
+    with _lock:
+        if _engine is not None:
+            _engine.dispose()
+        _engine = None
+
+
+_UNAVAILABLE = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)
+
+
+def _is_unavailable(error: BaseException) -> bool:
+    if isinstance(error, _UNAVAILABLE):
+        return True
+    return isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated
+
+
+@contextmanager
+def transaction() -> Iterator[sa.Connection]:
+    """One transaction; connection-level failures become DatabaseUnavailable (503)."""
+    try:
+        with get_engine().begin() as conn:
+            yield conn
+    except sa_exc.DBAPIError as error:
+        if _is_unavailable(error):
+            raise DatabaseUnavailable(
+                "the database is unreachable", retry_after=get_settings().retry_after_seconds
+            ) from error
+        raise
+    except sa_exc.TimeoutError as error:
+        raise DatabaseUnavailable(
+            "no database connection was free in time",
+            retry_after=get_settings().retry_after_seconds,
+        ) from error
+
+
+def ping() -> None:
+    """Raise DatabaseUnavailable unless a trivial query succeeds."""
+    with transaction() as conn:
+        conn.execute(sa.text("SELECT 1"))

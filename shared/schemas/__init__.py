@@ -1,0 +1,1 @@
+"""Request, response and query shapes; validated by pydantic, documented in OpenAPI."""

@@ -1,0 +1,62 @@
+"""Typed, fail-fast settings read once per instance from the environment."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything an instance needs to know; invalid values stop it at start-up."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", frozen=True)
+
+    # Database: either a direct URL (local, tests) or a Cloud SQL instance (cloud).
+    database_url: str | None = None
+    instance_connection_name: str | None = None
+    db_iam_user: str | None = None
+    db_name: str = "app"
+    db_pool_size: int = Field(default=5, ge=1, le=50)
+    db_max_overflow: int = Field(default=2, ge=0, le=50)
+    db_pool_timeout: float = Field(default=10.0, gt=0)
+    db_statement_timeout_ms: int = Field(default=15_000, ge=100)
+
+    # HTTP surface.
+    api_keys: Annotated[tuple[SecretStr, ...], NoDecode] = ()
+    cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    retry_after_seconds: int = Field(default=5, ge=1)
+
+    # Storage and model.
+    models_bucket: str = "models"
+    uploads_bucket: str = "uploads"
+    model_uri: str = "model/artifacts/default"
+    model_threads: int = Field(default=1, ge=1, le=64)
+    model_batch_size: int = Field(default=64, ge=1, le=1024)
+
+    google_cloud_project: str | None = None
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("api_keys", "cors_origins", mode="before")
+    @classmethod
+    def _split_commas(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @model_validator(mode="after")
+    def _one_database(self) -> Settings:
+        if bool(self.database_url) == bool(self.instance_connection_name):
+            raise ValueError("set exactly one of DATABASE_URL or INSTANCE_CONNECTION_NAME")
+        if self.instance_connection_name and not self.db_iam_user:
+            raise ValueError("INSTANCE_CONNECTION_NAME needs DB_IAM_USER")
+        return self
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The instance's settings, parsed on first use."""
+    return Settings()

@@ -1,0 +1,63 @@
+"""Fixtures: one embedded PostgreSQL per test session, a fresh database per test."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+os.environ.setdefault("XDG_RUNTIME_DIR", tempfile.mkdtemp(prefix="xdg-"))
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# Settings must validate at import time of any module; the per-test URL replaces this.
+os.environ.setdefault("DATABASE_URL", "postgresql://postgres@127.0.0.1:1/unset")
+
+from infra import migrate  # noqa: E402
+from infra.localpg import EmbeddedPostgres, free_port  # noqa: E402
+from shared import db  # noqa: E402
+from shared.settings import Settings, get_settings  # noqa: E402
+
+from tests.support import API_KEY  # noqa: E402
+
+TEMPLATE = "template_app"
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedPostgres]:
+    server = EmbeddedPostgres(tmp_path_factory.mktemp("pg"), free_port(), durable=False).start()
+    url = server.create_database(TEMPLATE)
+    engine = db.build_engine(Settings(database_url=url))
+    migrate.upgrade(engine)
+    engine.dispose()
+    yield server
+    server.stop("immediate")
+
+
+def use_database(monkeypatch: pytest.MonkeyPatch, url: str, **env: str) -> None:
+    """Point the instance's settings and pool at `url` (as a fresh instance would be)."""
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("API_KEYS", API_KEY)
+    monkeypatch.setenv("CORS_ORIGINS", "https://app.example")
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    db.dispose()
+
+
+@pytest.fixture
+def database(postgres: EmbeddedPostgres, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A migrated database of this test's own, cloned from the session template."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    url = postgres.create_database(name, template=TEMPLATE)
+    use_database(monkeypatch, url)
+    yield url
+    db.dispose()
+    get_settings.cache_clear()
+    postgres.drop_database(name)
+
+
+@pytest.fixture
+def auth() -> dict[str, str]:
+    return {"X-API-Key": API_KEY}

@@ -1,0 +1,10 @@
+from __future__ import annotations
+
+import pytest
+
+from tests.support import function_client
+
+
+@pytest.fixture
+def movies(database: str):  # noqa: ANN201
+    return function_client("movies")
