@@ -6,6 +6,7 @@ import os
 import tempfile
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -16,7 +17,7 @@ os.environ.setdefault("DATABASE_URL", "postgresql://postgres@127.0.0.1:1/unset")
 
 from infra import migrate  # noqa: E402
 from infra.localpg import EmbeddedPostgres, free_port  # noqa: E402
-from shared import db  # noqa: E402
+from shared import db, storage  # noqa: E402
 from shared.settings import Settings, get_settings  # noqa: E402
 
 from tests.support import API_KEY  # noqa: E402
@@ -61,3 +62,33 @@ def database(postgres: EmbeddedPostgres, monkeypatch: pytest.MonkeyPatch) -> Ite
 @pytest.fixture
 def auth() -> dict[str, str]:
     return {"X-API-Key": API_KEY}
+
+
+@pytest.fixture(scope="session")
+def gcs_emulator() -> Iterator[str]:
+    """gcp-storage-emulator in this process on a free port; STORAGE_EMULATOR_HOST points at it."""
+    from gcp_storage_emulator.server import create_server
+
+    port = free_port()
+    server = create_server("127.0.0.1", port, in_memory=True)
+    server.start()
+    host = f"http://127.0.0.1:{port}"
+    previous = os.environ.get("STORAGE_EMULATOR_HOST")
+    os.environ["STORAGE_EMULATOR_HOST"] = host
+    storage.reset()
+    yield host
+    server.stop()
+    storage.reset()
+    if previous is None:
+        os.environ.pop("STORAGE_EMULATOR_HOST", None)
+    else:
+        os.environ["STORAGE_EMULATOR_HOST"] = previous
+
+
+@pytest.fixture
+def gcs(gcs_emulator: str) -> Iterator[Any]:
+    """A storage client on the emulator, with every bucket wiped before the test."""
+    client = storage.get_client()
+    for bucket in list(client.list_buckets()):
+        bucket.delete(force=True)
+    yield client

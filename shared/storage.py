@@ -1,0 +1,48 @@
+"""The instance's Cloud Storage client: created on first use, emulator-aware."""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+
+_lock = threading.Lock()
+_client: Any = None
+
+
+def get_client() -> Any:
+    """A google.cloud.storage.Client; anonymous against STORAGE_EMULATOR_HOST."""
+    global _client
+    if _client is None:
+        with _lock:
+            if _client is None:
+                _client = _make_client()
+    return _client
+
+
+def _make_client() -> Any:
+    from google.cloud import storage
+
+    if os.environ.get("STORAGE_EMULATOR_HOST"):
+        from google.auth.credentials import AnonymousCredentials
+
+        project = os.environ.get("GOOGLE_CLOUD_PROJECT", "local")
+        return storage.Client(project=project, credentials=AnonymousCredentials())
+    return storage.Client()
+
+
+def reset() -> None:
+    """Forget the client (tests switch emulators between sessions)."""
+    global _client
+    with _lock:
+        _client = None
+
+
+def split_uri(uri: str) -> tuple[str, str]:
+    """gs://bucket/some/prefix -> ("bucket", "some/prefix")."""
+    if not uri.startswith("gs://"):
+        raise ValueError(f"not a gs:// URI: {uri}")
+    bucket, _, path = uri[5:].partition("/")
+    if not bucket:
+        raise ValueError(f"no bucket in {uri}")
+    return bucket, path
