@@ -37,6 +37,13 @@ class Settings(BaseSettings):
     model_threads: int = Field(default=1, ge=1, le=64)
     model_batch_size: int = Field(default=64, ge=1, le=1024)
 
+    # Uploads (the CloudEvent handler).
+    upload_max_bytes: int = Field(default=1 << 30, ge=1024)
+    upload_max_line_bytes: int = Field(default=64 * 1024, ge=256)
+    upload_max_lines: int = Field(default=5_000_000, ge=1)
+    upload_batch_size: int = Field(default=512, ge=1, le=10_000)
+    upload_event_max_age_seconds: int = Field(default=24 * 3600, ge=60)
+
     google_cloud_project: str | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
