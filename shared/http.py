@@ -136,7 +136,7 @@ class Api:
             ) from None
         if route.auth:
             _require_api_key(request)
-        call = Call(request=request, path=path_args)
+        call = Call(request=request, path=dict(path_args))
         if route.query is not None:
             call.query = _parse_query(route.query, request)
         if route.body is not None:

@@ -76,7 +76,8 @@ def exists(conn: sa.Connection, movie_id: int, *, lock: bool = False) -> bool:
 
 
 def _filters(query: MovieListQuery) -> tuple[list[str], dict[str, Any]]:
-    where, params = [], {}
+    where: list[str] = []
+    params: dict[str, Any] = {}
     if query.q:
         escaped = query.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         where.append("title ILIKE :q ESCAPE '\\'")

@@ -15,7 +15,9 @@ PROBLEM_TYPE_BASE = "https://errors.movie-reviews.dev/"
 log = logging.getLogger("shared.http")
 
 
-def field_errors(error: ValidationError, prefix: tuple[str | int, ...] = ()) -> list[dict[str, Any]]:
+def field_errors(
+    error: ValidationError, prefix: tuple[str | int, ...] = ()
+) -> list[dict[str, Any]]:
     """Pydantic errors as {field, message, type}; the input value is never echoed back."""
     rows = []
     for item in error.errors(include_url=False, include_input=False):

@@ -15,12 +15,11 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 # Settings must validate at import time of any module; the per-test URL replaces this.
 os.environ.setdefault("DATABASE_URL", "postgresql://postgres@127.0.0.1:1/unset")
 
-from infra import migrate  # noqa: E402
-from infra.localpg import EmbeddedPostgres, free_port  # noqa: E402
-from shared import db, storage  # noqa: E402
-from shared.settings import Settings, get_settings  # noqa: E402
-
-from tests.support import API_KEY  # noqa: E402
+from infra import migrate
+from infra.localpg import EmbeddedPostgres, free_port
+from shared import db, storage
+from shared.settings import Settings, get_settings
+from tests.support import API_KEY
 
 TEMPLATE = "template_app"
 

@@ -6,5 +6,5 @@ from tests.support import function_client
 
 
 @pytest.fixture
-def movies(database: str):  # noqa: ANN201
+def movies(database: str):
     return function_client("movies")

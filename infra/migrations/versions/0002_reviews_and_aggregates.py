@@ -130,11 +130,30 @@ def upgrade() -> None:
         FROM totals t JOIN histograms h USING (movie_id)
         WHERE m.movie_id = t.movie_id;
 
-        -- every (movie, day) of a removed review already has a row, so deletes never insert
+        -- a movie's own deletion cascades here after its rows are gone: skip it.
+        -- Existing days are updated first and only missing days inserted: INSERT .. ON CONFLICT
+        -- checks CHECK (review_count >= 0) on the proposed row before it sees the conflict, so
+        -- a removal (negative delta) cannot go through it. The movie_ratings row locks above
+        -- serialise the writers of one movie.
+        UPDATE movie_rating_daily daily SET
+            review_count   = daily.review_count + g.n,
+            positivity_sum = daily.positivity_sum + g.positivity
+        FROM (
+            SELECT d.movie_id, (d.created_at AT TIME ZONE 'UTC')::date AS day,
+                   sum(d.sign) AS n, sum(d.sign * d.positivity::numeric) AS positivity
+            FROM unnest(deltas) d
+            GROUP BY 1, 2
+        ) g
+        WHERE daily.movie_id = g.movie_id AND daily.day = g.day;
+
         INSERT INTO movie_rating_daily AS daily (movie_id, day, review_count, positivity_sum)
-        SELECT movie_id, (created_at AT TIME ZONE 'UTC')::date,
-               sum(sign), sum(sign * positivity::numeric)
-        FROM unnest(deltas)
+        SELECT d.movie_id, (d.created_at AT TIME ZONE 'UTC')::date,
+               sum(d.sign), sum(d.sign * d.positivity::numeric)
+        FROM unnest(deltas) d
+        WHERE EXISTS (SELECT 1 FROM movies WHERE movies.id = d.movie_id)
+          AND NOT EXISTS (SELECT 1 FROM movie_rating_daily x
+                          WHERE x.movie_id = d.movie_id
+                            AND x.day = (d.created_at AT TIME ZONE 'UTC')::date)
         GROUP BY 1, 2
         ORDER BY 1, 2
         ON CONFLICT (movie_id, day) DO UPDATE SET

@@ -1,0 +1,53 @@
+# Two commands matter: `make run` (the whole stack locally) and `make test` (everything CI runs).
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip --disable-pip-version-check
+
+.PHONY: run test lint typecheck iac pytest venv venv-test upload bench clean
+
+venv: $(VENV)/.run-deps
+venv-test: $(VENV)/.test-deps
+
+$(VENV)/.run-deps: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -e '.[dev]'
+	touch $@
+
+# torch comes first and pinned: it installs from the local CPU wheel, and nothing after it
+# may pull a different (CUDA) build. It is for model/ training and its tests only.
+$(VENV)/.test-deps: $(VENV)/.run-deps model/requirements.txt
+	$(PIP) install -q torch==2.13.0
+	$(PIP) install -q -r model/requirements.txt
+	touch $@
+
+run: venv
+	$(PY) -m infra.stack
+
+test: venv-test lint typecheck iac pytest
+
+lint:
+	$(VENV)/bin/ruff check .
+
+# each function's main.py is a top-level module named "main": type-check them one by one
+typecheck:
+	$(VENV)/bin/mypy shared infra model bench
+	for f in functions/*/main.py; do $(VENV)/bin/mypy "$$f" || exit 1; done
+
+iac:
+	bash infra/check_iac.sh
+
+pytest:
+	$(PY) -m pytest -p no:cacheprovider
+
+upload: venv
+	$(PY) -m infra.upload "$(FILE)"
+
+bench: venv-test
+	$(PY) bench/bench_model.py
+	$(PY) bench/bench_ratings.py
+	$(PY) bench/bench_upload.py
+
+clean:
+	rm -rf $(VENV) .venv-checkov .local build .mypy_cache .ruff_cache .pytest_cache

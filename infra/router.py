@@ -1,0 +1,67 @@
+"""Local stand-in for the HTTPS load balancer: one base URL, routed by path prefix."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+import requests
+from werkzeug.serving import run_simple
+from werkzeug.wrappers import Request, Response
+
+# Response headers the WSGI server sets itself (hop-by-hop or recomputed).
+_SKIP = {"connection", "keep-alive", "transfer-encoding",
+         "server", "date"}
+
+
+class Router:
+    """Forwards each request to the function whose prefix matches, streaming both ways."""
+
+    def __init__(self, routes: dict[str, str]) -> None:
+        # longest prefix first, so /reviews-x never shadows a longer match
+        self.routes = sorted(routes.items(), key=lambda item: -len(item[0]))
+        self.session = requests.Session()
+
+    def target(self, path: str) -> str | None:
+        for prefix, base in self.routes:
+            if path == prefix or path.startswith((prefix + "/", prefix + ":", prefix + "?")):
+                return base
+        return None
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        request = Request(environ)
+        if request.path == "/healthz":
+            return _json(200, {"status": "ok", "routes": dict(self.routes)})(environ,
+                                                                          start_response)
+        base = self.target(request.path)
+        if base is None:
+            return _json(404, {"type": "about:blank", "title": "Not Found", "status": 404,
+                               "detail": f"no function serves {request.path}"},
+                         "application/problem+json")(environ, start_response)
+        return self._forward(request, base)(environ, start_response)
+
+    def _forward(self, request: Request, base: str) -> Response:
+        headers = {k: v for k, v in request.headers.items()
+                   if k.lower() not in ("host", "content-length", "transfer-encoding")}
+        try:
+            upstream = self.session.request(
+                request.method, base + request.full_path.rstrip("?"), headers=headers,
+                data=request.get_data(), stream=True,
+                allow_redirects=False, timeout=(5, 600))
+        except requests.ConnectionError:
+            return _json(503, {"type": "about:blank", "title": "Service Unavailable",
+                               "status": 503, "detail": "the function is not reachable"},
+                         "application/problem+json", {"Retry-After": "2"})
+        kept = [(k, v) for k, v in upstream.raw.headers.items() if k.lower() not in _SKIP]
+        return Response(upstream.raw.stream(64 * 1024, decode_content=False),
+                        status=upstream.status_code, headers=kept)
+
+
+def _json(status: int, body: dict[str, Any], mimetype: str = "application/json",
+          headers: dict[str, str] | None = None) -> Response:
+    return Response(json.dumps(body), status=status, mimetype=mimetype, headers=headers)
+
+
+def serve(port: int, routes: dict[str, str]) -> None:
+    run_simple("127.0.0.1", port, Router(routes), threaded=True)

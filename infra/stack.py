@@ -1,0 +1,197 @@
+"""`make run`: the whole system on a laptop, on embedded stand-ins for the cloud services.
+
+Embedded PostgreSQL (data kept in .local/pg), the GCS emulator (.local/gcs), migrations,
+the committed model published to the emulated models bucket, each function under
+functions-framework on its own port, the Eventarc stand-in for uploads, and a router on
+one base URL. Ctrl-C stops everything.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+from infra import migrate
+from infra.localpg import EmbeddedPostgres
+from infra.router import serve
+from shared.db import build_engine
+from shared.settings import Settings
+
+REPO = Path(__file__).resolve().parents[1]
+LOCAL = REPO / ".local"
+PG_PORT = int(os.environ.get("PG_PORT", "54329"))
+GCS_PORT = int(os.environ.get("GCS_PORT", "9023"))
+ROUTER_PORT = int(os.environ.get("PORT", "8080"))
+BUCKETS = ("models", "uploads")
+
+
+@dataclass(frozen=True)
+class Function:
+    name: str  # the folder under functions/
+    target: str
+    port: int
+    signature: str = "http"
+    prefixes: tuple[str, ...] = ()
+
+
+FUNCTIONS = (
+    Function("movies", "movies", 8081, prefixes=("/movies",)),
+    Function("reviews", "reviews", 8082, prefixes=("/reviews", "/sentiment")),
+    Function("ratings", "ratings", 8083, prefixes=("/ratings",)),
+    Function("reviews", "on_upload", 8084, signature="cloudevent"),
+)
+
+
+def _die_with_parent() -> None:
+    """Children get SIGTERM if this process dies, even by SIGKILL: no orphans."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+class Stack:
+    def __init__(self) -> None:
+        self.children: list[subprocess.Popen[bytes]] = []
+        self.postgres = EmbeddedPostgres(LOCAL / "pg", PG_PORT)
+        self.env = dict(os.environ)
+
+    def spawn(self, *args: str, cwd: Path = REPO) -> subprocess.Popen[bytes]:
+        child = subprocess.Popen(args, cwd=cwd, env=self.env, preexec_fn=_die_with_parent)  # noqa: PLW1509
+        self.children.append(child)
+        return child
+
+    def start_database(self) -> str:
+        print(f"postgres   127.0.0.1:{PG_PORT} (data in .local/pg)", flush=True)
+        self.postgres.start()
+        return self.postgres.create_database("app")
+
+    def start_storage(self) -> str:
+        (LOCAL / "gcs").mkdir(parents=True, exist_ok=True)
+        self.spawn(sys.executable, "-m", "gcp_storage_emulator", "start", "--host", "127.0.0.1",
+                   "--port", str(GCS_PORT), "--quiet", cwd=LOCAL / "gcs")
+        host = f"http://127.0.0.1:{GCS_PORT}"
+        _wait_http(f"{host}/storage/v1/b", "storage emulator")
+        print(f"storage    {host} (buckets: {', '.join(BUCKETS)}; data in .local/gcs)", flush=True)
+        return host
+
+    def ensure_buckets(self) -> None:
+        from shared import storage
+
+        client = storage.get_client()
+        existing = {bucket.name for bucket in client.list_buckets()}
+        for name in BUCKETS:
+            if name not in existing:
+                client.create_bucket(name)
+
+    def start_functions(self) -> dict[str, str]:
+        routes: dict[str, str] = {}
+        for fn in FUNCTIONS:
+            source = REPO / "functions" / fn.name / "main.py"
+            if not source.exists():
+                print(f"skipping   {fn.target}: {source.relative_to(REPO)} not written yet")
+                continue
+            self.spawn(sys.executable, "-m", "functions_framework", "--target", fn.target,
+                       "--source", str(source), "--signature-type", fn.signature,
+                       "--host", "127.0.0.1", "--port", str(fn.port))
+            for prefix in fn.prefixes:
+                routes[prefix] = f"http://127.0.0.1:{fn.port}"
+        for fn in FUNCTIONS:
+            if (REPO / "functions" / fn.name / "main.py").exists() and fn.signature == "http":
+                _wait_http(f"http://127.0.0.1:{fn.port}/healthz", fn.target)
+        return routes
+
+    def start_eventarc(self) -> None:
+        if (REPO / "infra" / "eventarc.py").exists():
+            self.spawn(sys.executable, "-m", "infra.eventarc", "--bucket", "uploads",
+                       "--target", "http://127.0.0.1:8084/")
+
+    def stop(self) -> None:
+        for child in self.children:
+            if child.poll() is None:
+                child.terminate()
+        for child in self.children:
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        self.postgres.stop()
+
+
+def _wait_http(url: str, what: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(url, timeout=2).status_code < 500:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"{what} did not come up at {url}")
+
+
+def _api_key() -> str:
+    path = LOCAL / "api-key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(24))
+    return path.read_text().strip()
+
+
+def _publish_model(env: dict[str, str]) -> str | None:
+    """Publish the committed artifact to the emulated models bucket; return its gs:// URI."""
+    try:
+        from model.publish import committed_artifact, publish_once
+    except ImportError:
+        print("model      model.publish not available yet; using the local artifact path")
+        return None
+    artifact = committed_artifact()
+    return str(publish_once(artifact, "gs://models/sentiment/"))
+
+
+def main() -> None:
+    os.environ.setdefault("XDG_RUNTIME_DIR", str(LOCAL / "run"))
+    (LOCAL / "run").mkdir(parents=True, exist_ok=True, mode=0o700)
+    stack = Stack()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        url = stack.start_database()
+        engine = build_engine(Settings(database_url=url))
+        migrate.upgrade(engine)
+        engine.dispose()
+        host = stack.start_storage()
+        api_key = _api_key()
+        stack.env.update(DATABASE_URL=url, STORAGE_EMULATOR_HOST=host, API_KEYS=api_key,
+                         PYTHONPATH=str(REPO), GOOGLE_CLOUD_PROJECT="local",
+                         CORS_ORIGINS=os.environ.get("CORS_ORIGINS", "http://localhost:3000"),
+                         TOKENIZERS_PARALLELISM="false")
+        os.environ.update(stack.env)
+        stack.ensure_buckets()
+        model_uri = _publish_model(stack.env)
+        if model_uri:
+            stack.env["MODEL_URI"] = model_uri
+            print(f"model      {model_uri}", flush=True)
+        routes = stack.start_functions()
+        stack.start_eventarc()
+        print(f"\nBase URL:  http://127.0.0.1:{ROUTER_PORT}  ({', '.join(sorted(routes))})")
+        print(f"API key:   {api_key}   (send as X-API-Key on writes)")
+        print("Uploads:   python -m infra.upload FILE   (or: make upload FILE=...)")
+        print("Ctrl-C stops everything.\n", flush=True)
+        serve(ROUTER_PORT, routes)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        print("\nstopping...", flush=True)
+        stack.stop()
+
+
+if __name__ == "__main__":
+    main()
