@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import functions_framework
 import flask
+import functions_framework
 
 from shared import movies as store
 from shared.http import Api, Call, Reply
