@@ -121,3 +121,9 @@ def ping() -> None:
     """Raise DatabaseUnavailable unless a trivial query succeeds."""
     with transaction() as conn:
         conn.execute(sa.text("SELECT 1"))
+
+
+def sqlstate(error: sa_exc.DBAPIError) -> str | None:
+    """The PostgreSQL error code (e.g. 23503 foreign key violation) behind a driver error."""
+    detail = error.orig.args[0] if error.orig is not None and error.orig.args else None
+    return detail.get("C") if isinstance(detail, dict) else None

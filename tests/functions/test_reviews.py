@@ -1,0 +1,297 @@
+"""The reviews HTTP contract, scored by the committed model, through functions-framework."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import pytest
+import sqlalchemy as sa
+
+from shared import db
+from shared.sentiment import reset_scorer
+from shared.settings import get_settings
+from tests.functions.test_movies import assert_problem
+from tests.support import function_client
+
+POSITIVE = "정말 재미있고 감동적인 최고의 영화였어요. 배우들 연기도 완벽하고 또 보고 싶네요"
+NEGATIVE = "시간 아깝다. 스토리도 엉망이고 연기도 최악인 쓰레기 영화"
+
+
+def post(reviews, auth, movie_id, content=POSITIVE, author="관객", **headers):
+    return reviews.post("/reviews", json={"movie_id": movie_id, "author": author,
+                                          "content": content}, headers={**auth, **headers})
+
+
+def aggregate(movie_id):
+    with db.transaction() as conn:
+        return conn.execute(sa.text(
+            "SELECT review_count, positive_count, negative_count, neutral_count"
+            " FROM movie_ratings WHERE movie_id = :m"), {"m": movie_id}).one()
+
+
+def row_count(movie_id):
+    with db.transaction() as conn:
+        return conn.execute(sa.text("SELECT count(*) FROM reviews WHERE movie_id = :m"),
+                            {"m": movie_id}).scalar()
+
+
+def test_create_scores_and_stores(reviews, auth, movie_id):
+    response = post(reviews, auth, movie_id)
+    assert response.status_code == 201, response.get_data(as_text=True)
+    body = response.get_json()
+    assert response.headers["Location"] == f"/reviews/{body['id']}"
+    sentiment = body["sentiment"]
+    assert sentiment["label"] == "positive"
+    assert 0.5 < sentiment["positivity"] <= 1
+    assert 0 <= sentiment["confidence"] <= 1
+    assert 1 <= sentiment["rating"] <= 10
+    assert sentiment["model_version"] == get_settings_model_version()
+    assert reviews.get(f"/reviews/{body['id']}").get_json() == body
+    assert aggregate(movie_id).review_count == 1
+
+
+def get_settings_model_version():
+    from shared.sentiment import get_scorer
+
+    return get_scorer().version
+
+
+@pytest.mark.parametrize(("text", "label"), [
+    (POSITIVE, "positive"),
+    ("인생 영화. 몇 번을 봐도 눈물이 나요 강력 추천합니다", "positive"),
+    (NEGATIVE, "negative"),
+    ("돈 아깝고 지루해서 중간에 나왔다. 최악", "negative"),
+])
+def test_korean_reviews_get_the_expected_label(reviews, auth, movie_id, text, label):
+    assert post(reviews, auth, movie_id, text).get_json()["sentiment"]["label"] == label
+
+
+def test_unknown_movie_is_404_and_nothing_is_written(reviews, auth, movie_id):
+    assert_problem(post(reviews, auth, movie_id + 1000), 404)
+    assert row_count(movie_id + 1000) == 0
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"author": ""}, "author"),
+    ({"author": "a" * 51}, "author"),
+    ({"author": "a\nb"}, "author"),
+    ({"content": ""}, "content"),
+    ({"content": "   \n "}, "content"),
+    ({"content": "가" * 2001}, "content"),
+    ({"content": "null\u0000byte"}, "content"),
+    ({"content": "escape\u001b[31m"}, "content"),
+    ({"content": 5}, "content"),
+    ({"movie_id": 0}, "movie_id"),
+    ({"movie_id": "abc"}, "movie_id"),
+    ({"sentiment": {"label": "positive"}}, "sentiment"),
+    ({"label": "positive"}, "label"),
+])
+def test_invalid_reviews_are_422(reviews, auth, movie_id, body, field):
+    payload = {"movie_id": movie_id, "author": "관객", "content": "좋아요", **body}
+    assert_problem(reviews.post("/reviews", json=payload, headers=auth), 422, field)
+    assert row_count(movie_id) == 0
+
+
+def test_content_is_trimmed_and_2000_characters_fit(reviews, auth, movie_id):
+    body = post(reviews, auth, movie_id, "  " + "가" * 2000 + "\n ").get_json()
+    assert body["content"] == "가" * 2000
+
+
+def test_writes_need_a_key(reviews, movie_id):
+    assert_problem(post(reviews, {}, movie_id), 401)
+    assert_problem(post(reviews, {"X-API-Key": "wrong"}, movie_id), 403)
+
+
+def test_malformed_and_wrong_type_bodies(reviews, auth):
+    assert_problem(reviews.post("/reviews", data=b"{", content_type="application/json",
+                                headers=auth), 400)
+    assert_problem(reviews.post("/reviews", data=b"x", content_type="text/plain",
+                                headers=auth), 415)
+
+
+# --- idempotency ------------------------------------------------------------------------------
+
+def test_idempotency_key_replays_the_same_response(reviews, auth, movie_id):
+    first = post(reviews, auth, movie_id, **{"Idempotency-Key": "abc-1"})
+    again = post(reviews, auth, movie_id, **{"Idempotency-Key": "abc-1"})
+    assert first.status_code == again.status_code == 201
+    assert again.get_json() == first.get_json()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert row_count(movie_id) == 1
+    assert aggregate(movie_id).review_count == 1
+
+
+def test_idempotency_key_with_another_body_is_409(reviews, auth, movie_id):
+    post(reviews, auth, movie_id, **{"Idempotency-Key": "abc-2"})
+    assert_problem(post(reviews, auth, movie_id, NEGATIVE, **{"Idempotency-Key": "abc-2"}), 409)
+    assert row_count(movie_id) == 1
+
+
+def test_concurrent_retries_with_one_key_write_one_row(auth, movie_id, database):
+    statuses = []
+
+    def retry() -> None:
+        client = function_client("reviews")
+        statuses.append(post(client, auth, movie_id, **{"Idempotency-Key": "race"}).status_code)
+
+    threads = [threading.Thread(target=retry) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [201] * 8
+    assert row_count(movie_id) == 1
+
+
+def test_bad_idempotency_key_is_400(reviews, auth, movie_id):
+    assert_problem(post(reviews, auth, movie_id, **{"Idempotency-Key": "has space"}), 400)
+
+
+# --- batch ------------------------------------------------------------------------------------
+
+def test_batch_is_scored_and_stored_together(reviews, auth, movie_id):
+    items = [{"movie_id": movie_id, "author": f"a{i}", "content": text}
+             for i, text in enumerate([POSITIVE, NEGATIVE, POSITIVE])]
+    response = reviews.post("/reviews:batch", json={"items": items}, headers=auth)
+    assert response.status_code == 201, response.get_data(as_text=True)
+    created = response.get_json()["items"]
+    assert [r["author"] for r in created] == ["a0", "a1", "a2"]
+    assert [r["sentiment"]["label"] for r in created] == ["positive", "negative", "positive"]
+    counts = aggregate(movie_id)
+    assert (counts.review_count, counts.positive_count, counts.negative_count) == (3, 2, 1)
+
+
+def test_batch_is_all_or_nothing(reviews, auth, movie_id):
+    items = [{"movie_id": movie_id, "author": "a", "content": POSITIVE},
+             {"movie_id": movie_id + 99, "author": "b", "content": NEGATIVE}]
+    assert_problem(reviews.post("/reviews:batch", json={"items": items}, headers=auth), 404)
+    bad = [{"movie_id": movie_id, "author": "a", "content": POSITIVE},
+           {"movie_id": movie_id, "author": "", "content": NEGATIVE}]
+    assert_problem(reviews.post("/reviews:batch", json={"items": bad}, headers=auth), 422,
+                   "items.1.author")
+    assert row_count(movie_id) == 0
+
+
+@pytest.mark.parametrize("size", [0, 101])
+def test_batch_size_is_bounded(reviews, auth, movie_id, size):
+    items = [{"movie_id": movie_id, "author": "a", "content": "좋다"}] * size
+    assert_problem(reviews.post("/reviews:batch", json={"items": items}, headers=auth), 422)
+
+
+# --- read, edit, delete -----------------------------------------------------------------------
+
+def test_list_filters_and_pages_newest_first(reviews, auth, movies, movie_id):
+    other = movies.post("/movies", json={"title": "다른 영화"}, headers=auth).get_json()["id"]
+    mine = [post(reviews, auth, movie_id, text, author=f"u{i % 2}").get_json()["id"]
+            for i, text in enumerate([POSITIVE, NEGATIVE, POSITIVE, NEGATIVE, POSITIVE])]
+    post(reviews, auth, other)
+
+    def ids(**query):
+        response = reviews.get("/reviews", query_string=query)
+        assert response.status_code == 200, response.get_data(as_text=True)
+        return [r["id"] for r in response.get_json()["items"]]
+
+    assert ids(movie_id=movie_id) == mine[::-1]
+    assert ids(movie_id=movie_id, label="negative") == [mine[3], mine[1]]
+    assert ids(movie_id=movie_id, author="u1") == [mine[3], mine[1]]
+    seen, cursor = [], None
+    while True:
+        query = {"movie_id": movie_id, "limit": 2, **({"cursor": cursor} if cursor else {})}
+        page = reviews.get("/reviews", query_string=query).get_json()
+        seen += [r["id"] for r in page["items"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert seen == mine[::-1]
+    assert_problem(reviews.get("/reviews", query_string={"label": "great"}), 422)
+
+
+def test_patch_content_is_rescored_and_moves_the_aggregate(reviews, auth, movie_id):
+    review = post(reviews, auth, movie_id, POSITIVE).get_json()
+    response = reviews.patch(f"/reviews/{review['id']}", json={"content": NEGATIVE},
+                             headers=auth)
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["sentiment"]["label"] == "negative"
+    assert body["updated_at"] > review["updated_at"]
+    counts = aggregate(movie_id)
+    assert (counts.review_count, counts.positive_count, counts.negative_count) == (1, 0, 1)
+
+
+def test_patch_author_keeps_the_score(reviews, auth, movie_id):
+    review = post(reviews, auth, movie_id).get_json()
+    body = reviews.patch(f"/reviews/{review['id']}", json={"author": "새 이름"},
+                         headers=auth).get_json()
+    assert body["author"] == "새 이름"
+    assert body["sentiment"] == review["sentiment"]
+
+
+def test_patch_cannot_move_a_review_or_set_its_score(reviews, auth, movie_id):
+    review = post(reviews, auth, movie_id).get_json()
+    url = f"/reviews/{review['id']}"
+    assert_problem(reviews.patch(url, json={"movie_id": movie_id}, headers=auth), 422)
+    assert_problem(reviews.patch(url, json={"label": "negative"}, headers=auth), 422)
+    assert_problem(reviews.patch(url, json={"content": None}, headers=auth), 422)
+
+
+def test_delete_removes_the_review_and_its_share_of_the_aggregate(reviews, auth, movie_id):
+    review = post(reviews, auth, movie_id).get_json()
+    post(reviews, auth, movie_id, NEGATIVE)
+    assert reviews.delete(f"/reviews/{review['id']}", headers=auth).status_code == 204
+    assert_problem(reviews.get(f"/reviews/{review['id']}"), 404)
+    assert_problem(reviews.delete(f"/reviews/{review['id']}", headers=auth), 404)
+    assert aggregate(movie_id).review_count == 1
+
+
+# --- previews and model outages ---------------------------------------------------------------
+
+def test_sentiment_preview_scores_without_storing(reviews, movie_id):
+    one = reviews.post("/sentiment", json={"text": POSITIVE})
+    assert one.status_code == 200
+    assert one.get_json()["items"][0]["label"] == "positive"
+    many = reviews.post("/sentiment", json={"texts": [POSITIVE, NEGATIVE]}).get_json()
+    assert [s["label"] for s in many["items"]] == ["positive", "negative"]
+    assert row_count(movie_id) == 0
+
+
+@pytest.mark.parametrize("body", [{}, {"text": "a", "texts": ["b"]}, {"texts": []},
+                                  {"texts": ["x"] * 101}, {"text": ""}])
+def test_sentiment_preview_validation(reviews, body):
+    assert_problem(reviews.post("/sentiment", json=body), 422)
+
+
+@pytest.fixture
+def model_missing(tmp_path):
+    """This instance's MODEL_URI points at nothing; restored (and reloaded) afterwards."""
+    previous = os.environ.get("MODEL_URI")
+    os.environ["MODEL_URI"] = str(tmp_path / "no-such-model")
+    get_settings.cache_clear()
+    reset_scorer()
+    yield
+    if previous is None:
+        os.environ.pop("MODEL_URI", None)
+    else:
+        os.environ["MODEL_URI"] = previous
+    get_settings.cache_clear()
+    reset_scorer()
+
+
+def test_missing_model_gives_503_and_reads_keep_working(reviews, auth, movie_id, request):
+    review = post(reviews, auth, movie_id).get_json()
+    request.getfixturevalue("model_missing")
+    for response in (post(reviews, auth, movie_id),
+                     reviews.post("/sentiment", json={"text": "좋아요"})):
+        assert_problem(response, 503)
+        assert int(response.headers["Retry-After"]) > 0
+    assert reviews.get(f"/reviews/{review['id']}").status_code == 200
+    assert reviews.get("/reviews").status_code == 200
+    assert row_count(movie_id) == 1
+
+
+def test_openapi_lists_the_reviews_operations(reviews):
+    doc = reviews.get("/openapi.json").get_json()
+    paths = doc["paths"].keys()
+    assert {"/reviews", "/reviews:batch", "/reviews/{review_id}", "/sentiment"} <= paths
+    assert "409" in doc["paths"]["/reviews"]["post"]["responses"]
+    assert "503" in doc["paths"]["/sentiment"]["post"]["responses"]
