@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import json
 import os
 import secrets
 import signal
@@ -21,9 +22,12 @@ from pathlib import Path
 
 import requests
 
+os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")  # noqa: E402 - before pgserver reads it
+
 from infra import migrate
 from infra.localpg import EmbeddedPostgres
 from infra.router import serve
+from shared import storage
 from shared.db import build_engine
 from shared.settings import Settings
 
@@ -84,8 +88,6 @@ class Stack:
         return host
 
     def ensure_buckets(self) -> None:
-        from shared import storage
-
         client = storage.get_client()
         existing = {bucket.name for bucket in client.list_buckets()}
         for name in BUCKETS:
@@ -146,15 +148,37 @@ def _api_key() -> str:
     return path.read_text().strip()
 
 
-def _publish_model(env: dict[str, str]) -> str | None:
+def _publish_model() -> str:
     """Publish the committed artifact to the emulated models bucket; return its gs:// URI."""
-    try:
-        from model.publish import committed_artifact, publish_once
-    except ImportError:
-        print("model      model.publish not available yet; using the local artifact path")
-        return None
-    artifact = committed_artifact()
-    return str(publish_once(artifact, "gs://models/sentiment/"))
+    from model.publish import publish
+
+    artifact = REPO / str(Settings.model_fields["model_uri"].default)
+    version = json.loads((artifact / "manifest.json").read_text())["version"]
+    published = storage.get_client().bucket("models").blob(f"sentiment/{version}/manifest.json")
+    if published.exists():  # versions are immutable: already there means already right
+        return f"gs://models/sentiment/{version}/"
+    return publish(artifact, "gs://models/sentiment/")
+
+
+def _database_url(stack: Stack) -> str:
+    """DATABASE_URL or INSTANCE_CONNECTION_NAME from the environment win over the embedded one."""
+    if os.environ.get("DATABASE_URL") or os.environ.get("INSTANCE_CONNECTION_NAME"):
+        print("postgres   using the database from the environment", flush=True)
+        settings = Settings()
+    else:
+        settings = Settings(database_url=stack.start_database())
+    engine = build_engine(settings)
+    migrate.upgrade(engine)
+    engine.dispose()
+    return settings.database_url or ""
+
+
+def _storage_host(stack: Stack) -> str:
+    existing = os.environ.get("STORAGE_EMULATOR_HOST")
+    if existing:
+        print(f"storage    {existing} (from the environment)", flush=True)
+        return existing
+    return stack.start_storage()
 
 
 def main() -> None:
@@ -162,33 +186,32 @@ def main() -> None:
     (LOCAL / "run").mkdir(parents=True, exist_ok=True, mode=0o700)
     stack = Stack()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even if started with it ignored
     try:
-        url = stack.start_database()
-        engine = build_engine(Settings(database_url=url))
-        migrate.upgrade(engine)
-        engine.dispose()
-        host = stack.start_storage()
-        api_key = _api_key()
-        stack.env.update(DATABASE_URL=url, STORAGE_EMULATOR_HOST=host, API_KEYS=api_key,
+        url = _database_url(stack)
+        host = _storage_host(stack)
+        api_key = os.environ.get("API_KEYS") or _api_key()
+        stack.env.update(STORAGE_EMULATOR_HOST=host, API_KEYS=api_key,
                          PYTHONPATH=str(REPO), GOOGLE_CLOUD_PROJECT="local",
                          CORS_ORIGINS=os.environ.get("CORS_ORIGINS", "http://localhost:3000"),
                          TOKENIZERS_PARALLELISM="false")
+        if url:
+            stack.env["DATABASE_URL"] = url
         os.environ.update(stack.env)
         stack.ensure_buckets()
-        model_uri = _publish_model(stack.env)
-        if model_uri:
-            stack.env["MODEL_URI"] = model_uri
-            print(f"model      {model_uri}", flush=True)
+        stack.env["MODEL_URI"] = os.environ.get("MODEL_URI") or _publish_model()
+        print(f"model      {stack.env['MODEL_URI']}", flush=True)
         routes = stack.start_functions()
         stack.start_eventarc()
         print(f"\nBase URL:  http://127.0.0.1:{ROUTER_PORT}  ({', '.join(sorted(routes))})")
-        print(f"API key:   {api_key}   (send as X-API-Key on writes)")
+        print(f"API key:   {api_key.split(',')[0]}   (send as X-API-Key on writes)")
         print("Uploads:   python -m infra.upload FILE   (or: make upload FILE=...)")
         print("Ctrl-C stops everything.\n", flush=True)
         serve(ROUTER_PORT, routes)
     except KeyboardInterrupt:
         pass
     finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut cleanup short
         print("\nstopping...", flush=True)
         stack.stop()
 
