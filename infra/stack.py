@@ -20,9 +20,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
 import requests
-
-os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")  # noqa: E402 - before pgserver reads it
 
 from infra import migrate
 from infra.localpg import EmbeddedPostgres
@@ -117,15 +116,24 @@ class Stack:
                        "--target", "http://127.0.0.1:8084/")
 
     def stop(self) -> None:
-        for child in self.children:
-            if child.poll() is None:
-                child.terminate()
-        for child in self.children:
-            try:
-                child.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                child.kill()
+        """SIGINT everything (gunicorn's quick shutdown), then SIGKILL whatever lingers."""
+        tree = [psutil.Process(c.pid) for c in self.children if c.poll() is None]
+        tree += [grandchild for proc in list(tree) for grandchild in _descendants(proc)]
+        for proc in tree:
+            with contextlib.suppress(psutil.Error):
+                proc.send_signal(signal.SIGINT)
+        _, alive = psutil.wait_procs(tree, timeout=8)
+        for proc in alive:
+            with contextlib.suppress(psutil.Error):
+                proc.kill()
         self.postgres.stop()
+
+
+def _descendants(proc: psutil.Process) -> list[psutil.Process]:
+    try:
+        return list(proc.children(recursive=True))
+    except psutil.Error:
+        return []
 
 
 def _wait_http(url: str, what: str, timeout: float = 60) -> None:
@@ -182,8 +190,6 @@ def _storage_host(stack: Stack) -> str:
 
 
 def main() -> None:
-    os.environ.setdefault("XDG_RUNTIME_DIR", str(LOCAL / "run"))
-    (LOCAL / "run").mkdir(parents=True, exist_ok=True, mode=0o700)
     stack = Stack()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     signal.signal(signal.SIGINT, signal.default_int_handler)  # even if started with it ignored

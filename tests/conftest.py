@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import os
-import tempfile
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-os.environ.setdefault("XDG_RUNTIME_DIR", tempfile.mkdtemp(prefix="xdg-"))
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 # Settings must validate at import time of any module; the per-test URL replaces this.
 os.environ.setdefault("DATABASE_URL", "postgresql://postgres@127.0.0.1:1/unset")
