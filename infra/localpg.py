@@ -18,7 +18,7 @@ from pathlib import Path
 if not os.environ.get("XDG_RUNTIME_DIR"):  # pgserver's platformdirs warns without a private one
     os.environ["XDG_RUNTIME_DIR"] = tempfile.mkdtemp(prefix="xdg-")
 
-from pgserver._commands import POSTGRES_BIN_PATH  # noqa: E402
+from pgserver._commands import POSTGRES_BIN_PATH
 
 SYSTEM_USER = "pgserveruser"  # postgres refuses to run as root
 FAST_UNSAFE = ("-c fsync=off -c synchronous_commit=off -c full_page_writes=off")
