@@ -7,13 +7,15 @@ and one btree per leaderboard order.
 
 from __future__ import annotations
 
-from decimal import Decimal
+from collections.abc import Callable
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import sqlalchemy as sa
 
 from shared import db, pagination
-from shared.errors import NotFound
+from shared.errors import BadRequest, NotFound
 from shared.schemas.ratings import (
     LabelCounts,
     Leaderboard,
@@ -40,6 +42,26 @@ ORDER_KEYS = {
     "average": ("coalesce(r.average_rating, 0)", "numeric"),
     "count": ("r.review_count", "integer"),
     "recent": ("r.updated_at", "timestamptz"),
+}
+
+
+def _numeric_key(text: str) -> Decimal:
+    value = Decimal(text)
+    if not value.is_finite() or abs(value) > 100:  # rating keys lie in 0..10
+        raise ValueError(text)
+    return value
+
+
+def _integer_key(text: str) -> int:
+    value = int(text)
+    if not 0 <= value < 2**31:
+        raise ValueError(text)
+    return value
+
+
+# SQL type -> parser of a cursor's text key; the typed value is what goes to the database
+KEY_PARSERS: dict[str, Callable[[str], object]] = {
+    "numeric": _numeric_key, "integer": _integer_key, "timestamptz": datetime.fromisoformat,
 }
 STEPS = {"day": "1 day", "week": "1 week", "month": "1 month"}
 
@@ -112,8 +134,18 @@ def leaderboard_params(query: LeaderboardQuery) -> dict[str, Any]:
     params["limit"] = query.limit + 1
     if query.cursor:
         position = pagination.decode(query.cursor, _listing(query))
-        params.update(key=position.key, after_id=position.id)
+        params.update(key=_checked_key(query.order, position.key), after_id=position.id)
     return params
+
+
+def _checked_key(order: str, key: str | None) -> object:
+    """The cursor's sort key as a value of the order's type (cursors can be hand-made)."""
+    try:
+        if key is None:
+            raise ValueError("no key")
+        return KEY_PARSERS[ORDER_KEYS[order][1]](key)
+    except (ValueError, InvalidOperation):
+        raise BadRequest("the cursor is not valid") from None
 
 
 def _listing(query: LeaderboardQuery) -> str:

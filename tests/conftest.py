@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,14 +26,18 @@ TEMPLATE = "template_app"
 
 
 @pytest.fixture(scope="session")
-def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedPostgres]:
-    server = EmbeddedPostgres(tmp_path_factory.mktemp("pg"), free_port(), durable=False).start()
+def postgres() -> Iterator[EmbeddedPostgres]:
+    # not tmp_path_factory: pytest prunes old numbered temp dirs, which may belong to a
+    # concurrent session whose server is still running
+    root = Path(tempfile.mkdtemp(prefix="pytest-pg-"))
+    server = EmbeddedPostgres(root, free_port(), durable=False).start()
     url = server.create_database(TEMPLATE)
     engine = db.build_engine(Settings(database_url=url))
     migrate.upgrade(engine)
     engine.dispose()
     yield server
     server.stop("immediate")
+    shutil.rmtree(root, ignore_errors=True)
 
 
 def use_database(monkeypatch: pytest.MonkeyPatch, url: str, **env: str) -> None:

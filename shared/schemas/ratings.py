@@ -106,7 +106,9 @@ def count_periods(first: date, last: date, bucket: str) -> int:
 class TrendQuery(RequestModel):
     """from/to are inclusive UTC days; to defaults to today, from to 30 periods back."""
 
-    bucket: Bucket = "day"
+    bucket: Bucket = Field(
+        default="day", description="day | week (from Monday) | month; a range may span at most "
+                                   "366 days, 260 weeks or 120 months")
     from_: Day | None = Field(default=None, alias="from",
                               description="first UTC day (inclusive); default 30 periods back")
     to: Day | None = Field(default=None, description="last UTC day (inclusive); default today")

@@ -12,6 +12,7 @@ Revises: 0004
   A fixed prior keeps the score a function of its own row; a live global mean would change every
   movie's score on every write and could not be indexed. shared/ratings.py mirrors m and C;
   changing them needs a migration that redefines the column.
+- TRUNCATE reviews empties the aggregates too (it fires no DELETE trigger).
 - recompute_movie_ratings() / recompute_movie_rating_daily() derive the aggregates from reviews.
   infra.ratings (verify, rebuild) and the tests use them, so there is one recomputation only.
 """
@@ -40,6 +41,19 @@ def upgrade() -> None:
         ON movie_ratings ((coalesce(average_rating, 0)), movie_id);
     CREATE INDEX movie_ratings_count_idx ON movie_ratings (review_count, movie_id);
     CREATE INDEX movie_ratings_recent_idx ON movie_ratings (updated_at, movie_id);
+
+    -- TRUNCATE fires no row or statement DELETE trigger: empty the aggregates with it
+    CREATE FUNCTION reviews_after_truncate() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        UPDATE movie_ratings SET review_count = 0, positivity_sum = 0, positive_count = 0,
+            neutral_count = 0, negative_count = 0, rating_sum = 0,
+            rating_histogram = array_fill(0, ARRAY[10]), updated_at = clock_timestamp()
+        WHERE review_count <> 0;
+        DELETE FROM movie_rating_daily;
+        RETURN NULL;
+    END $$;
+    CREATE TRIGGER reviews_aggregate_truncate AFTER TRUNCATE ON reviews
+        FOR EACH STATEMENT EXECUTE FUNCTION reviews_after_truncate();
 
     -- what movie_ratings must hold, derived from reviews (every movie, reviewed or not)
     CREATE FUNCTION recompute_movie_ratings() RETURNS TABLE (
@@ -85,6 +99,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.execute("""
     DROP FUNCTION recompute_movie_rating_daily(), recompute_movie_ratings();
+    DROP TRIGGER reviews_aggregate_truncate ON reviews;
+    DROP FUNCTION reviews_after_truncate();
     DROP INDEX movie_ratings_bayesian_idx, movie_ratings_average_idx, movie_ratings_count_idx,
                movie_ratings_recent_idx;
     ALTER TABLE movie_ratings DROP COLUMN bayesian_rating, DROP COLUMN average_rating;
