@@ -1,0 +1,129 @@
+# The four deployed functions (Cloud Run functions, 2nd gen).
+
+locals {
+  function_env = {
+    for k, spec in local.function_specs : k => merge(
+      {
+        INSTANCE_CONNECTION_NAME = google_sql_database_instance.main.connection_name
+        DB_IAM_USER              = local.db_iam_users[k]
+        DB_NAME                  = google_sql_database.app.name
+        DB_POOL_SIZE             = tostring(var.functions[k].db_pool_size)
+        DB_MAX_OVERFLOW          = tostring(var.functions[k].db_max_overflow)
+        CORS_ORIGINS             = join(",", var.cors_origins)
+        LOG_LEVEL                = var.log_level
+        # functions-framework runs gunicorn with THREADS threads (default
+        # 4 x cores); match the request concurrency Cloud Run sends.
+        THREADS = tostring(var.functions[k].concurrency)
+      },
+      spec.uses_model ? {
+        MODELS_BUCKET  = google_storage_bucket.models.name
+        UPLOADS_BUCKET = google_storage_bucket.uploads.name
+        MODEL_URI      = local.model_uri
+        MODEL_THREADS  = tostring(var.model_threads)
+      } : {},
+    )
+  }
+
+  # With the load balancer on, the HTTP functions only take traffic through
+  # it, so Cloud Armor cannot be bypassed via the run.app URL.
+  http_ingress = var.enable_load_balancer ? "ALLOW_INTERNAL_AND_GCLB" : "ALLOW_ALL"
+}
+
+resource "google_cloudfunctions2_function" "this" {
+  # checkov:skip=CKV_GCP_124:HTTP functions are a public API (reads anonymous, writes need an API key); the event function is internal-only. With enable_load_balancer ingress is limited to the LB.
+  for_each = local.function_specs
+
+  project     = var.project_id
+  location    = var.region
+  name        = "${local.prefix}-${each.key}"
+  description = "${each.key} (${each.value.event ? "Eventarc storage finalize" : "HTTP"}), entry point ${each.value.entry_point}"
+
+  build_config {
+    runtime         = "python312"
+    entry_point     = each.value.entry_point
+    service_account = google_service_account.function_builder.id
+
+    source {
+      storage_source {
+        bucket = google_storage_bucket.sources.name
+        object = google_storage_bucket_object.bundle[each.value.bundle].name
+      }
+    }
+  }
+
+  service_config {
+    service_account_email            = google_service_account.function[each.key].email
+    available_memory                 = var.functions[each.key].memory
+    available_cpu                    = var.functions[each.key].cpu
+    max_instance_request_concurrency = var.functions[each.key].concurrency
+    min_instance_count               = var.functions[each.key].min_instances
+    max_instance_count               = var.functions[each.key].max_instances
+    timeout_seconds                  = var.functions[each.key].timeout_seconds
+    ingress_settings                 = each.value.event ? "ALLOW_INTERNAL_ONLY" : local.http_ingress
+    all_traffic_on_latest_revision   = true
+    environment_variables            = local.function_env[each.key]
+
+    dynamic "secret_environment_variables" {
+      for_each = each.value.checks_writes ? [google_secret_manager_secret.api_keys.secret_id] : []
+      content {
+        key        = "API_KEYS"
+        project_id = var.project_id
+        secret     = secret_environment_variables.value
+        version    = "latest"
+      }
+    }
+  }
+
+  dynamic "event_trigger" {
+    for_each = each.value.event ? [google_storage_bucket.uploads.name] : []
+    content {
+      # Storage triggers must live in the bucket's location.
+      trigger_region        = lower(google_storage_bucket.uploads.location)
+      event_type            = "google.cloud.storage.object.v1.finalized"
+      retry_policy          = "RETRY_POLICY_RETRY" # off by default in the v2 API
+      service_account_email = google_service_account.uploads_trigger.email
+
+      event_filters {
+        attribute = "bucket"
+        value     = event_trigger.value
+      }
+    }
+  }
+
+  labels = {
+    system      = var.name
+    environment = var.environment
+    function    = each.key
+  }
+
+  depends_on = [
+    google_project_iam_member.sql,
+    google_project_iam_member.function_builder,
+    google_storage_bucket_iam_member.models_reader,
+    google_storage_bucket_iam_member.uploads_admin,
+    google_secret_manager_secret_iam_member.api_keys_accessor,
+    time_sleep.eventarc_iam_propagation,
+  ]
+}
+
+# Public invocation of the HTTP functions only: reads are anonymous and the
+# write endpoints check X-API-Key in app code. Never the event function.
+resource "google_cloud_run_v2_service_iam_member" "public_invoker" {
+  # checkov:skip=CKV_GCP_102:Public HTTP API by design; writes are authenticated with API keys in the application, and the event function is excluded.
+  for_each = local.public_functions
+
+  project  = var.project_id
+  location = var.region
+  name     = google_cloudfunctions2_function.this[each.key].name
+  role     = "roles/run.invoker"
+  member   = "allUsers"
+}
+
+# Eventarc pushes to the event function as the trigger identity.
+resource "google_cloud_run_v2_service_iam_member" "trigger_invoker" {
+  project  = var.project_id
+  location = var.region
+  name     = google_cloudfunctions2_function.this["reviews-uploads"].name
+  role     = "roles/run.invoker"
+  member   = google_service_account.uploads_trigger.member
+}

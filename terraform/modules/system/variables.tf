@@ -1,0 +1,276 @@
+# Inputs of the whole system. Defaults are the dev-sized configuration; the
+# environments override what differs (tier, instance counts, domain).
+
+variable "project_id" {
+  description = "Google Cloud project that hosts the environment."
+  type        = string
+}
+
+variable "environment" {
+  description = "Short environment name (dev, prod); part of every resource name."
+  type        = string
+
+  validation {
+    # Service account ids are "<name>-<environment>-<role>" and at most 30 characters.
+    condition     = can(regex("^[a-z][a-z0-9]{1,7}$", var.environment))
+    error_message = "environment must be 2-8 lowercase letters/digits, starting with a letter."
+  }
+}
+
+variable "name" {
+  description = "System name prefix for resource names."
+  type        = string
+  default     = "kmr"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9]{1,7}$", var.name))
+    error_message = "name must be 2-8 lowercase letters/digits, starting with a letter."
+  }
+}
+
+variable "region" {
+  description = "Region of the functions, the Cloud SQL instance and the buckets. The Eventarc trigger must be in the uploads bucket's location, so everything shares one region."
+  type        = string
+  default     = "asia-northeast3"
+}
+
+variable "bundle_dir" {
+  description = "Directory holding <function>.zip bundles built by `python -m infra.package` (relative paths are relative to the root module)."
+  type        = string
+  default     = "../../../build/bundles"
+}
+
+variable "build_service_account_email" {
+  description = "Service account Cloud Build runs as (created at bootstrap, see docs/deploy.md). It runs migrations, so it gets an IAM database user and may publish model versions."
+  type        = string
+}
+
+# --- Cloud SQL -------------------------------------------------------------
+
+variable "db_tier" {
+  description = "Cloud SQL machine tier (Enterprise edition): db-f1-micro, db-g1-small or db-custom-<vCPU>-<MiB>."
+  type        = string
+  default     = "db-custom-1-3840"
+
+  validation {
+    condition     = can(regex("^(db-f1-micro|db-g1-small|db-custom-[0-9]+-[0-9]+)$", var.db_tier))
+    error_message = "db_tier must be db-f1-micro, db-g1-small or db-custom-<vCPU>-<MiB>; the connection budget derives max_connections from it."
+  }
+}
+
+variable "db_max_connections" {
+  description = "Explicit `max_connections` flag. null keeps the tier's default (derived from its memory in locals.tf), which is also what the connection budget uses."
+  type        = number
+  default     = null
+}
+
+variable "db_reserved_connections" {
+  description = "Connections kept out of the functions' budget: Cloud SQL's own superuser slots, the migration runner and an operator's psql."
+  type        = number
+  default     = 10
+}
+
+variable "db_availability_type" {
+  description = "ZONAL (dev) or REGIONAL (prod, automatic failover)."
+  type        = string
+  default     = "ZONAL"
+
+  validation {
+    condition     = contains(["ZONAL", "REGIONAL"], var.db_availability_type)
+    error_message = "db_availability_type must be ZONAL or REGIONAL."
+  }
+}
+
+variable "db_name" {
+  description = "Application database name."
+  type        = string
+  default     = "app"
+}
+
+variable "db_backup_retained_count" {
+  description = "Number of automated daily backups kept."
+  type        = number
+  default     = 7
+}
+
+variable "db_log_retention_days" {
+  description = "Days of write-ahead log kept for point-in-time recovery (1-7 on Enterprise edition)."
+  type        = number
+  default     = 7
+}
+
+variable "deletion_protection" {
+  description = "Protects the Cloud SQL instance from `terraform destroy` and from the API. Only ever turn off to tear down a scratch environment."
+  type        = bool
+  default     = true
+}
+
+# --- Functions ---------------------------------------------------------------
+
+variable "functions" {
+  description = <<-EOT
+    Sizing of each deployed function. Keys are fixed: movies, reviews,
+    reviews-uploads, ratings. db_pool_size + db_max_overflow is the most
+    connections one instance opens, so the sum over functions of
+    max_instances x (db_pool_size + db_max_overflow) must fit the instance's
+    max_connections minus db_reserved_connections (checked at plan time).
+  EOT
+  type = map(object({
+    memory          = string
+    cpu             = string
+    concurrency     = number
+    min_instances   = number
+    max_instances   = number
+    timeout_seconds = number
+    db_pool_size    = number
+    db_max_overflow = number
+  }))
+  default = {
+    # CRUD on movies: I/O bound, many concurrent requests share a small pool.
+    movies = {
+      memory          = "512Mi"
+      cpu             = "1"
+      concurrency     = 16
+      min_instances   = 0
+      max_instances   = 4
+      timeout_seconds = 60
+      db_pool_size    = 3
+      db_max_overflow = 2
+    }
+    # Create-and-score: ONNX inference is CPU bound on one vCPU, so few
+    # concurrent requests per instance; the model needs ~1 GiB.
+    reviews = {
+      memory          = "1Gi"
+      cpu             = "1"
+      concurrency     = 4
+      min_instances   = 0
+      max_instances   = 3
+      timeout_seconds = 60
+      db_pool_size    = 3
+      db_max_overflow = 1
+    }
+    # Bulk file scoring: one file per instance at a time, long timeout
+    # (540 s is the event-driven maximum), more memory for batches.
+    reviews-uploads = {
+      memory          = "2Gi"
+      cpu             = "1"
+      concurrency     = 1
+      min_instances   = 0
+      max_instances   = 2
+      timeout_seconds = 540
+      db_pool_size    = 2
+      db_max_overflow = 0
+    }
+    # Reads of maintained aggregates: cheap queries, high concurrency.
+    ratings = {
+      memory          = "512Mi"
+      cpu             = "1"
+      concurrency     = 16
+      min_instances   = 0
+      max_instances   = 4
+      timeout_seconds = 30
+      db_pool_size    = 3
+      db_max_overflow = 2
+    }
+  }
+
+  validation {
+    condition = (
+      length(setsubtract(keys(var.functions), ["movies", "reviews", "reviews-uploads", "ratings"])) == 0 &&
+      length(setsubtract(["movies", "reviews", "reviews-uploads", "ratings"], keys(var.functions))) == 0
+    )
+    error_message = "functions must have exactly the keys movies, reviews, reviews-uploads, ratings."
+  }
+
+  validation {
+    condition     = alltrue([for f in values(var.functions) : f.min_instances <= f.max_instances && f.max_instances >= 1])
+    error_message = "Each function needs 1 <= max_instances and min_instances <= max_instances."
+  }
+
+  validation {
+    # Cloud Run only allows concurrency > 1 with at least one full vCPU.
+    condition     = alltrue([for f in values(var.functions) : f.concurrency == 1 || tonumber(f.cpu) >= 1])
+    error_message = "concurrency > 1 needs cpu >= 1."
+  }
+
+  validation {
+    condition     = var.functions["reviews-uploads"].timeout_seconds <= 540
+    error_message = "Event-driven functions time out at 540 s at most."
+  }
+}
+
+variable "cors_origins" {
+  description = "Browser origins allowed by CORS (passed as CORS_ORIGINS, comma-joined)."
+  type        = list(string)
+  default     = []
+}
+
+variable "log_level" {
+  description = "LOG_LEVEL of every function."
+  type        = string
+  default     = "INFO"
+
+  validation {
+    condition     = contains(["DEBUG", "INFO", "WARNING", "ERROR"], var.log_level)
+    error_message = "log_level must be DEBUG, INFO, WARNING or ERROR."
+  }
+}
+
+# --- Model -------------------------------------------------------------------
+
+variable "model_version" {
+  description = "Published sentiment model version (folder under gs://<models-bucket>/sentiment/). Changing it and applying rolls the model out; setting the previous value rolls it back."
+  type        = string
+  default     = "nsmc-bilstm-20261123"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9._-]+$", var.model_version))
+    error_message = "model_version must be a plain folder name (letters, digits, '.', '_', '-')."
+  }
+}
+
+variable "model_threads" {
+  description = "ONNX Runtime intra-op threads (MODEL_THREADS); match the function's vCPUs."
+  type        = number
+  default     = 1
+}
+
+# --- Buckets -----------------------------------------------------------------
+
+variable "upload_reports_retention_days" {
+  description = "Days after which reports/ and rejects/ objects in the uploads bucket are deleted."
+  type        = number
+  default     = 30
+}
+
+variable "noncurrent_object_retention_days" {
+  description = "Days a replaced (noncurrent) object version is kept in versioned buckets."
+  type        = number
+  default     = 30
+}
+
+variable "force_destroy_buckets" {
+  description = "Allow `terraform destroy` to delete non-empty buckets (scratch environments only)."
+  type        = bool
+  default     = false
+}
+
+# --- Optional HTTPS load balancer ---------------------------------------------
+
+variable "enable_load_balancer" {
+  description = "Put an external HTTPS load balancer with Cloud Armor in front of the HTTP functions. When on, the functions only accept traffic from the load balancer."
+  type        = bool
+  default     = false
+}
+
+variable "domain" {
+  description = "Domain of the managed certificate (required when enable_load_balancer is true)."
+  type        = string
+  default     = ""
+}
+
+variable "rate_limit_requests_per_minute" {
+  description = "Cloud Armor per-client-IP request budget per minute before 429s."
+  type        = number
+  default     = 600
+}

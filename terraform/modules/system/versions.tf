@@ -1,0 +1,23 @@
+# Provider pins live in one place per root; the module repeats them so that
+# `terraform init` inside the module (tests, IDEs) resolves the same versions.
+terraform {
+  # `check` blocks and precondition messages need >= 1.5; the Cloud Build
+  # image is pinned to 1.11.4 (cloudbuild.yaml).
+  required_version = ">= 1.5.0, < 2.0.0"
+
+  required_providers {
+    google = {
+      source  = "hashicorp/google"
+      version = "~> 7.10"
+    }
+    # Only for google_project_service_identity (the Eventarc service agent).
+    google-beta = {
+      source  = "hashicorp/google-beta"
+      version = "~> 7.10"
+    }
+    time = {
+      source  = "hashicorp/time"
+      version = "~> 0.12"
+    }
+  }
+}
