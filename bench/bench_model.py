@@ -1,0 +1,165 @@
+"""Latency / throughput / size / cold-load of the sentiment artifact vs a BERT-base shape.
+
+``python bench/bench_model.py [--artifact DIR] [--skip-bert]``
+
+Figures (printed, and written as JSON to .local/bench/results.json):
+* single review p50/p99 at 1 thread, tokenisation included, for a typical (~30 token)
+  and a max-length review (scorer.score([text]), i.e. batch 1 at true length);
+* batch throughput at 2 threads (reviews/s over a few thousand reviews);
+* artifact size on disk and cold load (fetch + verify + session + first score).
+The BERT-base-shaped classifier (12 layers, hidden 768, vocab 32k, random weights)
+is built, exported and INT8-quantised with model.convert_hf, cached under .local/bench/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from model.data import read_reviews  # noqa: E402
+from model.paths import split_file  # noqa: E402
+from shared.sentiment import load_scorer  # noqa: E402
+
+CACHE = REPO / ".local" / "bench"
+FIXTURE = REPO / "tests" / "fixtures" / "nsmc" / "reviews-test.tsv.gz"
+
+
+def default_artifact() -> Path:
+    found = sorted(p.parent for p in (REPO / "model" / "artifacts").glob("*/manifest.json"))
+    return found[-1]
+
+
+def corpus(limit: int) -> list[str]:
+    path = split_file("test") if split_file("test").exists() else FIXTURE
+    return read_reviews(path, limit).texts
+
+
+def pick_texts(artifact: Path, texts: list[str]) -> tuple[str, str]:
+    """A review of ~30 tokens and one that reaches max_length, for this artifact's tokenizer."""
+    scorer = load_scorer(str(artifact))
+    lengths = [len(ids) for ids in scorer.engine.encode(texts)]
+    typical = min(range(len(texts)), key=lambda i: abs(lengths[i] - 30))
+    longest = max(texts, key=len)
+    return texts[typical], (longest + " ") * 8
+
+
+def percentiles(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    return statistics.median(ordered), ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
+
+
+def single_latency(artifact: Path, text: str, runs: int) -> dict[str, float]:
+    scorer = load_scorer(str(artifact), threads=1)
+    for _ in range(10):
+        scorer.score([text])
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        scorer.score([text])
+        times.append((time.perf_counter() - start) * 1000)
+    p50, p99 = percentiles(times)
+    tokens = len(scorer.engine.encode([text])[0])
+    return {"tokens": tokens, "p50_ms": round(p50, 3), "p99_ms": round(p99, 3)}
+
+
+def throughput(artifact: Path, texts: list[str], threads: int = 2) -> float:
+    scorer = load_scorer(str(artifact), threads=threads)
+    scorer.engine.batch_size = 64
+    scorer.score(texts[:64])
+    start = time.perf_counter()
+    scorer.score(texts)
+    return round(len(texts) / (time.perf_counter() - start), 1)
+
+
+def cold_load_ms(artifact: Path, repeats: int = 5) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        load_scorer(str(artifact), threads=1).score(["첫 리뷰"])
+        times.append((time.perf_counter() - start) * 1000)
+    return round(statistics.median(times), 1)
+
+
+def size_mb(artifact: Path) -> float:
+    return round(sum(f.stat().st_size for f in artifact.iterdir()) / 1e6, 2)
+
+
+def measure(artifact: Path, texts: list[str], runs: int, batch_n: int) -> dict[str, object]:
+    typical, longest = pick_texts(artifact, texts)
+    return {
+        "artifact": str(artifact.relative_to(REPO) if artifact.is_relative_to(REPO) else artifact),
+        "size_mb": size_mb(artifact),
+        "cold_load_ms": cold_load_ms(artifact),
+        "single_typical": single_latency(artifact, typical, runs),
+        "single_max_length": single_latency(artifact, longest, runs),
+        "batch_reviews_per_s_2_threads": throughput(artifact, texts[:batch_n]),
+    }
+
+
+def bert_base_artifact() -> Path:
+    """Random BERT-base-shaped classifier + 32k WordPiece, converted like any HF model."""
+    out = CACHE / "bert-base-int8"
+    if (out / "manifest.json").exists():
+        return out
+    import torch
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors, trainers
+    from transformers import BertConfig, BertForSequenceClassification, PreTrainedTokenizerFast
+
+    from model.convert_hf import convert
+
+    src = CACHE / "bert-base-src"
+    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    backend = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    backend.normalizer = normalizers.BertNormalizer(lowercase=False, strip_accents=False)
+    backend.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    backend.train_from_iterator(corpus(200_000), trainers.WordPieceTrainer(
+        vocab_size=32_000, special_tokens=specials))
+    cls, sep = backend.token_to_id("[CLS]"), backend.token_to_id("[SEP]")
+    backend.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", special_tokens=[("[CLS]", cls), ("[SEP]", sep)])
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, unk_token="[UNK]",
+                                        pad_token="[PAD]", cls_token="[CLS]", sep_token="[SEP]",
+                                        mask_token="[MASK]")
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=32_000)  # 12 x 768, 3072 FFN, 512 positions
+    config.num_labels = 2
+    BertForSequenceClassification(config).eval().save_pretrained(src)
+    tokenizer.save_pretrained(src)
+    convert(src, out, "bert-base-random-int8", (0.35, 0.65), max_length=128)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--artifact", type=Path, default=None)
+    parser.add_argument("--runs", type=int, default=300)
+    parser.add_argument("--batch", type=int, default=4000)
+    parser.add_argument("--skip-bert", action="store_true")
+    args = parser.parse_args()
+    texts = corpus(max(args.batch, 2000))
+    ours = measure(args.artifact or default_artifact(), texts, args.runs, args.batch)
+    results: dict[str, object] = {"ours": ours}
+    print(json.dumps({"ours": ours}, ensure_ascii=False, indent=2))
+    if not args.skip_bert:
+        bert = measure(bert_base_artifact(), texts, max(args.runs // 5, 30), 256)
+        ratio = {k: round(bert[k]["p50_ms"] / ours[k]["p50_ms"], 1)  # type: ignore[index]
+                 for k in ("single_typical", "single_max_length")}
+        ratio["batch_throughput"] = round(
+            ours["batch_reviews_per_s_2_threads"] / bert["batch_reviews_per_s_2_threads"], 1)  # type: ignore[operator]
+        results |= {"bert_base": bert, "speedup": ratio}
+        print(json.dumps({"bert_base": bert, "speedup": ratio}, ensure_ascii=False, indent=2))
+    CACHE.mkdir(parents=True, exist_ok=True)
+    (CACHE / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+
+
+if __name__ == "__main__":
+    main()

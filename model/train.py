@@ -1,0 +1,291 @@
+"""Step 2: train the network on the train split, selecting on dev.
+
+``python -m model.train --run model/runs/main`` (resumable: rerun the same
+command after an interruption and it continues from ``<run>/last.pt``).
+Writes ``last.pt`` every few minutes, ``best.pt`` whenever dev improves, and
+one JSON line per evaluation to ``<run>/history.jsonl``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import random
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tokenizers import Tokenizer
+from torch.nn import functional as F
+from tqdm import tqdm
+
+from model.data import polarity, read_reviews
+from model.encoded import Encoded, cached_encode
+from model.metrics import balanced_accuracy, rating_mae
+from model.network import NetConfig, SentimentNet
+from model.paths import RUNS_DIR, split_file
+
+log = logging.getLogger(__name__)
+RATINGS = torch.arange(1, 11, dtype=torch.float32)
+# Positivity targets for neutral ratings 5..8 (down-weighted), so the neutral band has room.
+SOFT_TARGETS = torch.tensor([0, 0, 0, 0, 0.2, 0.35, 0.5, 0.65, 1, 1], dtype=torch.float32)
+
+
+@dataclass
+class TrainConfig:
+    """Optimisation settings (stored in checkpoints)."""
+
+    epochs: int = 3
+    batch_size: int = 256
+    lr: float = 3e-3
+    weight_decay: float = 0.01
+    rating_l1: float = 0.1
+    neutral_weight: float = 0.3
+    warmup: float = 0.05
+    time_budget_s: float | None = None
+    seed: int = 13
+    limit: int | None = None
+    dev_limit: int | None = None
+    net: dict[str, Any] = field(default_factory=dict)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def epoch_batches(lengths: np.ndarray, batch_size: int, seed: int) -> list[np.ndarray]:
+    """Shuffled batches of similar length (sorted within blocks of 50 batches)."""
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(lengths))
+    block = batch_size * 50
+    batches: list[np.ndarray] = []
+    for start in range(0, len(order), block):
+        chunk = order[start : start + block]
+        chunk = chunk[np.argsort(lengths[chunk], kind="stable")]
+        batches.extend(chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size))
+    rng.shuffle(batches)
+    return batches
+
+
+def multitask_loss(
+    net: SentimentNet, batch: tuple[torch.Tensor, torch.Tensor], ratings: torch.Tensor,
+    pos_weight: float, cfg: TrainConfig,
+) -> torch.Tensor:
+    """Positivity BCE + rating CE (all rows) + L1 on the expected rating.
+
+    BCE: 1-4 -> 0 and 9-10 -> 1, the negatives up-weighted to balance the classes;
+    5-8 -> soft targets with weight ``neutral_weight``.
+    """
+    logit, rating_logits = net(*batch)
+    target = torch.from_numpy(polarity(ratings.numpy()))
+    polar = ~torch.isnan(target)
+    weights = torch.where(target == 1.0, 1.0, pos_weight)
+    weights = torch.where(polar, weights, cfg.neutral_weight)
+    target = torch.where(polar, target, SOFT_TARGETS[ratings.clamp(1, 10) - 1])
+    bce = F.binary_cross_entropy_with_logits(logit, target, weight=weights)
+    ce = F.cross_entropy(rating_logits, ratings - 1)
+    expected = (torch.softmax(rating_logits, dim=-1) * RATINGS).sum(dim=-1)
+    l1 = (expected - ratings.float()).abs().mean()
+    return bce + ce + cfg.rating_l1 * l1
+
+
+@torch.no_grad()
+def predict(net: SentimentNet, data: Encoded, batch_size: int = 512) -> tuple[np.ndarray, ...]:
+    """(positivity, expected rating) for every row, in row order."""
+    net.eval()
+    order = np.argsort(data.lengths, kind="stable")
+    pos = np.zeros(len(data), dtype=np.float32)
+    exp = np.zeros(len(data), dtype=np.float32)
+    for start in range(0, len(order), batch_size):
+        rows = order[start : start + batch_size]
+        logit, rating_logits = net(*data.batch(rows))
+        pos[rows] = torch.sigmoid(logit).numpy()
+        exp[rows] = (torch.softmax(rating_logits, dim=-1) * RATINGS).sum(dim=-1).numpy()
+    net.train()
+    return pos, exp
+
+
+def dev_scores(net: SentimentNet, dev: Encoded) -> dict[str, float]:
+    pos, exp = predict(net, dev)
+    acc = balanced_accuracy(pos, dev.ratings)
+    mae = rating_mae(exp, dev.ratings)
+    return {"dev_acc": acc, "dev_mae": mae, "dev_score": acc - 0.02 * mae}
+
+
+def save_atomic(obj: dict[str, Any], path: Path) -> None:
+    tmp = path.with_suffix(".tmp")
+    torch.save(obj, tmp)
+    tmp.replace(path)
+
+
+def learning_rate(cfg: TrainConfig, progress: float) -> float:
+    """Linear warm-up then cosine decay to 2% of the peak, over progress in [0, 1]."""
+    if progress < cfg.warmup:
+        return cfg.lr * max(progress / cfg.warmup, 0.02)
+    rest = (progress - cfg.warmup) / (1.0 - cfg.warmup)
+    return cfg.lr * (0.02 + 0.98 * 0.5 * (1.0 + math.cos(math.pi * min(rest, 1.0))))
+
+
+class Trainer:
+    """Holds the model, optimiser and schedule; checkpoints and resumes.
+
+    Schedule progress is the fraction of planned steps done or, with a time budget,
+    of the budget spent (whichever is larger): a slow machine still ends on time
+    with a fully decayed learning rate.
+    """
+
+    def __init__(self, run: Path, cfg: TrainConfig, train: Encoded, dev: Encoded) -> None:
+        self.run, self.cfg, self.train, self.dev = run, cfg, train, dev
+        seed_everything(cfg.seed)
+        self.net = SentimentNet(NetConfig(**cfg.net))
+        self.opt = torch.optim.AdamW(
+            self.net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay
+        )
+        self.steps_per_epoch = math.ceil(len(train) / cfg.batch_size)
+        pol = polarity(train.ratings)
+        self.pos_weight = float(np.sum(pol == 1.0) / max(np.sum(pol == 0.0), 1))
+        self.epoch, self.step, self.best, self.elapsed = 0, 0, -math.inf, 0.0
+
+    def progress(self) -> float:
+        planned = self.cfg.epochs * self.steps_per_epoch
+        done = (self.epoch * self.steps_per_epoch + self.step) / planned
+        if self.cfg.time_budget_s:
+            done = max(done, self.elapsed / self.cfg.time_budget_s)
+        return done
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "net": self.net.state_dict(), "opt": self.opt.state_dict(), "epoch": self.epoch,
+            "step": self.step, "best": self.best, "elapsed": self.elapsed,
+            "train_config": self.cfg.__dict__, "net_config": self.net.config.to_dict(),
+            "torch_rng": torch.get_rng_state(),
+        }
+
+    def resume(self, path: Path) -> None:
+        ckpt = torch.load(path, weights_only=False)
+        self.net.load_state_dict(ckpt["net"])
+        self.opt.load_state_dict(ckpt["opt"])
+        self.epoch, self.step, self.best = ckpt["epoch"], ckpt["step"], ckpt["best"]
+        self.elapsed = ckpt["elapsed"]
+        torch.set_rng_state(ckpt["torch_rng"])
+        log.info("resumed from %s at epoch %d step %d", path, self.epoch, self.step)
+
+    def evaluate(self) -> None:
+        scores = dev_scores(self.net, self.dev)
+        scores |= {"epoch": self.epoch, "step": self.step, "progress": round(self.progress(), 4),
+                   "elapsed_s": round(self.elapsed), "time": time.time()}
+        with open(self.run / "history.jsonl", "a") as handle:
+            handle.write(json.dumps(scores) + "\n")
+        log.info("dev %s", scores)
+        if scores["dev_score"] > self.best:
+            self.best = scores["dev_score"]
+            save_atomic(self.state() | {"dev": scores}, self.run / "best.pt")
+
+    def train_step(self, rows: np.ndarray) -> float:
+        for group in self.opt.param_groups:
+            group["lr"] = learning_rate(self.cfg, self.progress())
+        batch = self.train.batch(rows)
+        ratings = torch.from_numpy(self.train.ratings[rows])
+        loss = multitask_loss(self.net, batch, ratings, self.pos_weight, self.cfg)
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.net.parameters(), 1.0)
+        self.opt.step()
+        self.step += 1
+        return float(loss.item())
+
+    def fit(self, checkpoint_s: float, eval_s: float, stop_after: int | None = None) -> None:
+        """Train to the end of the schedule (or for ``stop_after`` steps, then checkpoint)."""
+        last_ckpt = last_eval = tick = time.time()
+        budget = stop_after if stop_after is not None else math.inf
+        while self.epoch < self.cfg.epochs and self.progress() < 1.0 and budget > 0:
+            seed = self.cfg.seed + self.epoch
+            batches = epoch_batches(self.train.lengths, self.cfg.batch_size, seed)
+            bar = tqdm(total=len(batches), initial=self.step, mininterval=20,
+                       desc=f"epoch {self.epoch + 1}/{self.cfg.epochs}")
+            for rows in batches[self.step :]:
+                loss = self.train_step(rows)
+                budget -= 1
+                now = time.time()
+                self.elapsed, tick = self.elapsed + (now - tick), now
+                bar.update(1)
+                bar.set_postfix(loss=f"{loss:.3f}", lr=f"{self.opt.param_groups[0]['lr']:.1e}",
+                                refresh=False)
+                if now - last_eval > eval_s:
+                    self.evaluate()
+                    last_eval = tick = time.time()
+                if now - last_ckpt > checkpoint_s:
+                    save_atomic(self.state(), self.run / "last.pt")
+                    last_ckpt = tick = time.time()
+                if self.progress() >= 1.0 or budget <= 0:
+                    break
+            bar.close()
+            if self.step >= len(batches):
+                self.epoch, self.step = self.epoch + 1, 0
+            self.evaluate()
+            last_eval = tick = time.time()
+            save_atomic(self.state(), self.run / "last.pt")
+        summary = {"epochs_done": self.epoch + self.step / self.steps_per_epoch,
+                   "train_seconds": round(self.elapsed), "best_dev_score": self.best}
+        (self.run / "train_summary.json").write_text(json.dumps(summary) + "\n")
+
+
+def load_split(tokenizer: Tokenizer, path: Path, cache: Path, limit: int | None) -> Encoded:
+    reviews = read_reviews(path, limit=limit)
+    return cached_encode(tokenizer, reviews, cache)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--run", type=Path, default=RUNS_DIR / "main")
+    parser.add_argument("--train", type=Path, default=None)
+    parser.add_argument("--dev", type=Path, default=None)
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--lr", type=float, default=3e-3)
+    parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--limit", type=int, default=None, help="use the first N train rows")
+    parser.add_argument("--dev-limit", type=int, default=None)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--checkpoint-minutes", type=float, default=3.0)
+    parser.add_argument("--eval-minutes", type=float, default=12.0)
+    parser.add_argument("--stop-after-steps", type=int, default=None,
+                        help="checkpoint and exit after this many steps (rerun to resume)")
+    parser.add_argument("--time-budget-minutes", type=float, default=None,
+                        help="end training (LR fully decayed) after this much training time")
+    for name, default in NetConfig().to_dict().items():
+        parser.add_argument(f"--{name.replace('_', '-')}", type=type(default), default=default)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    torch.set_num_threads(args.threads)
+    tokenizer = Tokenizer.from_file(str(args.run / "tokenizer.json"))
+    net = {k: getattr(args, k) for k in NetConfig().to_dict()} | {
+        "vocab_size": tokenizer.get_vocab_size()
+    }
+    cfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                      seed=args.seed, limit=args.limit, dev_limit=args.dev_limit, net=net,
+                      time_budget_s=(args.time_budget_minutes or 0) * 60 or None)
+    train_path = args.train or split_file("train")
+    train = load_split(tokenizer, train_path, args.run / "train.npz", args.limit)
+    dev = load_split(tokenizer, args.dev or split_file("dev"), args.run / "dev.npz", args.dev_limit)
+    log.info("train %d rows, dev %d rows, config %s", len(train), len(dev), cfg)
+    trainer = Trainer(args.run, cfg, train, dev)
+    if (args.run / "last.pt").exists():
+        trainer.resume(args.run / "last.pt")
+    trainer.fit(args.checkpoint_minutes * 60, args.eval_minutes * 60, args.stop_after_steps)
+    log.info("done; best dev score %.4f", trainer.best)
+
+
+if __name__ == "__main__":
+    main()

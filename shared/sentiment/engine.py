@@ -1,0 +1,131 @@
+"""Tokenise and run the ONNX graph: batching, length bucketing, dynamic padding.
+
+``Engine`` holds no mutable tokenizer state (padding is done in numpy), so one
+instance is safe to call from many threads; the ONNX Runtime session is created
+once, lazily, behind a lock.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from tokenizers import Tokenizer
+
+if TYPE_CHECKING:
+    import onnxruntime as ort
+
+PAD_MULTIPLE = 8
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """Per-text model outputs, in input order."""
+
+    positivity: np.ndarray  # (n,) float32
+    rating_probs: np.ndarray | None  # (n, 10) float32, or None without a rating head
+
+
+def session_options(threads: int) -> ort.SessionOptions:
+    """Explicit thread counts, sequential execution, no spinning (request serving)."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.add_session_config_entry("session.inter_op.allow_spinning", "0")
+    return options
+
+
+def padded_width(longest: int, max_length: int) -> int:
+    """Round ``longest`` up to a multiple of 8, never beyond max(longest, max_length)."""
+    rounded = -(-longest // PAD_MULTIPLE) * PAD_MULTIPLE
+    return max(longest, min(rounded, max_length))
+
+
+class Engine:
+    """Model bytes + tokenizer JSON -> positivity (and rating probabilities)."""
+
+    def __init__(
+        self, model: bytes, tokenizer_json: str, *, max_length: int, inputs: Sequence[str],
+        outputs: Sequence[str], threads: int = 1, pad_id: int = 0, unk_id: int = 1,
+        batch_size: int = 64,
+    ) -> None:
+        self._model = model
+        self.tokenizer = Tokenizer.from_str(tokenizer_json)
+        self.tokenizer.no_padding()
+        self.tokenizer.enable_truncation(max_length=max_length)
+        self.max_length, self.threads, self.batch_size = max_length, threads, batch_size
+        self.inputs, self.outputs = tuple(inputs), tuple(outputs)
+        self.pad_id, self.unk_id = pad_id, unk_id
+        self._session: ort.InferenceSession | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def session(self) -> ort.InferenceSession:
+        """The one ONNX Runtime session, created on first use."""
+        if self._session is None:
+            with self._lock:
+                if self._session is None:
+                    # imported here, not at module load: an onnxruntime imported before
+                    # gunicorn forks its worker makes the worker hang at exit
+                    import onnxruntime as ort
+
+                    self._session = ort.InferenceSession(
+                        self._model, sess_options=session_options(self.threads),
+                        providers=["CPUExecutionProvider"],
+                    )
+        return self._session
+
+    def encode(self, texts: Sequence[str]) -> list[list[int]]:
+        """Token ids per text (truncated); an empty encoding becomes one unknown token."""
+        if len(texts) == 1:
+            encodings = [self.tokenizer.encode(texts[0])]
+        else:
+            encodings = self.tokenizer.encode_batch(list(texts))
+        return [e.ids or [self.unk_id] for e in encodings]
+
+    def run(self, texts: Sequence[str]) -> Outputs:
+        """Score ``texts``: one text at its true length, many sorted and bucketed."""
+        ids = self.encode(texts)
+        if len(ids) == 1:
+            return self._run_padded(ids, len(ids[0]))
+        order = np.argsort([len(row) for row in ids], kind="stable")
+        positivity = np.zeros(len(ids), dtype=np.float32)
+        probs = None
+        for start in range(0, len(order), self.batch_size):
+            rows = order[start : start + self.batch_size]
+            chunk = [ids[i] for i in rows]
+            width = padded_width(max(len(row) for row in chunk), self.max_length)
+            out = self._run_padded(chunk, width)
+            positivity[rows] = out.positivity
+            if out.rating_probs is not None:
+                if probs is None:
+                    probs = np.zeros((len(ids), out.rating_probs.shape[1]), dtype=np.float32)
+                probs[rows] = out.rating_probs
+        return Outputs(positivity, probs)
+
+    def _run_padded(self, rows: list[list[int]], width: int) -> Outputs:
+        input_ids = np.full((len(rows), width), self.pad_id, dtype=np.int64)
+        mask = np.zeros((len(rows), width), dtype=np.int64)
+        for i, row in enumerate(rows):
+            input_ids[i, : len(row)] = row
+            mask[i, : len(row)] = 1
+        feeds = {"input_ids": input_ids, "attention_mask": mask}
+        if "token_type_ids" in self.inputs:
+            feeds["token_type_ids"] = np.zeros_like(input_ids)
+        results = self.session.run(list(self.outputs), {k: feeds[k] for k in self.inputs})
+        named = dict(zip(self.outputs, results, strict=True))
+        positivity = np.asarray(named["positivity"], dtype=np.float32).reshape(-1)
+        probs = named.get("rating_probs")
+        return Outputs(positivity, None if probs is None else np.asarray(probs, dtype=np.float32))
