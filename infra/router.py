@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import requests
-from werkzeug.serving import run_simple
+from werkzeug.serving import WSGIRequestHandler, run_simple
 from werkzeug.wrappers import Request, Response
 
 # Response headers the WSGI server sets itself (hop-by-hop or recomputed).
@@ -63,5 +63,12 @@ def _json(status: int, body: dict[str, Any], mimetype: str = "application/json",
     return Response(json.dumps(body), status=status, mimetype=mimetype, headers=headers)
 
 
+class KeepAliveHandler(WSGIRequestHandler):
+    """HTTP/1.1, so clients reuse their connection as they would with the real balancer."""
+
+    protocol_version = "HTTP/1.1"
+
+
 def serve(port: int, routes: dict[str, str]) -> None:
-    run_simple("127.0.0.1", port, Router(routes), threaded=True)
+    run_simple("127.0.0.1", port, Router(routes), threaded=True,
+               request_handler=KeepAliveHandler)

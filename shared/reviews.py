@@ -23,6 +23,7 @@ from shared.sentiment import Sentiment, get_scorer
 COLUMNS = ("id, movie_id, author, content, label, positivity, confidence, rating, model_version,"
            " external_id, created_at, updated_at")
 SENTIMENT_FIELDS = ("label", "positivity", "confidence", "rating", "model_version")
+FOREIGN_KEY_VIOLATION = "23503"
 
 INSERT = sa.text(f"""
     INSERT INTO reviews (movie_id, author, content, label, positivity, confidence, rating,
@@ -47,16 +48,16 @@ def score(texts: Sequence[str]) -> list[Sentiment]:
     return get_scorer().score(list(texts))
 
 
-def _require_movies(conn: sa.Connection, movie_ids: set[int]) -> None:
-    """Key-share lock the movies (so none is deleted before commit) and 404 on missing ones."""
-    found = set(conn.execute(
-        sa.text("SELECT id FROM movies WHERE id = ANY(CAST(:ids AS bigint[]))"
-                " ORDER BY id FOR KEY SHARE"), {"ids": sorted(movie_ids)}).scalars())
-    missing = sorted(movie_ids - found)
-    if missing:
-        raise NotFound(f"movie {', '.join(map(str, missing))} does not exist",
-                       errors=[{"field": "movie_id", "message": f"movie {m} does not exist",
-                                "type": "not_found"} for m in missing])
+def _missing_movies(movie_ids: set[int]) -> NotFound:
+    """The 404 for a write whose foreign key failed, naming every missing movie."""
+    with db.transaction() as conn:
+        found = set(conn.execute(
+            sa.text("SELECT id FROM movies WHERE id = ANY(CAST(:ids AS bigint[]))"),
+            {"ids": sorted(movie_ids)}).scalars())
+    missing = sorted(movie_ids - found) or sorted(movie_ids)
+    return NotFound(f"movie {', '.join(map(str, missing))} does not exist",
+                    errors=[{"field": "movie_id", "message": f"movie {m} does not exist",
+                             "type": "not_found"} for m in missing])
 
 
 def insert_scored(conn: sa.Connection, items: Sequence[ReviewCreate],
@@ -92,15 +93,19 @@ def create(items: Sequence[ReviewCreate], key: str | None = None, digest: str | 
     sentiments = score([item.content for item in items])
     source_keys = ([f"idem:{key}#{i}" for i in range(len(items))] if key
                    else [None] * len(items))
-    with db.transaction() as conn:
-        if key is not None and digest is not None:
-            stored = idempotency.claim(conn, key, digest)
-            if stored is not None:
-                return None, stored
-        _require_movies(conn, {item.movie_id for item in items})
-        reviews = insert_scored(conn, items, sentiments, source_keys)
-        if key is not None and digest is not None:
-            idempotency.remember(conn, key, digest, 201, _response_body(reviews, len(items)))
+    try:
+        with db.transaction() as conn:
+            if key is not None and digest is not None:
+                stored = idempotency.claim(conn, key, digest)
+                if stored is not None:
+                    return None, stored
+            reviews = insert_scored(conn, items, sentiments, source_keys)
+            if key is not None and digest is not None:
+                idempotency.remember(conn, key, digest, 201, _response_body(reviews, len(items)))
+    except sa.exc.IntegrityError as error:
+        if db.sqlstate(error) == FOREIGN_KEY_VIOLATION:  # the movie is missing (or just went)
+            raise _missing_movies({item.movie_id for item in items}) from None
+        raise
     return reviews, None
 
 
