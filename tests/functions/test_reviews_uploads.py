@@ -11,20 +11,17 @@ import sqlalchemy as sa
 
 from shared import db
 from shared.settings import get_settings
-from shared.uploads import handler
 from tests.shared.uploads.helpers import (
     assert_exact,
     create_movies,
     deliver,
     event_for,
-    fake_score,
     fixture,
     gz,
     ledger_row,
     put,
-    real_scorer_available,
     review_count,
-    use_fake_scorer,
+    use_model,
 )
 from tests.support import function_client
 
@@ -35,16 +32,8 @@ CSV_LINES, CSV_REJECTED = 7, 3
 
 
 @pytest.fixture
-def scoring(monkeypatch):
-    """The real model; a deterministic stand-in only when explicitly asked for."""
-    if use_fake_scorer():
-        monkeypatch.setattr(handler, "default_scorer", lambda: fake_score)
-    elif not real_scorer_available():
-        pytest.skip("sentiment model artifact not available")
-
-
-@pytest.fixture
-def on_upload(database, gcs, scoring):
+def on_upload(database, gcs, monkeypatch):
+    use_model(monkeypatch)
     create_movies(3)
     return function_client("reviews", target="on_upload", signature="cloudevent")
 
@@ -168,7 +157,7 @@ def test_stale_event_is_dropped(on_upload, gcs):
 
 
 @pytest.mark.parametrize("name", ["reports/x.jsonl.json", "rejects/x.jsonl.jsonl",
-                                  "reports/nested/y.jsonl"])
+                                  "reports/nested/y.jsonl", "incoming/"])
 def test_our_own_outputs_are_ignored(on_upload, gcs, name):
     blob = put(gcs, name, fixture("mixed.jsonl"))
     assert deliver(on_upload, event_for(blob)).status_code == 200

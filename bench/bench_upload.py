@@ -1,0 +1,161 @@
+"""Upload throughput and handler memory: a 100k-line JSONL file, end to end, in-process stack.
+
+    .venv/bin/python bench/bench_upload.py [--lines 100000] [--batch-size 512] [--gzip]
+
+Starts an embedded PostgreSQL (durable) and the GCS emulator, migrates, creates 50 movies,
+builds the file from NSMC test-split texts (../shared/data/nsmc/reviews-test.tsv.gz), uploads
+it, then runs the upload handler in a child process (so its peak RSS is its own) and prints
+lines/s end to end (model load included) and for the ingestion alone, and peak RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import gzip
+import io
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # runnable as `python bench/bench_upload.py` too
+NSMC = REPO.parent / "shared" / "data" / "nsmc" / "reviews-test.tsv.gz"
+MOVIES = 50
+
+CHILD = r"""
+import json, resource, sys, time
+started = time.perf_counter()
+from shared.sentiment import get_scorer
+from shared.uploads import handler
+from shared.uploads.event import UploadObject
+get_scorer()
+loaded = time.perf_counter()
+bucket, name, generation, size = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+progress = handler.process(UploadObject(bucket, name, generation, size))
+done = time.perf_counter()
+usage = resource.getrusage(resource.RUSAGE_SELF)
+print(json.dumps({
+    "cpu_seconds": usage.ru_utime + usage.ru_stime,
+    "status": progress.status, "lines": progress.lines, "inserted": progress.inserted,
+    "rejected": progress.rejected, "duplicates": progress.duplicates,
+    "model_version": progress.model_version, "load_seconds": loaded - started,
+    "ingest_seconds": done - loaded,
+    "peak_rss_mb": usage.ru_maxrss / 1024,
+}))
+"""
+
+
+def texts() -> list[str]:
+    with gzip.open(NSMC, "rt", encoding="utf-8", newline="") as source:
+        rows = csv.DictReader(source, delimiter="\t", quoting=csv.QUOTE_NONE)
+        return [row["text"].strip() for row in rows if row["text"] and row["text"].strip()]
+
+
+def build_file(lines: int, compress: bool) -> bytes:
+    pool = texts()
+    out = io.BytesIO()
+    sink = gzip.GzipFile(fileobj=out, mode="wb") if compress else out
+    for i in range(lines):
+        line = {"movie_id": 1 + i % MOVIES, "author": f"user{i % 997}",
+                "content": pool[i % len(pool)], "external_id": f"bench-{i}"}
+        sink.write((json.dumps(line, ensure_ascii=False) + "\n").encode())
+    if compress:
+        sink.close()
+    return out.getvalue()
+
+
+def start_stack(root: Path) -> tuple[Any, str, Any, str]:
+    from gcp_storage_emulator.server import create_server
+
+    from infra import migrate
+    from infra.localpg import EmbeddedPostgres, free_port
+    from shared import db
+    from shared.settings import Settings
+
+    pg = EmbeddedPostgres(root / "pg", free_port(), durable=True).start()
+    url = pg.create_database("bench")
+    engine = db.build_engine(Settings(database_url=url))
+    migrate.upgrade(engine)
+    with engine.begin() as conn:
+        import sqlalchemy as sa
+
+        conn.execute(sa.text("INSERT INTO movies (title) SELECT 'movie ' || i "
+                             "FROM generate_series(1, :n) i"), {"n": MOVIES})
+    engine.dispose()
+    port = free_port()
+    emulator = create_server("127.0.0.1", port, in_memory=True)
+    emulator.start()
+    return pg, url, emulator, f"http://127.0.0.1:{port}"
+
+
+def model_uri() -> str | None:
+    """MODEL_URI, else the default artifact if present, else the newest committed one."""
+    if os.environ.get("MODEL_URI") or (REPO / "model" / "artifacts" / "default").exists():
+        return os.environ.get("MODEL_URI")
+    artifacts = sorted((REPO / "model" / "artifacts").glob("*/manifest.json"))
+    return str(artifacts[-1].parent) if artifacts else None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lines", type=int, default=100_000)
+    parser.add_argument("--batch-size", type=int, default=None)
+    parser.add_argument("--gzip", action="store_true")
+    args = parser.parse_args()
+    os.environ.setdefault("XDG_RUNTIME_DIR", tempfile.mkdtemp(prefix="xdg-"))
+    os.environ.setdefault("DATABASE_URL", "postgresql://postgres@127.0.0.1:1/unset")
+
+    data = build_file(args.lines, args.gzip)
+    name = "bench/reviews.jsonl" + (".gz" if args.gzip else "")
+    with tempfile.TemporaryDirectory(prefix="bench-upload-") as tmp:
+        pg, url, emulator, host = start_stack(Path(tmp))
+        try:
+            os.environ["STORAGE_EMULATOR_HOST"] = host
+            from shared import storage
+
+            client = storage.get_client()
+            began = time.perf_counter()
+            blob = client.create_bucket("uploads").blob(name, chunk_size=8 << 20)
+            blob.upload_from_file(io.BytesIO(data), size=len(data))
+            blob.reload()
+            uploaded = time.perf_counter()
+            env = {**os.environ, "DATABASE_URL": url, "PYTHONPATH": str(REPO)}
+            if uri := model_uri():
+                env["MODEL_URI"] = uri
+            if args.batch_size:
+                env["UPLOAD_BATCH_SIZE"] = str(args.batch_size)
+            child = subprocess.run(
+                [sys.executable, "-c", CHILD, "uploads", name, str(blob.generation),
+                 str(blob.size)], env=env, cwd=REPO, capture_output=True, text=True, check=False)
+            finished = time.perf_counter()
+            if child.returncode != 0:
+                sys.exit(f"handler failed:\n{child.stderr[-4000:]}")
+            result = json.loads(child.stdout.strip().splitlines()[-1])
+        finally:
+            emulator.stop()
+            pg.stop("immediate")
+
+    total = finished - began
+    print(f"file: {args.lines} lines, {len(data) / 1e6:.1f} MB{' gzip' if args.gzip else ''}, "
+          f"batch size {args.batch_size or 'default'}")
+    print(f"result: {result['status']} lines={result['lines']} inserted={result['inserted']} "
+          f"rejected={result['rejected']} duplicates={result['duplicates']} "
+          f"model={result['model_version']}")
+    print(f"upload to bucket: {uploaded - began:.1f} s; model load: {result['load_seconds']:.1f} s;"
+          f" ingest: {result['ingest_seconds']:.1f} s")
+    print(f"throughput end to end: {args.lines / total:,.0f} lines/s "
+          f"(ingest only: {args.lines / result['ingest_seconds']:,.0f} lines/s)")
+    print(f"handler peak RSS: {result['peak_rss_mb']:.0f} MB; handler CPU: "
+          f"{result['cpu_seconds']:.1f} s ({args.lines / result['cpu_seconds']:,.0f} lines per "
+          f"CPU-second); load average at the end: {os.getloadavg()[0]:.1f} on "
+          f"{os.cpu_count()} CPUs")
+
+
+if __name__ == "__main__":
+    main()

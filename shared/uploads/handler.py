@@ -1,0 +1,118 @@
+"""The upload handler: event -> checks -> lease -> ledger -> pipeline -> report.
+
+Exactly once: every line's review carries source key gs://bucket/object#generation:line and
+the insert skips keys already present; the ledger checkpoint advances in the same
+transaction as each batch, so a redelivery after a crash resumes after the last committed
+batch instead of rescoring the file. Transient failures (database, storage, model) raise,
+so Eventarc retries the event; objects that can never succeed are acknowledged with a
+failed report.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from google.api_core import exceptions as google_errors
+
+from shared.settings import Settings, get_settings
+from shared.uploads import ledger, pipeline, reader, report
+from shared.uploads.event import MalformedEvent, UploadObject, age_seconds, parse
+from shared.uploads.ledger import Progress
+from shared.uploads.pipeline import ScoreFn
+from shared.uploads.reader import PoisonObject
+from shared.uploads.store import Scored
+
+log = logging.getLogger("shared.uploads")
+# how long a duplicate delivery waits for the one holding the object before asking Eventarc
+# to retry it later; it never acknowledges an object that is not finished
+LEASE_WAIT_SECONDS = 60.0
+
+
+def default_scorer() -> ScoreFn:
+    """The instance's sentiment model (loaded on first use; ModelUnavailable is a 503)."""
+    # imported here so that events needing no scoring never load onnxruntime
+    from shared.sentiment import get_scorer
+
+    return get_scorer().score
+
+
+class _LazyScore:
+    """Load the model only when a batch has something to score."""
+
+    def __init__(self) -> None:
+        self._score: ScoreFn | None = None
+
+    def __call__(self, texts: list[str]) -> Sequence[Scored]:
+        if self._score is None:
+            self._score = default_scorer()
+        return self._score(texts)
+
+
+def handle_event(event: Any, score: ScoreFn | None = None) -> None:
+    """Entry point for google.cloud.storage.object.v1.finalized; returning acknowledges."""
+    settings = get_settings()
+    try:
+        obj, when = parse(event)
+    except MalformedEvent as error:
+        log.error("upload event ignored: %s", error)
+        return
+    context = {"bucket": obj.bucket, "object": obj.name, "generation": str(obj.generation)}
+    if obj.is_own_output or obj.is_folder:
+        log.debug("upload event for our own output or a folder ignored", extra=context)
+        return
+    if obj.bucket != settings.uploads_bucket:
+        log.warning("upload event for another bucket ignored", extra=context)
+        return
+    age = age_seconds(when)
+    if age > settings.upload_event_max_age_seconds:
+        log.warning("stale upload event dropped", extra={**context, "age_seconds": int(age)})
+        return
+    process(obj, score)
+
+
+def process(obj: UploadObject, score: ScoreFn | None = None) -> Progress:
+    """Process one object generation to completion (or raise for a retry)."""
+    settings = get_settings()
+    with ledger.lease(obj, LEASE_WAIT_SECONDS):
+        progress = ledger.claim(obj)
+        if not progress.open:
+            log.info("upload already %s", progress.status,
+                     extra={"object": obj.uri, "generation": str(obj.generation)})
+            return progress
+        try:
+            _admit(obj, settings)
+            pipeline.ingest(obj, progress, settings, score or _LazyScore())
+        except PoisonObject as poison:
+            return _finish(obj, "failed", str(poison))
+        except google_errors.NotFound as error:
+            # the generation was overwritten or deleted: its successor has its own event
+            return _finish(obj, "failed", f"object no longer exists: {error.message}")
+        return _finish(obj, "done", None)
+
+
+def _admit(obj: UploadObject, settings: Settings) -> None:
+    """Refuse, before reading a line, what can never be processed."""
+    if obj.format is None:
+        raise PoisonObject("unsupported file type: expected .jsonl or .csv, optionally .gz")
+    if obj.size is not None and obj.size > settings.upload_max_bytes:
+        raise PoisonObject(f"object is {obj.size} bytes; the limit is {settings.upload_max_bytes}")
+    reader.sniff(obj, pipeline.limits(settings))
+
+
+def _finish(obj: UploadObject, status: str, error: str | None) -> Progress:
+    """Write rejects and report, then close the ledger row.
+
+    The report is written before the row is closed: a crash in between leaves the row
+    open, so the redelivery redoes this (idempotent) step rather than skipping the report.
+    Counts come from the ledger, which holds exactly what was committed.
+    """
+    progress = ledger.current(obj)
+    rejects_uri = report.write_rejects(obj) if progress.rejected else None
+    body = report.build(obj, progress, status, error, rejects_uri)
+    report.write_report(obj, body)
+    final = ledger.finish(obj, status, error)
+    level = logging.INFO if status == "done" else logging.WARNING
+    log.log(level, "upload %s", status, extra={k: v for k, v in body.items() if k != "bucket"})
+    return final

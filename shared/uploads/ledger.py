@@ -1,0 +1,181 @@
+"""The upload ledger: one row per object generation, its checkpoint, and its rejected lines.
+
+Concurrency: a delivery processes an object only while it holds a transaction-scoped
+advisory lock keyed by (bucket, object, generation), taken in a transaction that stays open
+for the whole run. PostgreSQL releases it when that transaction ends or its connection dies
+(a crashed or killed instance), so a later delivery can always resume. Every batch commit
+also checks that the checkpoint is still the one this delivery last saw ("fencing"), so
+even a lock lost with a broken connection cannot make two deliveries count a batch twice.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from shared import db
+from shared.errors import ServiceUnavailable
+from shared.uploads.event import UploadObject
+from shared.uploads.lines import Rejected
+from shared.uploads.store import number_array, text_array
+
+POLL_SECONDS = 0.2
+REJECTS_PAGE = 1000
+_KEY = "bucket = :bucket AND object = :object AND generation = :generation"
+_COLUMNS = ("status, checkpoint_line, lines, inserted, duplicates, rejected, attempts, "
+            "model_version, error, started_at, finished_at")
+
+
+class UploadBusy(ServiceUnavailable):
+    """Another delivery holds the object for longer than we wait; retry later."""
+
+
+class LostLease(ServiceUnavailable):
+    """Our checkpoint moved under us: another delivery took over; stop without counting."""
+
+
+@dataclass(frozen=True)
+class Progress:
+    status: str
+    checkpoint_line: int
+    lines: int
+    inserted: int
+    duplicates: int
+    rejected: int
+    attempts: int
+    model_version: str | None
+    error: str | None
+    started_at: datetime
+    finished_at: datetime | None
+
+    @property
+    def open(self) -> bool:
+        return self.status == "processing"
+
+
+@dataclass(frozen=True)
+class BatchCounts:
+    to_line: int
+    lines: int
+    inserted: int
+    duplicates: int
+    rejected: int
+    model_version: str | None
+
+
+def _key(obj: UploadObject) -> dict[str, Any]:
+    return {"bucket": obj.bucket, "object": obj.name, "generation": obj.generation}
+
+
+def _progress(row: Any) -> Progress:
+    return Progress(**dict(row._mapping))
+
+
+@contextmanager
+def lease(obj: UploadObject, wait_seconds: float) -> Iterator[None]:
+    """Hold the object's lock for the body; wait for it, then give up with UploadBusy.
+
+    Polling (rather than a blocking lock) returns the connection to the pool between
+    attempts, so many waiting deliveries cannot starve the holder of connections.
+    """
+    deadline = time.monotonic() + wait_seconds
+    lock = sa.text("SELECT pg_try_advisory_xact_lock(hashtextextended(:key, 0))")
+    key = f"upload:{obj.bucket}/{obj.name}#{obj.generation}"
+    while True:
+        with db.transaction() as conn:
+            if conn.execute(lock, {"key": key}).scalar():
+                yield
+                return
+        if time.monotonic() >= deadline:
+            raise UploadBusy(f"{obj.uri} is being processed by another delivery")
+        time.sleep(POLL_SECONDS)
+
+
+def claim(obj: UploadObject) -> Progress:
+    """The object's ledger row, created on first sight; counts this attempt."""
+    with db.transaction() as conn:
+        conn.execute(sa.text(
+            "INSERT INTO upload_objects (bucket, object, generation, size) "
+            "VALUES (:bucket, :object, :generation, :size) ON CONFLICT DO NOTHING"
+        ), {**_key(obj), "size": obj.size})
+        row = conn.execute(sa.text(
+            f"UPDATE upload_objects SET attempts = attempts + 1, updated_at = clock_timestamp() "
+            f"WHERE {_KEY} AND status = 'processing' RETURNING {_COLUMNS}"
+        ), _key(obj)).one_or_none()
+        if row is None:
+            row = conn.execute(
+                sa.text(f"SELECT {_COLUMNS} FROM upload_objects WHERE {_KEY}"), _key(obj)
+            ).one()
+    return _progress(row)
+
+
+def fence(conn: sa.Connection, obj: UploadObject, expected_line: int) -> None:
+    """Lock the ledger row for this batch's transaction; fail unless the checkpoint is ours."""
+    current = conn.execute(sa.text(
+        f"SELECT checkpoint_line FROM upload_objects WHERE {_KEY} FOR UPDATE"
+    ), _key(obj)).scalar()
+    if current != expected_line:
+        raise LostLease(f"{obj.uri}: checkpoint is {current}, expected {expected_line}")
+
+
+def record_batch(
+    conn: sa.Connection, obj: UploadObject, counts: BatchCounts, rejects: Sequence[Rejected]
+) -> Progress:
+    """Advance the checkpoint and counts, and keep the rejects, in the batch's transaction."""
+    if rejects:
+        conn.execute(sa.text(
+            "INSERT INTO upload_rejects (bucket, object, generation, line, reason, raw) "
+            "SELECT :bucket, :object, :generation, r.line, r.reason, r.raw "
+            "FROM unnest(CAST(:lines AS bigint[]), CAST(:reasons AS text[]), "
+            "CAST(:raws AS text[])) AS r(line, reason, raw) ON CONFLICT DO NOTHING"
+        ), {**_key(obj), "lines": number_array(r.line for r in rejects),
+            "reasons": text_array(r.reason for r in rejects),
+            "raws": text_array(r.raw for r in rejects)})
+    row = conn.execute(sa.text(f"""
+        UPDATE upload_objects SET
+            checkpoint_line = :to_line, lines = lines + :lines, inserted = inserted + :inserted,
+            duplicates = duplicates + :duplicates, rejected = rejected + :rejected,
+            model_version = coalesce(:model_version, model_version),
+            updated_at = clock_timestamp()
+        WHERE {_KEY} RETURNING {_COLUMNS}
+    """), {**_key(obj), **counts.__dict__}).one()
+    return _progress(row)
+
+
+def current(obj: UploadObject) -> Progress:
+    with db.transaction() as conn:
+        row = conn.execute(
+            sa.text(f"SELECT {_COLUMNS} FROM upload_objects WHERE {_KEY}"), _key(obj)
+        ).one()
+    return _progress(row)
+
+
+def finish(obj: UploadObject, status: str, error: str | None) -> Progress:
+    with db.transaction() as conn:
+        row = conn.execute(sa.text(
+            f"UPDATE upload_objects SET status = :status, error = :error, "
+            f"finished_at = clock_timestamp(), updated_at = clock_timestamp() "
+            f"WHERE {_KEY} RETURNING {_COLUMNS}"
+        ), {**_key(obj), "status": status, "error": error}).one()
+    return _progress(row)
+
+
+def iter_rejects(obj: UploadObject) -> Iterator[dict[str, Any]]:
+    """Rejected lines in line order, a page per short transaction (bounded memory)."""
+    after = 0
+    while True:
+        with db.transaction() as conn:
+            rows = conn.execute(sa.text(
+                f"SELECT line, reason, raw FROM upload_rejects WHERE {_KEY} AND line > :after "
+                f"ORDER BY line LIMIT {REJECTS_PAGE}"
+            ), {**_key(obj), "after": after}).mappings().all()
+        yield from (dict(row) for row in rows)
+        if len(rows) < REJECTS_PAGE:
+            return
+        after = rows[-1]["line"]

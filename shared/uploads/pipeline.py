@@ -1,0 +1,122 @@
+"""The batch pipeline: stream records, validate and score a batch, commit it with its checkpoint.
+
+Batch n+1 is read, validated and scored (main thread; ONNX Runtime releases the GIL) while
+batch n commits on a second thread. At most one commit is in flight and commits run in
+order, so memory stays at two batches and each commit's fence sees the checkpoint the
+previous one left.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+
+from shared import db
+from shared.errors import ServiceUnavailable
+from shared.settings import Settings
+from shared.uploads import ledger, lines, reader, store
+from shared.uploads.event import UploadObject
+from shared.uploads.ledger import BatchCounts, Progress
+from shared.uploads.lines import Rejected, Valid
+from shared.uploads.reader import Limits, RawRecord
+from shared.uploads.store import Scored
+
+ScoreFn = Callable[[list[str]], Sequence[Scored]]
+# stop taking batches after this long and ask for a redelivery, which resumes from the
+# checkpoint: under the 540 s event-function limit, so an attempt ends cleanly rather than
+# being cut off mid-batch (and a 1M-line file simply takes more than one attempt)
+TIME_BUDGET_SECONDS = 480.0
+
+
+class UploadIncomplete(ServiceUnavailable):
+    """The attempt used its time budget; the redelivery continues from the checkpoint."""
+
+
+def limits(settings: Settings) -> Limits:
+    return Limits(settings.upload_max_bytes, settings.upload_max_lines,
+                  settings.upload_max_line_bytes)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A batch validated and scored, ready to commit."""
+
+    last_line: int
+    lines: int
+    valid: list[Valid]
+    scores: Sequence[Scored]
+    rejected: list[Rejected]
+    raw: dict[int, str]
+
+
+def _batches(obj: UploadObject, after_line: int, settings: Settings) -> Iterator[list[RawRecord]]:
+    batch: list[RawRecord] = []
+    for record in reader.records(obj, limits(settings)):
+        if record.line <= after_line:
+            continue  # committed by an earlier attempt
+        batch.append(record)
+        if len(batch) >= settings.upload_batch_size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def ingest(obj: UploadObject, progress: Progress, settings: Settings,
+           score: ScoreFn) -> Progress:
+    """Process every line after the checkpoint; raise UploadIncomplete when out of time."""
+    deadline = time.monotonic() + TIME_BUDGET_SECONDS
+    with ThreadPoolExecutor(1, thread_name_prefix="upload-commit") as committer:
+        pending: Future[Progress] | None = None
+        try:
+            for batch in _batches(obj, progress.checkpoint_line, settings):
+                prepared = _prepare(batch, score)
+                progress = pending.result() if pending else progress
+                pending = committer.submit(_commit, obj, progress.checkpoint_line, prepared)
+                if time.monotonic() > deadline:
+                    progress = pending.result()
+                    raise UploadIncomplete(
+                        f"{obj.uri}: time budget used at line {progress.checkpoint_line}; "
+                        "the redelivery resumes there")
+        finally:
+            # a failed commit outranks whatever stopped the loop: it must be retried
+            progress = pending.result() if pending else progress
+    return progress
+
+
+def _prepare(batch: list[RawRecord], score: ScoreFn) -> Prepared:
+    """Validate every line and score the valid ones (no database work: that overlaps)."""
+    parsed = [lines.parse(record) for record in batch]
+    valid = [item for item in parsed if isinstance(item, Valid)]
+    rejected = [item for item in parsed if isinstance(item, Rejected)]
+    scores = score([item.item.content for item in valid]) if valid else []
+    raw = {item.line: record.raw for item, record in zip(parsed, batch, strict=True)
+           if isinstance(item, Valid)}
+    return Prepared(batch[-1].line, len(batch), valid, scores, rejected, raw)
+
+
+def _commit(obj: UploadObject, expected_line: int, batch: Prepared) -> Progress:
+    """Insert one batch and advance the checkpoint, atomically.
+
+    Lines naming a movie that does not exist are rejected here, with the movies that do
+    exist locked against deletion until the insert commits (so the foreign key holds).
+    """
+    with db.transaction() as conn:
+        ledger.fence(conn, obj, expected_line)
+        known = store.lock_movies(conn, {item.item.movie_id for item in batch.valid})
+        keep = [i for i, item in enumerate(batch.valid) if item.item.movie_id in known]
+        valid = [batch.valid[i] for i in keep]
+        rejected = batch.rejected + [
+            Rejected(item.line, f"movie_id: movie {item.item.movie_id} does not exist",
+                     reader.clip(batch.raw[item.line]))
+            for item in batch.valid if item.item.movie_id not in known
+        ]
+        inserted = store.insert_reviews(conn, obj, valid, [batch.scores[i] for i in keep])
+        counts = BatchCounts(
+            to_line=batch.last_line, lines=batch.lines, inserted=inserted,
+            duplicates=len(valid) - inserted, rejected=len(rejected),
+            model_version=batch.scores[0].model_version if batch.scores else None,
+        )
+        return ledger.record_batch(conn, obj, counts, rejected)

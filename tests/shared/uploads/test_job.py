@@ -1,0 +1,28 @@
+"""The job entry point processes an object like an event delivery would, exactly once."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from shared.uploads import job, pipeline
+from tests.shared.uploads.helpers import assert_exact, create_movies, fixture, put, use_model
+
+
+def test_job_processes_an_object_and_a_rerun_changes_nothing(database, gcs, monkeypatch,
+                                                            capsys):
+    use_model(monkeypatch)
+    monkeypatch.setattr(pipeline, "TIME_BUDGET_SECONDS", pipeline.TIME_BUDGET_SECONDS)
+    create_movies(3)
+    blob = put(gcs, "big/mixed.jsonl", fixture("mixed.jsonl"))
+    assert job.main(["gs://uploads/big/mixed.jsonl"]) == 0
+    assert json.loads(capsys.readouterr().out.splitlines()[-1])["inserted"] == 8
+    assert job.main([f"gs://uploads/big/mixed.jsonl#{blob.generation}"]) == 0
+    assert_exact(blob, 15, 7)
+
+
+def test_job_refuses_a_missing_object(database, gcs):
+    gcs.create_bucket("uploads")
+    with pytest.raises(SystemExit, match="does not exist"):
+        job.main(["gs://uploads/nope.jsonl"])
