@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -48,6 +49,9 @@ def wait_for_report(bucket: str, name: str, generation: int, timeout: float) -> 
     raise TimeoutError(f"no report for gs://{bucket}/{name}#{generation} in {timeout:.0f}s")
 
 
+LOCAL_EMULATOR = "http://127.0.0.1:9023"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("file", type=Path)
@@ -55,6 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--name", help="object name (default: the file's name)")
     parser.add_argument("--timeout", type=float, default=600.0)
     args = parser.parse_args(argv)
+    # a local tool: without an explicit target it talks to `make run`'s emulator
+    os.environ.setdefault("STORAGE_EMULATOR_HOST", LOCAL_EMULATOR)
     name = args.name or args.file.name
     generation = upload(args.file, args.bucket, name)
     print(f"uploaded gs://{args.bucket}/{name}#{generation}; waiting for its report",
