@@ -102,7 +102,7 @@ def create(items: Sequence[ReviewCreate], key: str | None = None, digest: str | 
             reviews = insert_scored(conn, items, sentiments, source_keys)
             if key is not None and digest is not None:
                 idempotency.remember(conn, key, digest, 201, _response_body(reviews, len(items)))
-    except sa.exc.IntegrityError as error:
+    except sa.exc.DBAPIError as error:  # pg8000 reports every server error the same way
         if db.sqlstate(error) == FOREIGN_KEY_VIOLATION:  # the movie is missing (or just went)
             raise _missing_movies({item.movie_id for item in items}) from None
         raise
