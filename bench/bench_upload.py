@@ -94,14 +94,6 @@ def start_stack(root: Path) -> tuple[Any, str, Any, str]:
     return pg, url, emulator, f"http://127.0.0.1:{port}"
 
 
-def model_uri() -> str | None:
-    """MODEL_URI, else the default artifact if present, else the newest committed one."""
-    if os.environ.get("MODEL_URI") or (REPO / "model" / "artifacts" / "default").exists():
-        return os.environ.get("MODEL_URI")
-    artifacts = sorted((REPO / "model" / "artifacts").glob("*/manifest.json"))
-    return str(artifacts[-1].parent) if artifacts else None
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, default=100_000)
@@ -126,8 +118,6 @@ def main() -> None:
             blob.reload()
             uploaded = time.perf_counter()
             env = {**os.environ, "DATABASE_URL": url, "PYTHONPATH": str(REPO)}
-            if uri := model_uri():
-                env["MODEL_URI"] = uri
             if args.batch_size:
                 env["UPLOAD_BATCH_SIZE"] = str(args.batch_size)
             child = subprocess.run(
