@@ -61,11 +61,13 @@ def measure(base: str, key: str, movie_id: int, clients: int, total: int) -> dic
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--base-url", default="http://127.0.0.1:8080")
+    parser.add_argument("--movies-url", default="http://127.0.0.1:8080",
+                        help="where to create the movie (the router, unless overridden)")
     parser.add_argument("--api-key", default=None)
     parser.add_argument("-n", type=int, default=400)
     args = parser.parse_args()
     key = args.api_key or (REPO / ".local" / "api-key").read_text().strip()
-    movie = requests.post(f"{args.base_url}/movies", json={"title": "벤치마크 영화"},
+    movie = requests.post(f"{args.movies_url}/movies", json={"title": "벤치마크 영화"},
                           headers={"X-API-Key": key}, timeout=30)
     movie.raise_for_status()
     movie_id = movie.json()["id"]

@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-import requests
+import urllib3
 from werkzeug.serving import WSGIRequestHandler, run_simple
 from werkzeug.wrappers import Request, Response
 
@@ -21,7 +21,8 @@ class Router:
     def __init__(self, routes: dict[str, str]) -> None:
         # longest prefix first, so /reviews-x never shadows a longer match
         self.routes = sorted(routes.items(), key=lambda item: -len(item[0]))
-        self.session = requests.Session()
+        self.pool = urllib3.PoolManager(maxsize=32, retries=False,
+                                        timeout=urllib3.Timeout(connect=5, read=600))
 
     def target(self, path: str) -> str | None:
         for prefix, base in self.routes:
@@ -45,17 +46,16 @@ class Router:
         headers = {k: v for k, v in request.headers.items()
                    if k.lower() not in ("host", "content-length", "transfer-encoding")}
         try:
-            upstream = self.session.request(
+            upstream = self.pool.request(
                 request.method, base + request.full_path.rstrip("?"), headers=headers,
-                data=request.get_data(), stream=True,
-                allow_redirects=False, timeout=(5, 600))
-        except requests.ConnectionError:
+                body=request.get_data(), preload_content=False, redirect=False)
+        except urllib3.exceptions.HTTPError:
             return _json(503, {"type": "about:blank", "title": "Service Unavailable",
                                "status": 503, "detail": "the function is not reachable"},
                          "application/problem+json", {"Retry-After": "2"})
-        kept = [(k, v) for k, v in upstream.raw.headers.items() if k.lower() not in _SKIP]
-        return Response(upstream.raw.stream(64 * 1024, decode_content=False),
-                        status=upstream.status_code, headers=kept)
+        kept = [(k, v) for k, v in upstream.headers.items() if k.lower() not in _SKIP]
+        return Response(upstream.stream(64 * 1024, decode_content=False),
+                        status=upstream.status, headers=kept)
 
 
 def _json(status: int, body: dict[str, Any], mimetype: str = "application/json",
@@ -67,6 +67,9 @@ class KeepAliveHandler(WSGIRequestHandler):
     """HTTP/1.1, so clients reuse their connection as they would with the real balancer."""
 
     protocol_version = "HTTP/1.1"
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        """Quiet: each function already logs every request it serves."""
 
 
 def serve(port: int, routes: dict[str, str]) -> None:
