@@ -131,11 +131,13 @@ def test_idempotency_key_with_another_body_is_409(reviews, auth, movie_id):
 def test_concurrent_retries_with_one_key_write_one_row(auth, movie_id, database):
     statuses = []
 
-    def retry() -> None:
-        client = function_client("reviews")
+    # eight instances, built one by one (loading a function's source is not thread-safe)
+    clients = [function_client("reviews") for _ in range(8)]
+
+    def retry(client) -> None:
         statuses.append(post(client, auth, movie_id, **{"Idempotency-Key": "race"}).status_code)
 
-    threads = [threading.Thread(target=retry) for _ in range(8)]
+    threads = [threading.Thread(target=retry, args=(client,)) for client in clients]
     for thread in threads:
         thread.start()
     for thread in threads:

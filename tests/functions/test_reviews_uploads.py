@@ -133,11 +133,14 @@ def test_ten_concurrent_deliveries_process_once(on_upload, gcs):
     event = event_for(blob)
     statuses: list[int] = []
 
-    def one() -> None:
-        client = function_client("reviews", target="on_upload", signature="cloudevent")
+    # ten instances, built one by one (loading a function's source is not thread-safe)
+    clients = [function_client("reviews", target="on_upload", signature="cloudevent")
+               for _ in range(10)]
+
+    def one(client) -> None:
         statuses.append(deliver(client, event).status_code)
 
-    threads = [threading.Thread(target=one) for _ in range(10)]
+    threads = [threading.Thread(target=one, args=(client,)) for client in clients]
     for thread in threads:
         thread.start()
     for thread in threads:

@@ -27,8 +27,9 @@ def upgrade() -> None:
         genre        text CHECK (char_length(genre) <= 50),
         poster_url   text CHECK (char_length(poster_url) <= 2048),
         synopsis     text CHECK (char_length(synopsis) <= 5000),
-        created_at   timestamptz NOT NULL DEFAULT clock_timestamp(),
-        updated_at   timestamptz NOT NULL DEFAULT clock_timestamp()
+        -- now(): one value per transaction, so a new row's created_at equals its updated_at
+        created_at   timestamptz NOT NULL DEFAULT now(),
+        updated_at   timestamptz NOT NULL DEFAULT now()
     );
     -- keyset pagination: one index per sort key, id as the tie-breaker
     CREATE INDEX movies_created_at_idx ON movies (created_at, id);

@@ -31,8 +31,8 @@ def upgrade() -> None:
         model_version text NOT NULL,
         source_key    text UNIQUE,
         external_id   text,
-        created_at    timestamptz NOT NULL DEFAULT clock_timestamp(),
-        updated_at    timestamptz NOT NULL DEFAULT clock_timestamp()
+        created_at    timestamptz NOT NULL DEFAULT now(),
+        updated_at    timestamptz NOT NULL DEFAULT now()
     );
     CREATE INDEX reviews_movie_idx ON reviews (movie_id, created_at, id);
     CREATE INDEX reviews_created_idx ON reviews (created_at, id);
