@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -15,3 +17,11 @@ def load_net(path: Path) -> SentimentNet:
     net = SentimentNet(NetConfig(**ckpt["net_config"]))
     net.load_state_dict(ckpt["net"])
     return net.eval()
+
+
+def describe(path: Path) -> dict[str, Any]:
+    """Where a checkpoint comes from: its epoch, step, dev scores and network shape."""
+    ckpt = torch.load(path, weights_only=False, map_location="cpu")
+    return {"checkpoint": os.path.normpath(path), "epoch": ckpt["epoch"], "step": ckpt["step"],
+            "dev": ckpt.get("dev"), "net_config": ckpt["net_config"],
+            "ema": ckpt["train_config"].get("ema", 0.0)}

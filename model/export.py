@@ -8,6 +8,7 @@ and compared with torch; any difference above 1e-4 fails the step.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import warnings
 from pathlib import Path
@@ -16,7 +17,7 @@ import numpy as np
 import onnxruntime as ort
 import torch
 
-from model.checkpoint import load_net
+from model.checkpoint import describe, load_net
 from model.network import ExportWrapper, SentimentNet
 from model.paths import RUNS_DIR
 
@@ -24,7 +25,7 @@ log = logging.getLogger(__name__)
 INPUT_NAMES = ["input_ids", "attention_mask"]
 OUTPUT_NAMES = ["positivity", "rating_probs"]
 OPSET = 17
-SHAPES = ((1, 1), (1, 7), (1, 33), (3, 16), (8, 64), (2, 128))
+SHAPES = ((1, 1), (1, 7), (1, 33), (3, 16), (8, 64), (2, 128), (2, 256))
 
 
 def export_onnx(module: torch.nn.Module, out: Path) -> None:
@@ -83,8 +84,11 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     torch.set_num_threads(2)
-    nets = [load_net(args.run / name) for name in args.checkpoint]
+    paths = [args.run / name for name in args.checkpoint]
+    nets = [load_net(path) for path in paths]
     diff = export_net(nets[0], args.run / "model.fp32.onnx", *nets[1:])
+    record = {"members": [describe(path) for path in paths], "max_abs_diff_vs_torch": diff}
+    (args.run / "export.json").write_text(json.dumps(record, indent=2) + "\n")
     log.info("exported %s; max |torch - onnx| = %.2e", args.run / "model.fp32.onnx", diff)
 
 

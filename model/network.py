@@ -26,6 +26,7 @@ class NetConfig:
     hidden: int = 160
     ngram_buckets: int = 100_003
     ngram_dim: int = 64
+    ngram_max: int = 3
     head_dim: int = 128
     dropout: float = 0.3
 
@@ -41,14 +42,21 @@ def reverse_within_length(x: Tensor, lengths: Tensor) -> Tensor:
     return torch.gather(x, 1, index.unsqueeze(-1).expand(-1, -1, x.shape[2]))
 
 
-def hashed_ngrams(ids: Tensor, mask: Tensor, buckets: int) -> tuple[Tensor, Tensor]:
-    """Bigram and trigram bucket ids from token ids, with their validity mask."""
-    a, b, c = ids[:, :-2], ids[:, 1:-1], ids[:, 2:]
-    bigram = (ids[:, :-1] * HASH_PRIME + ids[:, 1:]) % buckets
-    trigram = ((a * HASH_PRIME + b) * HASH_PRIME + c + 7) % buckets
-    grams = torch.cat([bigram, trigram], dim=1)
-    valid = torch.cat([mask[:, 1:], mask[:, 2:]], dim=1)
-    return grams, valid
+def hashed_ngrams(
+    ids: Tensor, mask: Tensor, buckets: int, max_order: int = 3
+) -> tuple[Tensor, Tensor]:
+    """Bucket ids of the 2..max_order-grams of token ids, with their validity mask.
+
+    The hash is reduced modulo ``buckets`` after every token so int64 never overflows.
+    """
+    grams, valid = [], []
+    running = ids
+    for order in range(2, max_order + 1):
+        offset = 7 * (order - 2)
+        running = (running[:, :-1] * HASH_PRIME + ids[:, order - 1 :] + offset) % buckets
+        grams.append(running)
+        valid.append(mask[:, order - 1 :])
+    return torch.cat(grams, dim=1), torch.cat(valid, dim=1)
 
 
 class SentimentNet(nn.Module):
@@ -83,7 +91,9 @@ class SentimentNet(nn.Module):
         return torch.cat(parts, dim=-1)
 
     def _ngram_bag(self, input_ids: Tensor, attention_mask: Tensor) -> Tensor:
-        grams, valid = hashed_ngrams(input_ids, attention_mask, self.config.ngram_buckets)
+        grams, valid = hashed_ngrams(
+            input_ids, attention_mask, self.config.ngram_buckets, self.config.ngram_max
+        )
         weights = valid.to(torch.float32).unsqueeze(-1)
         total = (self.ngrams(grams) * weights).sum(dim=1)
         return total / weights.sum(dim=1).clamp(min=1.0)

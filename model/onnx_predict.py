@@ -6,13 +6,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from tokenizers import Tokenizer
 
 from model.data import Reviews, read_reviews
 from model.export import INPUT_NAMES, OUTPUT_NAMES
 from shared.sentiment.decision import ratings
 from shared.sentiment.engine import Engine
 
-MAX_LENGTH = 128
+DEFAULT_MAX_LENGTH = 128
+
+
+def tokenizer_max_length(tokenizer_path: Path) -> int:
+    """The truncation length saved in ``tokenizer.json`` (set by ``model.tokenizer``)."""
+    truncation = Tokenizer.from_file(str(tokenizer_path)).truncation
+    return int(truncation["max_length"]) if truncation else DEFAULT_MAX_LENGTH
 
 
 @dataclass(frozen=True)
@@ -28,8 +35,8 @@ class Predictions:
 def engine_for(onnx_path: Path, tokenizer_path: Path, threads: int = 2) -> Engine:
     return Engine(
         onnx_path.read_bytes(), tokenizer_path.read_text(encoding="utf-8"),
-        max_length=MAX_LENGTH, inputs=INPUT_NAMES, outputs=OUTPUT_NAMES, threads=threads,
-        batch_size=256,
+        max_length=tokenizer_max_length(tokenizer_path), inputs=INPUT_NAMES,
+        outputs=OUTPUT_NAMES, threads=threads, batch_size=256,
     )
 
 

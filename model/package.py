@@ -1,6 +1,6 @@
 """Step 5: assemble the artifact folder: INT8 model, tokenizer, manifest.
 
-``python -m model.package --run model/runs/main --version nsmc-bilstm-20261123``
+``python -m model.package --run model/runs/main --version nsmc-bilstm-v2-20261123``
 Chooses the neutral band on dev (INT8 outputs, max 3-class macro-F1), checks
 INT8 vs FP32 label agreement on dev (>= 99.5% or the step fails) and writes
 ``manifest.json`` with sha256 of every file.
@@ -20,7 +20,7 @@ import numpy as np
 from model.data import read_reviews
 from model.export import INPUT_NAMES, OUTPUT_NAMES
 from model.metrics import balanced_accuracy, band_labels, choose_band, rating_mae
-from model.onnx_predict import MAX_LENGTH, engine_for, predict_reviews
+from model.onnx_predict import engine_for, predict_reviews, tokenizer_max_length
 from model.paths import ARTIFACTS_DIR, RUNS_DIR, split_file
 from shared.sentiment.manifest import MANIFEST, Manifest, sha256
 
@@ -61,9 +61,10 @@ def write_artifact(run: Path, out: Path, version: str, band: tuple[float, float]
     shutil.copyfile(run / "model.int8.onnx", out / "model.onnx")
     shutil.copyfile(run / "tokenizer.json", out / "tokenizer.json")
     files = {name: sha256((out / name).read_bytes()) for name in ("model.onnx", "tokenizer.json")}
-    manifest = Manifest(name=NAME, version=version, max_length=MAX_LENGTH, neutral_band=band,
-                        inputs=tuple(INPUT_NAMES), outputs=tuple(OUTPUT_NAMES), files=files,
-                        metrics=metrics)
+    manifest = Manifest(name=NAME, version=version,
+                        max_length=tokenizer_max_length(out / "tokenizer.json"),
+                        neutral_band=band, inputs=tuple(INPUT_NAMES),
+                        outputs=tuple(OUTPUT_NAMES), files=files, metrics=metrics)
     (out / MANIFEST).write_bytes(manifest.to_bytes())
     return manifest
 
@@ -85,9 +86,9 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(
             f"INT8 vs FP32 label agreement {check['label_agreement']} < {args.min_agreement}")
     metrics = {"dev": dev_metrics, "int8_vs_fp32_dev": check}
-    history = args.run / "train_summary.json"
-    if history.exists():
-        metrics["training"] = json.loads(history.read_text())
+    for key, name in (("training", "train_summary.json"), ("export", "export.json")):
+        if (args.run / name).exists():
+            metrics[key] = json.loads((args.run / name).read_text())
     out = args.out or ARTIFACTS_DIR / args.version
     manifest = write_artifact(args.run, out, args.version, band, metrics)
     log.info("artifact %s -> %s; band %s; %s", manifest.version, out, band, metrics)

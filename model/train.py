@@ -9,6 +9,7 @@ one JSON line per evaluation to ``<run>/history.jsonl``.
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import logging
 import math
@@ -45,8 +46,10 @@ class TrainConfig:
     lr: float = 3e-3
     weight_decay: float = 0.01
     rating_l1: float = 0.1
+    rating_weight: float = 1.0
     neutral_weight: float = 0.3
     warmup: float = 0.05
+    ema: float = 0.0
     time_budget_s: float | None = None
     seed: int = 13
     limit: int | None = None
@@ -93,7 +96,7 @@ def multitask_loss(
     ce = F.cross_entropy(rating_logits, ratings - 1)
     expected = (torch.softmax(rating_logits, dim=-1) * RATINGS).sum(dim=-1)
     l1 = (expected - ratings.float()).abs().mean()
-    return bce + ce + cfg.rating_l1 * l1
+    return bce + cfg.rating_weight * (ce + cfg.rating_l1 * l1)
 
 
 @torch.no_grad()
@@ -145,6 +148,8 @@ class Trainer:
         self.run, self.cfg, self.train, self.dev = run, cfg, train, dev
         seed_everything(cfg.seed)
         self.net = SentimentNet(NetConfig(**cfg.net))
+        # Evaluated and exported weights: an exponential moving average when cfg.ema > 0.
+        self.ema = copy.deepcopy(self.net).eval() if cfg.ema else self.net
         self.opt = torch.optim.AdamW(
             self.net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay
         )
@@ -162,7 +167,8 @@ class Trainer:
 
     def state(self) -> dict[str, Any]:
         return {
-            "net": self.net.state_dict(), "opt": self.opt.state_dict(), "epoch": self.epoch,
+            "net": self.ema.state_dict(), "live": self.net.state_dict(),
+            "opt": self.opt.state_dict(), "epoch": self.epoch,
             "step": self.step, "best": self.best, "elapsed": self.elapsed,
             "train_config": self.cfg.__dict__, "net_config": self.net.config.to_dict(),
             "torch_rng": torch.get_rng_state(),
@@ -170,7 +176,8 @@ class Trainer:
 
     def resume(self, path: Path) -> None:
         ckpt = torch.load(path, weights_only=False)
-        self.net.load_state_dict(ckpt["net"])
+        self.net.load_state_dict(ckpt.get("live", ckpt["net"]))
+        self.ema.load_state_dict(ckpt["net"])
         self.opt.load_state_dict(ckpt["opt"])
         self.epoch, self.step, self.best = ckpt["epoch"], ckpt["step"], ckpt["best"]
         self.elapsed = ckpt["elapsed"]
@@ -178,7 +185,7 @@ class Trainer:
         log.info("resumed from %s at epoch %d step %d", path, self.epoch, self.step)
 
     def evaluate(self) -> None:
-        scores = dev_scores(self.net, self.dev)
+        scores = dev_scores(self.ema, self.dev)
         scores |= {"epoch": self.epoch, "step": self.step, "progress": round(self.progress(), 4),
                    "elapsed_s": round(self.elapsed), "time": time.time()}
         with open(self.run / "history.jsonl", "a") as handle:
@@ -199,7 +206,17 @@ class Trainer:
         torch.nn.utils.clip_grad_norm_(self.net.parameters(), 1.0)
         self.opt.step()
         self.step += 1
+        self.update_ema()
         return float(loss.item())
+
+    @torch.no_grad()
+    def update_ema(self) -> None:
+        if self.ema is self.net:
+            return
+        steps = self.epoch * self.steps_per_epoch + self.step
+        decay = min(self.cfg.ema, (1 + steps) / (10 + steps))  # short memory early on
+        live = [p.detach() for p in self.net.parameters()]
+        torch._foreach_lerp_(list(self.ema.parameters()), live, 1.0 - decay)
 
     def fit(self, checkpoint_s: float, eval_s: float, stop_after: int | None = None) -> None:
         """Train to the end of the schedule (or for ``stop_after`` steps, then checkpoint)."""
@@ -251,6 +268,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--rating-weight", type=float, default=1.0,
+                        help="weight of the rating loss against the positivity loss")
+    parser.add_argument("--ema", type=float, default=0.0,
+                        help="decay of the weight average evaluated and exported (0: off)")
     parser.add_argument("--limit", type=int, default=None, help="use the first N train rows")
     parser.add_argument("--dev-limit", type=int, default=None)
     parser.add_argument("--threads", type=int, default=2)
@@ -274,7 +295,8 @@ def main(argv: list[str] | None = None) -> None:
         "vocab_size": tokenizer.get_vocab_size()
     }
     cfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                      seed=args.seed, limit=args.limit, dev_limit=args.dev_limit, net=net,
+                      seed=args.seed, ema=args.ema, rating_weight=args.rating_weight,
+                      limit=args.limit, dev_limit=args.dev_limit, net=net,
                       time_budget_s=(args.time_budget_minutes or 0) * 60 or None)
     train_path = args.train or split_file("train")
     train = load_split(tokenizer, train_path, args.run / "train.npz", args.limit)

@@ -33,7 +33,7 @@ class Settings(BaseSettings):
     # Storage and model.
     models_bucket: str = "models"
     uploads_bucket: str = "uploads"
-    model_uri: str = "model/artifacts/nsmc-bilstm-20261123"  # the committed default artifact
+    model_uri: str = "model/artifacts/nsmc-bilstm-v2-20261123"  # the committed default artifact
     model_threads: int = Field(default=1, ge=1, le=64)
     model_batch_size: int = Field(default=64, ge=1, le=1024)
 

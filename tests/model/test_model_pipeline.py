@@ -32,6 +32,7 @@ def test_tiny_pipeline(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     manifest = Manifest.from_bytes((out / "manifest.json").read_bytes())
     assert manifest.version == "tiny-1"
     assert manifest.files["model.onnx"] == sha256((out / "model.onnx").read_bytes())
+    assert manifest.metrics["export"]["members"][0]["checkpoint"].endswith("best.pt")
     capsys.readouterr()
     evaluate.main(["--artifact", str(out), "--data", str(TEST), "--threads", "1"])
     metrics = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
@@ -42,7 +43,7 @@ def test_tiny_pipeline(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
 
 
 def test_training_is_reproducible_and_resumable(tmp_path: Path) -> None:
-    """Same seed, same weights; an interrupted run resumes to the same weights."""
+    """Same seed, same weights; an interrupted run resumes to the same (averaged) weights."""
     import torch
 
     from model.checkpoint import load_net
@@ -51,11 +52,13 @@ def test_training_is_reproducible_and_resumable(tmp_path: Path) -> None:
     for run in runs:
         tokenizer.main(["--run", str(run), "--train", str(DEV), "--vocab-size", "300"])
     args = ["--train", str(DEV), "--dev", str(DEV), "--batch-size", "100", "--threads", "1",
-            *TINY_NET]
+            "--ema", "0.9", *TINY_NET]
     train.main(["--run", str(runs[0]), "--epochs", "2", *args])
     train.main(["--run", str(runs[1]), "--epochs", "2", "--stop-after-steps", "4", *args])
     train.main(["--run", str(runs[1]), "--epochs", "2", *args])  # resumed mid-epoch from last.pt
     nets = [load_net(run / "last.pt") for run in runs]
+    live = torch.load(runs[0] / "last.pt", weights_only=False)["live"]
+    assert not torch.equal(live["embed.weight"], nets[0].state_dict()["embed.weight"])
     for (name, a), b in zip(nets[0].state_dict().items(), nets[1].state_dict().values(),
                             strict=True):
         assert torch.allclose(a, b, atol=1e-6), name

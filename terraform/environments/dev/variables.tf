@@ -17,7 +17,7 @@ variable "build_service_account_email" {
 variable "model_version" {
   description = "Published model version the reviews functions load; change and apply to roll out or back."
   type        = string
-  default     = "nsmc-bilstm-20261123"
+  default     = "nsmc-bilstm-v2-20261123"
 }
 
 variable "bundle_dir" {

@@ -221,7 +221,7 @@ variable "log_level" {
 variable "model_version" {
   description = "Published sentiment model version (folder under gs://<models-bucket>/sentiment/). Changing it and applying rolls the model out; setting the previous value rolls it back."
   type        = string
-  default     = "nsmc-bilstm-20261123"
+  default     = "nsmc-bilstm-v2-20261123"
 
   validation {
     condition     = can(regex("^[A-Za-z0-9._-]+$", var.model_version))
