@@ -110,30 +110,11 @@ def bert_base_artifact() -> Path:
     out = CACHE / "bert-base-int8"
     if (out / "manifest.json").exists():
         return out
-    import torch
-    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors, trainers
-    from transformers import BertConfig, BertForSequenceClassification, PreTrainedTokenizerFast
-
     from model.convert_hf import convert
+    from model.random_bert import save_random_bert
 
     src = CACHE / "bert-base-src"
-    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-    backend = Tokenizer(models.WordPiece(unk_token="[UNK]"))
-    backend.normalizer = normalizers.BertNormalizer(lowercase=False, strip_accents=False)
-    backend.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    backend.train_from_iterator(corpus(200_000), trainers.WordPieceTrainer(
-        vocab_size=32_000, special_tokens=specials))
-    cls, sep = backend.token_to_id("[CLS]"), backend.token_to_id("[SEP]")
-    backend.post_processor = processors.TemplateProcessing(
-        single="[CLS] $A [SEP]", special_tokens=[("[CLS]", cls), ("[SEP]", sep)])
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, unk_token="[UNK]",
-                                        pad_token="[PAD]", cls_token="[CLS]", sep_token="[SEP]",
-                                        mask_token="[MASK]")
-    torch.manual_seed(0)
-    config = BertConfig(vocab_size=32_000)  # 12 x 768, 3072 FFN, 512 positions
-    config.num_labels = 2
-    BertForSequenceClassification(config).eval().save_pretrained(src)
-    tokenizer.save_pretrained(src)
+    save_random_bert(src, corpus(200_000), vocab_size=32_000)  # 12 x 768, 3072 FFN
     convert(src, out, "bert-base-random-int8", (0.35, 0.65), max_length=128)
     return out
 

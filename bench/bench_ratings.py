@@ -119,16 +119,12 @@ def measure(get: Getter, path: str, runs: int) -> dict[str, float]:
 def embedded_database() -> Iterator[str]:
     from infra import migrate
     from infra.localpg import EmbeddedPostgres, free_port
-    from shared.db import build_engine
-    from shared.settings import Settings
 
     with tempfile.TemporaryDirectory(prefix="bench-ratings-") as root:
         server = EmbeddedPostgres(Path(root), free_port(), durable=False).start()
         try:
             url = server.create_database("bench")
-            engine = build_engine(Settings(database_url=url))
-            migrate.upgrade(engine)
-            engine.dispose()
+            migrate.upgrade_database(url)
             yield url
         finally:
             server.stop("immediate")

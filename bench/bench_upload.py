@@ -80,8 +80,8 @@ def start_stack(root: Path) -> tuple[Any, str, Any, str]:
 
     pg = EmbeddedPostgres(root / "pg", free_port(), durable=True).start()
     url = pg.create_database("bench")
+    migrate.upgrade_database(url)
     engine = db.build_engine(Settings(database_url=url))
-    migrate.upgrade(engine)
     with engine.begin() as conn:
         import sqlalchemy as sa
 

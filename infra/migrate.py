@@ -37,6 +37,15 @@ def upgrade(engine: sa.Engine, revision: str = "head") -> None:
         command.upgrade(_config(conn), revision)
 
 
+def upgrade_database(url: str) -> None:
+    """Upgrade the database at ``url`` to head through a short-lived pool (local stand-ins)."""
+    engine = build_engine(Settings(database_url=url))
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()
+
+
 def downgrade(engine: sa.Engine, revision: str) -> None:
     with engine.begin() as conn:
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(:id)"), {"id": LOCK_ID})

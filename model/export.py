@@ -17,7 +17,7 @@ import numpy as np
 import onnxruntime as ort
 import torch
 
-from model.checkpoint import describe, load_net
+from model.checkpoint import load_with_origin
 from model.network import ExportWrapper, SentimentNet
 from model.paths import RUNS_DIR
 
@@ -84,10 +84,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     torch.set_num_threads(2)
-    paths = [args.run / name for name in args.checkpoint]
-    nets = [load_net(path) for path in paths]
+    nets, members = zip(*(load_with_origin(args.run / name) for name in args.checkpoint),
+                        strict=True)
     diff = export_net(nets[0], args.run / "model.fp32.onnx", *nets[1:])
-    record = {"members": [describe(path) for path in paths], "max_abs_diff_vs_torch": diff}
+    record = {"members": list(members), "max_abs_diff_vs_torch": diff}
     (args.run / "export.json").write_text(json.dumps(record, indent=2) + "\n")
     log.info("exported %s; max |torch - onnx| = %.2e", args.run / "model.fp32.onnx", diff)
 

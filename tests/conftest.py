@@ -19,7 +19,7 @@ os.environ.setdefault("DATABASE_URL", "postgresql://postgres@127.0.0.1:1/unset")
 from infra import migrate
 from infra.localpg import EmbeddedPostgres, free_port
 from shared import db, storage
-from shared.settings import Settings, get_settings
+from shared.settings import get_settings
 from tests.support import API_KEY
 
 TEMPLATE = "template_app"
@@ -31,10 +31,7 @@ def postgres() -> Iterator[EmbeddedPostgres]:
     # concurrent session whose server is still running
     root = Path(tempfile.mkdtemp(prefix="pytest-pg-"))
     server = EmbeddedPostgres(root, free_port(), durable=False).start()
-    url = server.create_database(TEMPLATE)
-    engine = db.build_engine(Settings(database_url=url))
-    migrate.upgrade(engine)
-    engine.dispose()
+    migrate.upgrade_database(server.create_database(TEMPLATE))
     yield server
     server.stop("immediate")
     shutil.rmtree(root, ignore_errors=True)

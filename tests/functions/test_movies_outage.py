@@ -7,7 +7,6 @@ import pytest
 from infra import migrate
 from infra.localpg import EmbeddedPostgres, free_port
 from shared import db
-from shared.settings import Settings
 from tests.conftest import use_database
 from tests.support import function_client
 
@@ -16,9 +15,7 @@ from tests.support import function_client
 def own_postgres(tmp_path, monkeypatch):
     server = EmbeddedPostgres(tmp_path / "pg", free_port(), durable=True).start()
     url = server.create_database("app")
-    engine = db.build_engine(Settings(database_url=url))
-    migrate.upgrade(engine)
-    engine.dispose()
+    migrate.upgrade_database(url)
     use_database(monkeypatch, url, DB_POOL_TIMEOUT="2")
     yield server
     db.dispose()

@@ -18,7 +18,7 @@ import pytest
 from infra import migrate
 from infra.localpg import EmbeddedPostgres, free_port
 from shared import db
-from shared.settings import Settings, get_settings
+from shared.settings import get_settings
 from shared.uploads import handler, pipeline
 from tests.conftest import use_database
 from tests.shared.uploads.helpers import (
@@ -72,9 +72,7 @@ def own_postgres(tmp_path, monkeypatch):
     """
     server = EmbeddedPostgres(tmp_path / "pg", free_port(), durable=True).start()
     url = server.create_database("app")
-    engine = db.build_engine(Settings(database_url=url))
-    migrate.upgrade(engine)
-    engine.dispose()
+    migrate.upgrade_database(url)
     use_database(monkeypatch, url, UPLOAD_BATCH_SIZE=str(BATCH))
     yield server
     db.dispose()

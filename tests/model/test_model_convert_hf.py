@@ -12,6 +12,7 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 
 from model import convert_hf
+from model.random_bert import save_random_bert
 from shared.sentiment import load_scorer
 
 TEXTS = ["정말 재밌는 영화", "최악의 영화", "그냥 그래요", "", "좋다 " * 200]
@@ -19,29 +20,12 @@ TEXTS = ["정말 재밌는 영화", "최악의 영화", "그냥 그래요", "", 
 
 def tiny_hf_model(folder: Path) -> None:
     """A 2-layer, hidden-32 BertForSequenceClassification and a WordPiece fast tokenizer."""
-    import torch
-    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors, trainers
-    from transformers import BertConfig, BertForSequenceClassification, PreTrainedTokenizerFast
+    from tokenizers import normalizers
 
-    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-    backend = Tokenizer(models.WordPiece(unk_token="[UNK]"))
-    backend.normalizer = normalizers.NFKC()
-    backend.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     corpus = ["정말 재밌는 영화 최고", "최악의 영화 시간 아깝다", "그냥 그래요 보통"] * 20
-    backend.train_from_iterator(corpus, trainers.WordPieceTrainer(vocab_size=120,
-                                                                  special_tokens=specials))
-    cls, sep = backend.token_to_id("[CLS]"), backend.token_to_id("[SEP]")
-    backend.post_processor = processors.TemplateProcessing(
-        single="[CLS] $A [SEP]", special_tokens=[("[CLS]", cls), ("[SEP]", sep)])
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, unk_token="[UNK]",
-                                        pad_token="[PAD]", cls_token="[CLS]", sep_token="[SEP]",
-                                        mask_token="[MASK]")
-    torch.manual_seed(0)
-    config = BertConfig(vocab_size=backend.get_vocab_size(), hidden_size=32, num_hidden_layers=2,
-                        num_attention_heads=2, intermediate_size=64, max_position_embeddings=160,
-                        num_labels=2)
-    BertForSequenceClassification(config).eval().save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
+    save_random_bert(folder, corpus, vocab_size=120, normalizer=normalizers.NFKC(),
+                     hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                     intermediate_size=64, max_position_embeddings=160)
 
 
 @pytest.fixture(scope="module")
