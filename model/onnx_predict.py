@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from tokenizers import Tokenizer
 
 from model.data import Reviews, read_reviews
 from model.export import INPUT_NAMES, OUTPUT_NAMES
@@ -16,9 +16,9 @@ from shared.sentiment.engine import Engine
 DEFAULT_MAX_LENGTH = 128
 
 
-def tokenizer_max_length(tokenizer_path: Path) -> int:
-    """The truncation length saved in ``tokenizer.json`` (set by ``model.tokenizer``)."""
-    truncation = Tokenizer.from_file(str(tokenizer_path)).truncation
+def tokenizer_max_length(tokenizer_json: str) -> int:
+    """The truncation length saved in a ``tokenizer.json`` text (set by ``model.tokenizer``)."""
+    truncation = json.loads(tokenizer_json).get("truncation")
     return int(truncation["max_length"]) if truncation else DEFAULT_MAX_LENGTH
 
 
@@ -33,9 +33,10 @@ class Predictions:
 
 
 def engine_for(onnx_path: Path, tokenizer_path: Path, threads: int = 2) -> Engine:
+    tokenizer_json = tokenizer_path.read_text(encoding="utf-8")
     return Engine(
-        onnx_path.read_bytes(), tokenizer_path.read_text(encoding="utf-8"),
-        max_length=tokenizer_max_length(tokenizer_path), inputs=INPUT_NAMES,
+        onnx_path.read_bytes(), tokenizer_json,
+        max_length=tokenizer_max_length(tokenizer_json), inputs=INPUT_NAMES,
         outputs=OUTPUT_NAMES, threads=threads, batch_size=256,
     )
 

@@ -62,7 +62,8 @@ def write_artifact(run: Path, out: Path, version: str, band: tuple[float, float]
     shutil.copyfile(run / "tokenizer.json", out / "tokenizer.json")
     files = {name: sha256((out / name).read_bytes()) for name in ("model.onnx", "tokenizer.json")}
     manifest = Manifest(name=NAME, version=version,
-                        max_length=tokenizer_max_length(out / "tokenizer.json"),
+                        max_length=tokenizer_max_length(
+                            (out / "tokenizer.json").read_text(encoding="utf-8")),
                         neutral_band=band, inputs=tuple(INPUT_NAMES),
                         outputs=tuple(OUTPUT_NAMES), files=files, metrics=metrics)
     (out / MANIFEST).write_bytes(manifest.to_bytes())

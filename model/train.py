@@ -166,13 +166,15 @@ class Trainer:
         return done
 
     def state(self) -> dict[str, Any]:
-        return {
-            "net": self.ema.state_dict(), "live": self.net.state_dict(),
-            "opt": self.opt.state_dict(), "epoch": self.epoch,
+        state = {
+            "net": self.ema.state_dict(), "opt": self.opt.state_dict(), "epoch": self.epoch,
             "step": self.step, "best": self.best, "elapsed": self.elapsed,
             "train_config": self.cfg.__dict__, "net_config": self.net.config.to_dict(),
             "torch_rng": torch.get_rng_state(),
         }
+        if self.ema is not self.net:  # the trained weights, needed to resume
+            state["live"] = self.net.state_dict()
+        return state
 
     def resume(self, path: Path) -> None:
         ckpt = torch.load(path, weights_only=False)
