@@ -132,10 +132,13 @@ def main() -> None:
     print(json.dumps({"ours": ours}, ensure_ascii=False, indent=2))
     if not args.skip_bert:
         bert = measure(bert_base_artifact(), texts, max(args.runs // 5, 30), 256)
-        ratio = {k: round(bert[k]["p50_ms"] / ours[k]["p50_ms"], 1)  # type: ignore[index]
-                 for k in ("single_typical", "single_max_length")}
+        ratio = {
+            k: round(bert[k]["p50_ms"] / ours[k]["p50_ms"], 1)  # type: ignore[index]
+            for k in ("single_typical", "single_max_length")
+        }
         ratio["batch_throughput"] = round(
-            ours["batch_reviews_per_s_2_threads"] / bert["batch_reviews_per_s_2_threads"], 1)  # type: ignore[operator]
+            ours["batch_reviews_per_s_2_threads"] / bert["batch_reviews_per_s_2_threads"], 1
+        )  # type: ignore[operator]
         results |= {"bert_base": bert, "speedup": ratio}
         print(json.dumps({"bert_base": bert, "speedup": ratio}, ensure_ascii=False, indent=2))
     CACHE.mkdir(parents=True, exist_ok=True)

@@ -43,11 +43,15 @@ FROM unnest(CAST(:movies AS bigint[])) AS m, generate_series(1, :per_movie) AS i
 
 
 def _movies(conn: sa.Connection, count: int, prefix: str) -> list[int]:
-    rows = conn.execute(sa.text(
-        "INSERT INTO movies (title, genre, release_date)"
-        " SELECT :p || i, (ARRAY['드라마', '액션', '코미디', '공포'])[1 + mod(i, 4)],"
-        " make_date(1990 + mod(i, 35), 1 + mod(i, 12), 1)"
-        " FROM generate_series(1, :n) AS i RETURNING id"), {"p": prefix, "n": count})
+    rows = conn.execute(
+        sa.text(
+            "INSERT INTO movies (title, genre, release_date)"
+            " SELECT :p || i, (ARRAY['드라마', '액션', '코미디', '공포'])[1 + mod(i, 4)],"
+            " make_date(1990 + mod(i, 35), 1 + mod(i, 12), 1)"
+            " FROM generate_series(1, :n) AS i RETURNING id"
+        ),
+        {"p": prefix, "n": count},
+    )
     return [int(row[0]) for row in rows]
 
 
@@ -68,8 +72,10 @@ def seed(engine: sa.Engine, movies: int, big: int) -> tuple[int, int]:
     with engine.begin() as conn:
         for table in ("movies", "movie_ratings", "movie_rating_daily", "reviews"):
             conn.execute(sa.text(f"ANALYZE {table}"))
-    print(f"seeded {movies} movies, {big + 10 + 5 * (movies - 2)} reviews "
-          f"in {time.perf_counter() - started:.1f}s")
+    print(
+        f"seeded {movies} movies, {big + 10 + 5 * (movies - 2)} reviews "
+        f"in {time.perf_counter() - started:.1f}s"
+    )
     return big_id, small_id
 
 
@@ -79,8 +85,9 @@ Getter = Callable[[str], int]
 def in_process_getter() -> Getter:
     from functions_framework import create_app
 
-    client = create_app("ratings", str(REPO / "functions" / "ratings" / "main.py"),
-                        "http").test_client()
+    client = create_app(
+        "ratings", str(REPO / "functions" / "ratings" / "main.py"), "http"
+    ).test_client()
 
     def get(path: str) -> int:
         response = client.get(path)
@@ -111,8 +118,11 @@ def measure(get: Getter, path: str, runs: int) -> dict[str, float]:
         samples.append((time.perf_counter() - started) * 1000)
         assert status == 200, path
     samples.sort()
-    return {"p50": statistics.median(samples), "p95": samples[int(len(samples) * 0.95) - 1],
-            "max": samples[-1]}
+    return {
+        "p50": statistics.median(samples),
+        "p95": samples[int(len(samples) * 0.95) - 1],
+        "max": samples[-1],
+    }
 
 
 @contextmanager
@@ -149,15 +159,18 @@ def run(url: str, base_url: str | None, args: argparse.Namespace) -> None:
         (f"GET /ratings/{{id}} ({args.big} reviews)", f"/ratings/{big_id}"),
         ("GET /ratings/{id} (10 reviews)", f"/ratings/{small_id}"),
     ]
-    cases += [(f"GET /ratings?order={order} ({args.movies} movies)", f"/ratings?order={order}")
-              for order in ("bayesian", "average", "count", "recent")]
+    cases += [
+        (f"GET /ratings?order={order} ({args.movies} movies)", f"/ratings?order={order}")
+        for order in ("bayesian", "average", "count", "recent")
+    ]
     cases.append(("GET /ratings?genre=액션&min_reviews=5", "/ratings?genre=액션&min_reviews=5"))
     results = {label: measure(get, path, args.runs) for label, path in cases}
     report(results, cases, base_url)
 
 
-def report(results: dict[str, dict[str, float]], cases: list[tuple[str, str]],
-           base_url: str | None) -> None:
+def report(
+    results: dict[str, dict[str, float]], cases: list[tuple[str, str]], base_url: str | None
+) -> None:
     target = base_url or "in-process (functions-framework test client, embedded PostgreSQL)"
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     print(f"\ntarget: {target}; {os.cpu_count()} CPUs, load average {load}\n")
@@ -173,11 +186,15 @@ def report(results: dict[str, dict[str, float]], cases: list[tuple[str, str]],
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--base-url", help="a running stack, e.g. http://127.0.0.1:8080")
-    parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:54329/app",
-                        help="the stack's database to seed (with --base-url)")
+    parser.add_argument(
+        "--database-url",
+        default="postgresql://postgres@127.0.0.1:54329/app",
+        help="the stack's database to seed (with --base-url)",
+    )
     parser.add_argument("--movies", type=int, default=10_000)
     parser.add_argument("--big", type=int, default=200_000, help="reviews of the big movie")
     parser.add_argument("--runs", type=int, default=300, help="timed requests per case")

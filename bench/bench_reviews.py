@@ -44,31 +44,43 @@ def run_client(base: str, key: str, movie_id: int, count: int, out: list[float])
 def measure(base: str, key: str, movie_id: int, clients: int, total: int) -> dict[str, float]:
     latencies: list[float] = []
     per_client = max(1, total // clients)
-    threads = [threading.Thread(target=run_client,
-                                args=(base, key, movie_id, per_client, latencies))
-               for _ in range(clients)]
+    threads = [
+        threading.Thread(target=run_client, args=(base, key, movie_id, per_client, latencies))
+        for _ in range(clients)
+    ]
     started = time.perf_counter()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     elapsed = time.perf_counter() - started
-    return {"p50": percentile(latencies, 0.5), "p99": percentile(latencies, 0.99),
-            "mean": statistics.fmean(latencies), "rps": len(latencies) / elapsed,
-            "n": len(latencies)}
+    return {
+        "p50": percentile(latencies, 0.5),
+        "p99": percentile(latencies, 0.99),
+        "mean": statistics.fmean(latencies),
+        "rps": len(latencies) / elapsed,
+        "n": len(latencies),
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--base-url", default="http://127.0.0.1:8080")
-    parser.add_argument("--movies-url", default="http://127.0.0.1:8080",
-                        help="where to create the movie (the router, unless overridden)")
+    parser.add_argument(
+        "--movies-url",
+        default="http://127.0.0.1:8080",
+        help="where to create the movie (the router, unless overridden)",
+    )
     parser.add_argument("--api-key", default=None)
     parser.add_argument("-n", type=int, default=400)
     args = parser.parse_args()
     key = args.api_key or (REPO / ".local" / "api-key").read_text().strip()
-    movie = requests.post(f"{args.movies_url}/movies", json={"title": "벤치마크 영화"},
-                          headers={"X-API-Key": key}, timeout=30)
+    movie = requests.post(
+        f"{args.movies_url}/movies",
+        json={"title": "벤치마크 영화"},
+        headers={"X-API-Key": key},
+        timeout=30,
+    )
     movie.raise_for_status()
     movie_id = movie.json()["id"]
     measure(args.base_url, key, movie_id, 1, 20)  # warm-up: model load, pool, caches
@@ -76,8 +88,10 @@ def main() -> None:
     print(f"{'clients':>8}{'n':>6}{'p50 ms':>9}{'p99 ms':>9}{'mean ms':>9}{'req/s':>8}")
     for clients in (1, 16):
         row = measure(args.base_url, key, movie_id, clients, args.n)
-        print(f"{clients:>8}{row['n']:>6.0f}{row['p50']:>9.2f}{row['p99']:>9.2f}"
-              f"{row['mean']:>9.2f}{row['rps']:>8.0f}")
+        print(
+            f"{clients:>8}{row['n']:>6.0f}{row['p50']:>9.2f}{row['p99']:>9.2f}"
+            f"{row['mean']:>9.2f}{row['rps']:>8.0f}"
+        )
 
 
 if __name__ == "__main__":

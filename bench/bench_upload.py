@@ -62,8 +62,12 @@ def build_file(lines: int, compress: bool) -> bytes:
     out = io.BytesIO()
     sink = gzip.GzipFile(fileobj=out, mode="wb") if compress else out
     for i in range(lines):
-        line = {"movie_id": 1 + i % MOVIES, "author": f"user{i % 997}",
-                "content": pool[i % len(pool)], "external_id": f"bench-{i}"}
+        line = {
+            "movie_id": 1 + i % MOVIES,
+            "author": f"user{i % 997}",
+            "content": pool[i % len(pool)],
+            "external_id": f"bench-{i}",
+        }
         sink.write((json.dumps(line, ensure_ascii=False) + "\n").encode())
     if compress:
         sink.close()
@@ -85,8 +89,12 @@ def start_stack(root: Path) -> tuple[Any, str, Any, str]:
     with engine.begin() as conn:
         import sqlalchemy as sa
 
-        conn.execute(sa.text("INSERT INTO movies (title) SELECT 'movie ' || i "
-                             "FROM generate_series(1, :n) i"), {"n": MOVIES})
+        conn.execute(
+            sa.text(
+                "INSERT INTO movies (title) SELECT 'movie ' || i FROM generate_series(1, :n) i"
+            ),
+            {"n": MOVIES},
+        )
     engine.dispose()
     port = free_port()
     emulator = create_server("127.0.0.1", port, in_memory=True)
@@ -121,8 +129,21 @@ def main() -> None:
             if args.batch_size:
                 env["UPLOAD_BATCH_SIZE"] = str(args.batch_size)
             child = subprocess.run(
-                [sys.executable, "-c", CHILD, "uploads", name, str(blob.generation),
-                 str(blob.size)], env=env, cwd=REPO, capture_output=True, text=True, check=False)
+                [
+                    sys.executable,
+                    "-c",
+                    CHILD,
+                    "uploads",
+                    name,
+                    str(blob.generation),
+                    str(blob.size),
+                ],
+                env=env,
+                cwd=REPO,
+                capture_output=True,
+                text=True,
+                check=False,
+            )
             finished = time.perf_counter()
             if child.returncode != 0:
                 sys.exit(f"handler failed:\n{child.stderr[-4000:]}")
@@ -132,19 +153,29 @@ def main() -> None:
             pg.stop("immediate")
 
     total = finished - began
-    print(f"file: {args.lines} lines, {len(data) / 1e6:.1f} MB{' gzip' if args.gzip else ''}, "
-          f"batch size {args.batch_size or 'default'}")
-    print(f"result: {result['status']} lines={result['lines']} inserted={result['inserted']} "
-          f"rejected={result['rejected']} duplicates={result['duplicates']} "
-          f"model={result['model_version']}")
-    print(f"upload to bucket: {uploaded - began:.1f} s; model load: {result['load_seconds']:.1f} s;"
-          f" ingest: {result['ingest_seconds']:.1f} s")
-    print(f"throughput end to end: {args.lines / total:,.0f} lines/s "
-          f"(ingest only: {args.lines / result['ingest_seconds']:,.0f} lines/s)")
-    print(f"handler peak RSS: {result['peak_rss_mb']:.0f} MB; handler CPU: "
-          f"{result['cpu_seconds']:.1f} s ({args.lines / result['cpu_seconds']:,.0f} lines per "
-          f"CPU-second); load average at the end: {os.getloadavg()[0]:.1f} on "
-          f"{os.cpu_count()} CPUs")
+    print(
+        f"file: {args.lines} lines, {len(data) / 1e6:.1f} MB{' gzip' if args.gzip else ''}, "
+        f"batch size {args.batch_size or 'default'}"
+    )
+    print(
+        f"result: {result['status']} lines={result['lines']} inserted={result['inserted']} "
+        f"rejected={result['rejected']} duplicates={result['duplicates']} "
+        f"model={result['model_version']}"
+    )
+    print(
+        f"upload to bucket: {uploaded - began:.1f} s; model load: {result['load_seconds']:.1f} s;"
+        f" ingest: {result['ingest_seconds']:.1f} s"
+    )
+    print(
+        f"throughput end to end: {args.lines / total:,.0f} lines/s "
+        f"(ingest only: {args.lines / result['ingest_seconds']:,.0f} lines/s)"
+    )
+    print(
+        f"handler peak RSS: {result['peak_rss_mb']:.0f} MB; handler CPU: "
+        f"{result['cpu_seconds']:.1f} s ({args.lines / result['cpu_seconds']:,.0f} lines per "
+        f"CPU-second); load average at the end: {os.getloadavg()[0]:.1f} on "
+        f"{os.cpu_count()} CPUs"
+    )
 
 
 if __name__ == "__main__":

@@ -31,17 +31,25 @@ print(json.dumps({{
     "heavy_modules": [m for m in {heavy!r} if m in sys.modules],
 }}))
 """
-FUNCTIONS = (("movies", "movies", "http"), ("reviews", "reviews", "http"),
-             ("ratings", "ratings", "http"), ("reviews", "on_upload", "cloudevent"))
+FUNCTIONS = (
+    ("movies", "movies", "http"),
+    ("reviews", "reviews", "http"),
+    ("ratings", "ratings", "http"),
+    ("reviews", "on_upload", "cloudevent"),
+)
 
 
 def measure(name: str, target: str, signature: str) -> dict[str, object]:
     source = str(REPO / "functions" / name / "main.py")
     code = PROBE.format(target=target, source=source, signature=signature, heavy=HEAVY)
-    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO),
-           "DATABASE_URL": "postgresql://postgres@127.0.0.1:1/none"}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         env=env, check=True, cwd=REPO)
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "PYTHONPATH": str(REPO),
+        "DATABASE_URL": "postgresql://postgres@127.0.0.1:1/none",
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True, cwd=REPO
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -51,8 +59,10 @@ def main() -> None:
         if not (REPO / "functions" / name / "main.py").exists():
             continue
         row = measure(name, target, signature)
-        print(f"{name + ':' + target:<22}{row['import_ms']:>10}{row['first_request_ms']:>12}"
-              f"{row['peak_rss_mb']:>13}  {','.join(row['heavy_modules']) or '-'}")  # type: ignore[arg-type]
+        print(
+            f"{name + ':' + target:<22}{row['import_ms']:>10}{row['first_request_ms']:>12}"
+            f"{row['peak_rss_mb']:>13}  {','.join(row['heavy_modules']) or '-'}"
+        )  # type: ignore[arg-type]
 
 
 if __name__ == "__main__":

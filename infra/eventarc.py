@@ -107,8 +107,9 @@ class Forwarder:
         attempt = 0
         while not self.stopping.is_set():
             try:
-                response = requests.post(self.target, headers=headers, data=body,
-                                         timeout=self.timeout)
+                response = requests.post(
+                    self.target, headers=headers, data=body, timeout=self.timeout
+                )
                 if 200 <= response.status_code < 300:
                     log.info("delivered %s (attempt %d)", name, attempt + 1)
                     return True
@@ -117,8 +118,9 @@ class Forwarder:
                 problem = f"{type(error).__name__}: {error}"
             delay = self.backoff.delay(attempt)
             attempt += 1
-            log.warning("delivery of %s failed (%s); retry %d in %.1fs", name, problem,
-                        attempt, delay)
+            log.warning(
+                "delivery of %s failed (%s); retry %d in %.1fs", name, problem, attempt, delay
+            )
             self.stopping.wait(delay)
         return False
 

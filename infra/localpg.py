@@ -21,7 +21,7 @@ if not os.environ.get("XDG_RUNTIME_DIR"):  # pgserver's platformdirs warns witho
 from pgserver._commands import POSTGRES_BIN_PATH
 
 SYSTEM_USER = "pgserveruser"  # postgres refuses to run as root
-FAST_UNSAFE = ("-c fsync=off -c synchronous_commit=off -c full_page_writes=off")
+FAST_UNSAFE = "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
 
 
 def free_port() -> int:
@@ -48,8 +48,9 @@ def _prepare_for_system_user(data_dir: Path) -> str | None:
     assert entry is not None
     ensure_prefix_permissions(data_dir)
     ensure_prefix_permissions(POSTGRES_BIN_PATH)
-    ensure_folder_permissions(POSTGRES_BIN_PATH, stat.S_IXGRP | stat.S_IXOTH | stat.S_IRGRP
-                              | stat.S_IROTH)
+    ensure_folder_permissions(
+        POSTGRES_BIN_PATH, stat.S_IXGRP | stat.S_IXOTH | stat.S_IRGRP | stat.S_IROTH
+    )
     ensure_folder_permissions(POSTGRES_BIN_PATH.parent / "lib", stat.S_IRGRP | stat.S_IROTH)
     os.chown(data_dir, entry.pw_uid, entry.pw_gid)
     return SYSTEM_USER
@@ -78,8 +79,15 @@ class EmbeddedPostgres:
         self.root.mkdir(parents=True, exist_ok=True)
         user = _prepare_for_system_user(self.root)
         command = [str(POSTGRES_BIN_PATH / tool), *args]
-        result = subprocess.run(command, user=user, capture_output=True, text=True,
-                                timeout=timeout, check=False, stdin=subprocess.DEVNULL)
+        result = subprocess.run(
+            command,
+            user=user,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+            stdin=subprocess.DEVNULL,
+        )
         if result.returncode != 0:
             log = self.log_file.read_text()[-3000:] if self.log_file.exists() else ""
             raise RuntimeError(f"{tool} failed: {result.stderr.strip()}\n{log}")
@@ -87,8 +95,16 @@ class EmbeddedPostgres:
     def ensure_initialised(self) -> None:
         if (self.data_dir / "PG_VERSION").exists():
             return
-        self._run("initdb", "-D", str(self.data_dir), "--auth=trust", "--encoding=UTF8",
-                  "--locale=C.UTF-8", "-U", "postgres")
+        self._run(
+            "initdb",
+            "-D",
+            str(self.data_dir),
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--locale=C.UTF-8",
+            "-U",
+            "postgres",
+        )
 
     def start(self) -> EmbeddedPostgres:
         self.ensure_initialised()
@@ -99,8 +115,19 @@ class EmbeddedPostgres:
             options += " " + FAST_UNSAFE
         if self.log_file.exists() and _as_root():
             self.log_file.unlink()
-        self._run("pg_ctl", "-D", str(self.data_dir), "-l", str(self.log_file), "-w",
-                  "-t", "60", "-o", options, "start")
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.data_dir),
+            "-l",
+            str(self.log_file),
+            "-w",
+            "-t",
+            "60",
+            "-o",
+            options,
+            "start",
+        )
         return self
 
     def stop(self, mode: str = "fast") -> None:

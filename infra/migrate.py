@@ -62,16 +62,19 @@ def grant(engine: sa.Engine, users: list[str]) -> None:
     with engine.begin() as conn:
         for user in users:
             role = conn.dialect.identifier_preparer.quote(user)
-            conn.execute(sa.text(
-                f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role};"
-                f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}"
-            ))
+            conn.execute(
+                sa.text(
+                    f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role};"
+                    f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}"
+                )
+            )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("action", nargs="?", default="upgrade",
-                        choices=["upgrade", "downgrade", "current"])
+    parser.add_argument(
+        "action", nargs="?", default="upgrade", choices=["upgrade", "downgrade", "current"]
+    )
     parser.add_argument("revision", nargs="?", default=None)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")

@@ -25,8 +25,15 @@ import sqlalchemy as sa
 from shared.db import build_engine
 from shared.settings import Settings
 
-RATING_FIELDS = ("review_count", "positivity_sum", "positive_count", "neutral_count",
-                 "negative_count", "rating_sum", "rating_histogram")
+RATING_FIELDS = (
+    "review_count",
+    "positivity_sum",
+    "positive_count",
+    "neutral_count",
+    "negative_count",
+    "rating_sum",
+    "rating_histogram",
+)
 DAILY_FIELDS = ("review_count", "positivity_sum")
 LIVE_DAILY = "(SELECT * FROM movie_rating_daily WHERE review_count <> 0 OR positivity_sum <> 0)"
 
@@ -97,8 +104,13 @@ class Report:
         return not self.ratings and not self.daily
 
     def summary(self) -> dict[str, Any]:
-        return {"summary": {"movie_ratings": len(self.ratings),
-                            "movie_rating_daily": len(self.daily), "drift": not self.clean}}
+        return {
+            "summary": {
+                "movie_ratings": len(self.ratings),
+                "movie_rating_daily": len(self.daily),
+                "drift": not self.clean,
+            }
+        }
 
 
 def _side(row: Any, prefix: str, fields: Sequence[str]) -> dict[str, Any] | None:
@@ -107,11 +119,15 @@ def _side(row: Any, prefix: str, fields: Sequence[str]) -> dict[str, Any] | None
     return {name: row[f"{prefix}_{name}"] for name in fields}
 
 
-def _drift_rows(conn: sa.Connection, sql: str, key: Sequence[str],
-                fields: Sequence[str]) -> list[dict[str, Any]]:
+def _drift_rows(
+    conn: sa.Connection, sql: str, key: Sequence[str], fields: Sequence[str]
+) -> list[dict[str, Any]]:
     return [
-        {**{name: row[name] for name in key}, "expected": _side(row, "e", fields),
-         "actual": _side(row, "a", fields)}
+        {
+            **{name: row[name] for name in key},
+            "expected": _side(row, "e", fields),
+            "actual": _side(row, "a", fields),
+        }
         for row in conn.execute(sa.text(sql)).mappings()
     ]
 
@@ -143,8 +159,9 @@ def _print(row: dict[str, Any]) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m infra.ratings",
-                                     description="verify or rebuild the rating aggregates")
+    parser = argparse.ArgumentParser(
+        prog="python -m infra.ratings", description="verify or rebuild the rating aggregates"
+    )
     parser.add_argument("action", choices=["verify", "rebuild"])
     args = parser.parse_args(argv)
     engine = build_engine(Settings())

@@ -11,8 +11,7 @@ from werkzeug.serving import WSGIRequestHandler, run_simple
 from werkzeug.wrappers import Request, Response
 
 # Response headers the WSGI server sets itself (hop-by-hop or recomputed).
-_SKIP = {"connection", "keep-alive", "transfer-encoding",
-         "server", "date"}
+_SKIP = {"connection", "keep-alive", "transfer-encoding", "server", "date"}
 
 
 class Router:
@@ -21,8 +20,9 @@ class Router:
     def __init__(self, routes: dict[str, str]) -> None:
         # longest prefix first, so /reviews-x never shadows a longer match
         self.routes = sorted(routes.items(), key=lambda item: -len(item[0]))
-        self.pool = urllib3.PoolManager(maxsize=32, retries=False,
-                                        timeout=urllib3.Timeout(connect=5, read=600))
+        self.pool = urllib3.PoolManager(
+            maxsize=32, retries=False, timeout=urllib3.Timeout(connect=5, read=600)
+        )
 
     def target(self, path: str) -> str | None:
         for prefix, base in self.routes:
@@ -33,33 +33,62 @@ class Router:
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         request = Request(environ)
         if request.path == "/healthz":
-            return _json(200, {"status": "ok", "routes": dict(self.routes)})(environ,
-                                                                          start_response)
+            return _json(200, {"status": "ok", "routes": dict(self.routes)})(
+                environ, start_response
+            )
         base = self.target(request.path)
         if base is None:
-            return _json(404, {"type": "about:blank", "title": "Not Found", "status": 404,
-                               "detail": f"no function serves {request.path}"},
-                         "application/problem+json")(environ, start_response)
+            return _json(
+                404,
+                {
+                    "type": "about:blank",
+                    "title": "Not Found",
+                    "status": 404,
+                    "detail": f"no function serves {request.path}",
+                },
+                "application/problem+json",
+            )(environ, start_response)
         return self._forward(request, base)(environ, start_response)
 
     def _forward(self, request: Request, base: str) -> Response:
-        headers = {k: v for k, v in request.headers.items()
-                   if k.lower() not in ("host", "content-length", "transfer-encoding")}
+        headers = {
+            k: v
+            for k, v in request.headers.items()
+            if k.lower() not in ("host", "content-length", "transfer-encoding")
+        }
         try:
             upstream = self.pool.request(
-                request.method, base + request.full_path.rstrip("?"), headers=headers,
-                body=request.get_data(), preload_content=False, redirect=False)
+                request.method,
+                base + request.full_path.rstrip("?"),
+                headers=headers,
+                body=request.get_data(),
+                preload_content=False,
+                redirect=False,
+            )
         except urllib3.exceptions.HTTPError:
-            return _json(503, {"type": "about:blank", "title": "Service Unavailable",
-                               "status": 503, "detail": "the function is not reachable"},
-                         "application/problem+json", {"Retry-After": "2"})
+            return _json(
+                503,
+                {
+                    "type": "about:blank",
+                    "title": "Service Unavailable",
+                    "status": 503,
+                    "detail": "the function is not reachable",
+                },
+                "application/problem+json",
+                {"Retry-After": "2"},
+            )
         kept = [(k, v) for k, v in upstream.headers.items() if k.lower() not in _SKIP]
-        return Response(upstream.stream(64 * 1024, decode_content=False),
-                        status=upstream.status, headers=kept)
+        return Response(
+            upstream.stream(64 * 1024, decode_content=False), status=upstream.status, headers=kept
+        )
 
 
-def _json(status: int, body: dict[str, Any], mimetype: str = "application/json",
-          headers: dict[str, str] | None = None) -> Response:
+def _json(
+    status: int,
+    body: dict[str, Any],
+    mimetype: str = "application/json",
+    headers: dict[str, str] | None = None,
+) -> Response:
     return Response(json.dumps(body), status=status, mimetype=mimetype, headers=headers)
 
 
@@ -73,5 +102,4 @@ class KeepAliveHandler(WSGIRequestHandler):
 
 
 def serve(port: int, routes: dict[str, str]) -> None:
-    run_simple("127.0.0.1", port, Router(routes), threaded=True,
-               request_handler=KeepAliveHandler)
+    run_simple("127.0.0.1", port, Router(routes), threaded=True, request_handler=KeepAliveHandler)

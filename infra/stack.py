@@ -79,8 +79,18 @@ class Stack:
 
     def start_storage(self) -> str:
         (LOCAL / "gcs").mkdir(parents=True, exist_ok=True)
-        self.spawn(sys.executable, "-m", "gcp_storage_emulator", "start", "--host", "127.0.0.1",
-                   "--port", str(GCS_PORT), "--quiet", cwd=LOCAL / "gcs")
+        self.spawn(
+            sys.executable,
+            "-m",
+            "gcp_storage_emulator",
+            "start",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(GCS_PORT),
+            "--quiet",
+            cwd=LOCAL / "gcs",
+        )
         host = f"http://127.0.0.1:{GCS_PORT}"
         _wait_http(f"{host}/storage/v1/b", "storage emulator")
         print(f"storage    {host} (buckets: {', '.join(BUCKETS)}; data in .local/gcs)", flush=True)
@@ -100,9 +110,21 @@ class Stack:
             if not source.exists():
                 print(f"skipping   {fn.target}: {source.relative_to(REPO)} not written yet")
                 continue
-            self.spawn(sys.executable, "-m", "functions_framework", "--target", fn.target,
-                       "--source", str(source), "--signature-type", fn.signature,
-                       "--host", "127.0.0.1", "--port", str(fn.port))
+            self.spawn(
+                sys.executable,
+                "-m",
+                "functions_framework",
+                "--target",
+                fn.target,
+                "--source",
+                str(source),
+                "--signature-type",
+                fn.signature,
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(fn.port),
+            )
             for prefix in fn.prefixes:
                 routes[prefix] = f"http://127.0.0.1:{fn.port}"
         for fn in FUNCTIONS:
@@ -112,8 +134,15 @@ class Stack:
 
     def start_eventarc(self) -> None:
         if (REPO / "infra" / "eventarc.py").exists():
-            self.spawn(sys.executable, "-m", "infra.eventarc", "--bucket", "uploads",
-                       "--target", "http://127.0.0.1:8084/")
+            self.spawn(
+                sys.executable,
+                "-m",
+                "infra.eventarc",
+                "--bucket",
+                "uploads",
+                "--target",
+                "http://127.0.0.1:8084/",
+            )
 
     def stop(self) -> None:
         """SIGINT everything (gunicorn's quick shutdown), then SIGKILL whatever lingers."""
@@ -197,10 +226,14 @@ def main() -> None:
         url = _database_url(stack)
         host = _storage_host(stack)
         api_key = os.environ.get("API_KEYS") or _api_key()
-        stack.env.update(STORAGE_EMULATOR_HOST=host, API_KEYS=api_key,
-                         PYTHONPATH=str(REPO), GOOGLE_CLOUD_PROJECT="local",
-                         CORS_ORIGINS=os.environ.get("CORS_ORIGINS", "http://localhost:3000"),
-                         TOKENIZERS_PARALLELISM="false")
+        stack.env.update(
+            STORAGE_EMULATOR_HOST=host,
+            API_KEYS=api_key,
+            PYTHONPATH=str(REPO),
+            GOOGLE_CLOUD_PROJECT="local",
+            CORS_ORIGINS=os.environ.get("CORS_ORIGINS", "http://localhost:3000"),
+            TOKENIZERS_PARALLELISM="false",
+        )
         if url:
             stack.env["DATABASE_URL"] = url
         os.environ.update(stack.env)

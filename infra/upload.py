@@ -29,8 +29,7 @@ def upload(path: Path, bucket: str, name: str) -> int:
     target = client.lookup_bucket(bucket) or client.create_bucket(bucket)
     blob = target.blob(name, chunk_size=CHUNK)
     size = path.stat().st_size
-    with path.open("rb") as source, tqdm.wrapattr(source, "read", total=size,
-                                                  desc=name) as wrapped:
+    with path.open("rb") as source, tqdm.wrapattr(source, "read", total=size, desc=name) as wrapped:
         blob.upload_from_file(wrapped, size=size)
     blob.reload()
     return int(blob.generation)
@@ -63,8 +62,9 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("STORAGE_EMULATOR_HOST", LOCAL_EMULATOR)
     name = args.name or args.file.name
     generation = upload(args.file, args.bucket, name)
-    print(f"uploaded gs://{args.bucket}/{name}#{generation}; waiting for its report",
-          file=sys.stderr)
+    print(
+        f"uploaded gs://{args.bucket}/{name}#{generation}; waiting for its report", file=sys.stderr
+    )
     try:
         report = wait_for_report(args.bucket, name, generation, args.timeout)
     except TimeoutError as error:

@@ -27,8 +27,14 @@ def run_baselines(train_path: Path, dev_path: Path, test_path: Path, limit: int 
     from sklearn.linear_model import LogisticRegression, Ridge
 
     train, dev, test = (read_reviews(p, limit) for p in (train_path, dev_path, test_path))
-    vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), min_df=3,
-                                 sublinear_tf=True, max_features=300_000, preprocessor=normalize)
+    vectorizer = TfidfVectorizer(
+        analyzer="char_wb",
+        ngram_range=(1, 3),
+        min_df=3,
+        sublinear_tf=True,
+        max_features=300_000,
+        preprocessor=normalize,
+    )
     x_train = vectorizer.fit_transform(train.texts)
     x_dev, x_test = vectorizer.transform(dev.texts), vectorizer.transform(test.texts)
     target = polarity(train.ratings)
@@ -43,7 +49,8 @@ def run_baselines(train_path: Path, dev_path: Path, test_path: Path, limit: int 
     return {
         "tfidf_logreg_nsmc_accuracy": round(balanced_accuracy(test_p, test.ratings), 4),
         "tfidf_logreg_macro_f1": round(
-            macro_f1(three_class(test.ratings), band_labels(test_p, low, high)), 4),
+            macro_f1(three_class(test.ratings), band_labels(test_p, low, high)), 4
+        ),
         "tfidf_ridge_rating_mae": round(rating_mae(ridge_pred, test.ratings), 4),
         "constant_rating_mae": round(rating_mae(np.full(len(test), median), test.ratings), 4),
         "constant_rating": median,
@@ -59,8 +66,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--out", type=Path, default=MODEL_DIR / "baselines.json")
     args = parser.parse_args(argv)
-    result = run_baselines(args.train or split_file("train"), args.dev or split_file("dev"),
-                           args.test or split_file("test"), args.limit)
+    result = run_baselines(
+        args.train or split_file("train"),
+        args.dev or split_file("dev"),
+        args.test or split_file("test"),
+        args.limit,
+    )
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result))
 

@@ -17,9 +17,14 @@ def load_with_origin(path: Path) -> tuple[SentimentNet, dict[str, Any]]:
     ckpt = torch.load(path, weights_only=False, map_location="cpu")
     net = SentimentNet(NetConfig(**ckpt["net_config"]))
     net.load_state_dict(ckpt["net"])
-    origin = {"checkpoint": os.path.normpath(path), "epoch": ckpt["epoch"], "step": ckpt["step"],
-              "dev": ckpt.get("dev"), "net_config": ckpt["net_config"],
-              "ema": ckpt["train_config"].get("ema", 0.0)}
+    origin = {
+        "checkpoint": os.path.normpath(path),
+        "epoch": ckpt["epoch"],
+        "step": ckpt["step"],
+        "dev": ckpt.get("dev"),
+        "net_config": ckpt["net_config"],
+        "ema": ckpt["train_config"].get("ema", 0.0),
+    }
     return net.eval(), origin
 
 

@@ -48,8 +48,11 @@ def export_classifier(src: Path, out: Path) -> tuple[list[str], object]:
     if model.config.num_labels != 2:
         raise SystemExit(f"expected a 2-label classifier, got {model.config.num_labels} labels")
     index = positive_index(model.config.id2label)
-    names: list[str] = [n for n in ("input_ids", "attention_mask", "token_type_ids")
-             if n in tokenizer.model_input_names]
+    names: list[str] = [
+        n
+        for n in ("input_ids", "attention_mask", "token_type_ids")
+        if n in tokenizer.model_input_names
+    ]
 
     class Wrapper(torch.nn.Module):
         def __init__(self) -> None:
@@ -64,9 +67,16 @@ def export_classifier(src: Path, out: Path) -> tuple[list[str], object]:
     args = tuple(sample[n] for n in names)
     axes = {n: {0: "batch", 1: "sequence"} for n in names} | {"positivity": {0: "batch"}}
     with torch.no_grad():
-        torch.onnx.export(Wrapper().eval(), args, str(out), input_names=names,
-                          output_names=["positivity"], dynamic_axes=axes, opset_version=OPSET,
-                          dynamo=False)
+        torch.onnx.export(
+            Wrapper().eval(),
+            args,
+            str(out),
+            input_names=names,
+            output_names=["positivity"],
+            dynamic_axes=axes,
+            opset_version=OPSET,
+            dynamo=False,
+        )
     return names, tokenizer
 
 
@@ -89,8 +99,9 @@ def choose_dev_band(dst: Path, dev: Path, limit: int | None) -> tuple[float, flo
     return low, high
 
 
-def convert(src: Path, dst: Path, version: str, band: tuple[float, float],
-            max_length: int = 128) -> Manifest:
+def convert(
+    src: Path, dst: Path, version: str, band: tuple[float, float], max_length: int = 128
+) -> Manifest:
     """Export, quantise and write the artifact folder ``dst``."""
     dst.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
@@ -100,8 +111,14 @@ def convert(src: Path, dst: Path, version: str, band: tuple[float, float],
     (dst / "tokenizer.json").write_bytes(tokenizer_json(tokenizer, max_length))
     files = {n: sha256((dst / n).read_bytes()) for n in ("model.onnx", "tokenizer.json")}
     manifest = Manifest(
-        name=f"hf-{src.name}", version=version, max_length=max_length, neutral_band=band,
-        inputs=tuple(names), outputs=("positivity",), files=files, rating=RATING_LINEAR,
+        name=f"hf-{src.name}",
+        version=version,
+        max_length=max_length,
+        neutral_band=band,
+        inputs=tuple(names),
+        outputs=("positivity",),
+        files=files,
+        rating=RATING_LINEAR,
         pad_id=int(tokenizer.pad_token_id or 0),  # type: ignore[attr-defined]
         unk_id=int(tokenizer.unk_token_id or 0),  # type: ignore[attr-defined]
         metrics={"source": str(src.name)},
@@ -127,8 +144,13 @@ def main(argv: list[str] | None = None) -> None:
         band = choose_dev_band(args.dst, args.dev, args.dev_limit)
         manifest = Manifest(**{**manifest.__dict__, "neutral_band": band})
         (args.dst / MANIFEST).write_bytes(manifest.to_bytes())
-    log.info("converted %s -> %s (version %s, band %s)", args.src, args.dst, version,
-             manifest.neutral_band)
+    log.info(
+        "converted %s -> %s (version %s, band %s)",
+        args.src,
+        args.dst,
+        version,
+        manifest.neutral_band,
+    )
 
 
 if __name__ == "__main__":

@@ -69,8 +69,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data", type=Path, required=True)
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--update-manifest", metavar="KEY", default=None,
-                        help="also store the metrics in the (local) manifest under KEY")
+    parser.add_argument(
+        "--update-manifest",
+        metavar="KEY",
+        default=None,
+        help="also store the metrics in the (local) manifest under KEY",
+    )
     args = parser.parse_args(argv)
     scorer = load_scorer(args.artifact, threads=args.threads)
     scorer.engine.batch_size = 256

@@ -32,13 +32,24 @@ def export_onnx(module: torch.nn.Module, out: Path) -> None:
     """Trace ``module`` to ONNX with dynamic ``batch`` and ``sequence`` axes."""
     ids = torch.randint(2, 100, (2, 12))
     mask = torch.ones_like(ids)
-    axes = {"input_ids": {0: "batch", 1: "sequence"}, "attention_mask": {0: "batch", 1: "sequence"},
-            "positivity": {0: "batch"}, "rating_probs": {0: "batch"}}
+    axes = {
+        "input_ids": {0: "batch", 1: "sequence"},
+        "attention_mask": {0: "batch", 1: "sequence"},
+        "positivity": {0: "batch"},
+        "rating_probs": {0: "batch"},
+    }
     with warnings.catch_warnings():  # tracer chatter about LSTM shapes; the result is checked
         warnings.simplefilter("ignore")
         torch.onnx.export(
-            module, (ids, mask), str(out), input_names=INPUT_NAMES, output_names=OUTPUT_NAMES,
-            dynamic_axes=axes, opset_version=OPSET, dynamo=False, do_constant_folding=True,
+            module,
+            (ids, mask),
+            str(out),
+            input_names=INPUT_NAMES,
+            output_names=OUTPUT_NAMES,
+            dynamic_axes=axes,
+            opset_version=OPSET,
+            dynamo=False,
+            do_constant_folding=True,
         )
 
 
@@ -79,13 +90,18 @@ def export_net(net: SentimentNet, out: Path, *more: SentimentNet) -> float:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--run", type=Path, default=RUNS_DIR / "main")
-    parser.add_argument("--checkpoint", nargs="+", default=["best.pt"],
-                        help="one checkpoint, or several whose probabilities are averaged")
+    parser.add_argument(
+        "--checkpoint",
+        nargs="+",
+        default=["best.pt"],
+        help="one checkpoint, or several whose probabilities are averaged",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     torch.set_num_threads(2)
-    nets, members = zip(*(load_with_origin(args.run / name) for name in args.checkpoint),
-                        strict=True)
+    nets, members = zip(
+        *(load_with_origin(args.run / name) for name in args.checkpoint), strict=True
+    )
     diff = export_net(nets[0], args.run / "model.fp32.onnx", *nets[1:])
     record = {"members": list(members), "max_abs_diff_vs_torch": diff}
     (args.run / "export.json").write_text(json.dumps(record, indent=2) + "\n")

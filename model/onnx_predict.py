@@ -35,19 +35,25 @@ class Predictions:
 def engine_for(onnx_path: Path, tokenizer_path: Path, threads: int = 2) -> Engine:
     tokenizer_json = tokenizer_path.read_text(encoding="utf-8")
     return Engine(
-        onnx_path.read_bytes(), tokenizer_json,
-        max_length=tokenizer_max_length(tokenizer_json), inputs=INPUT_NAMES,
-        outputs=OUTPUT_NAMES, threads=threads, batch_size=256,
+        onnx_path.read_bytes(),
+        tokenizer_json,
+        max_length=tokenizer_max_length(tokenizer_json),
+        inputs=INPUT_NAMES,
+        outputs=OUTPUT_NAMES,
+        threads=threads,
+        batch_size=256,
     )
 
 
 def predict_reviews(engine: Engine, reviews: Reviews) -> Predictions:
     out = engine.run(reviews.texts)
-    return Predictions(out.positivity, ratings(out.positivity, out.rating_probs),
-                       out.rating_probs, reviews.ratings)
+    return Predictions(
+        out.positivity, ratings(out.positivity, out.rating_probs), out.rating_probs, reviews.ratings
+    )
 
 
-def predict_file(onnx_path: Path, tokenizer_path: Path, data: Path, limit: int | None = None
-                 ) -> Predictions:
+def predict_file(
+    onnx_path: Path, tokenizer_path: Path, data: Path, limit: int | None = None
+) -> Predictions:
     """Predictions for every review in ``data`` (first ``limit`` rows if given)."""
     return predict_reviews(engine_for(onnx_path, tokenizer_path), read_reviews(data, limit))

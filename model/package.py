@@ -36,9 +36,12 @@ def quant_check(run: Path, dev: Path, band: tuple[float, float], limit: int | No
     fp32 = predict_reviews(engine_for(run / "model.fp32.onnx", tok), reviews).positivity
     int8 = predict_reviews(engine_for(run / "model.int8.onnx", tok), reviews).positivity
     agreement = float(np.mean(band_labels(fp32, *band) == band_labels(int8, *band)))
-    return {"n": len(reviews), "label_agreement": round(agreement, 5),
-            "binary_agreement": round(float(np.mean((fp32 >= 0.5) == (int8 >= 0.5))), 5),
-            "max_abs_delta_positivity": round(float(np.abs(fp32 - int8).max()), 5)}
+    return {
+        "n": len(reviews),
+        "label_agreement": round(agreement, 5),
+        "binary_agreement": round(float(np.mean((fp32 >= 0.5) == (int8 >= 0.5))), 5),
+        "max_abs_delta_positivity": round(float(np.abs(fp32 - int8).max()), 5),
+    }
 
 
 def dev_selection(run: Path, dev: Path, limit: int | None) -> tuple[tuple[float, float], dict]:
@@ -55,17 +58,23 @@ def dev_selection(run: Path, dev: Path, limit: int | None) -> tuple[tuple[float,
     return (low, high), metrics
 
 
-def write_artifact(run: Path, out: Path, version: str, band: tuple[float, float],
-                   metrics: dict[str, Any]) -> Manifest:
+def write_artifact(
+    run: Path, out: Path, version: str, band: tuple[float, float], metrics: dict[str, Any]
+) -> Manifest:
     out.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(run / "model.int8.onnx", out / "model.onnx")
     shutil.copyfile(run / "tokenizer.json", out / "tokenizer.json")
     files = {name: sha256((out / name).read_bytes()) for name in ("model.onnx", "tokenizer.json")}
-    manifest = Manifest(name=NAME, version=version,
-                        max_length=tokenizer_max_length(
-                            (out / "tokenizer.json").read_text(encoding="utf-8")),
-                        neutral_band=band, inputs=tuple(INPUT_NAMES),
-                        outputs=tuple(OUTPUT_NAMES), files=files, metrics=metrics)
+    manifest = Manifest(
+        name=NAME,
+        version=version,
+        max_length=tokenizer_max_length((out / "tokenizer.json").read_text(encoding="utf-8")),
+        neutral_band=band,
+        inputs=tuple(INPUT_NAMES),
+        outputs=tuple(OUTPUT_NAMES),
+        files=files,
+        metrics=metrics,
+    )
     (out / MANIFEST).write_bytes(manifest.to_bytes())
     return manifest
 
@@ -85,7 +94,8 @@ def main(argv: list[str] | None = None) -> None:
     check = quant_check(args.run, dev, band, args.limit)
     if check["label_agreement"] < args.min_agreement:
         raise SystemExit(
-            f"INT8 vs FP32 label agreement {check['label_agreement']} < {args.min_agreement}")
+            f"INT8 vs FP32 label agreement {check['label_agreement']} < {args.min_agreement}"
+        )
     metrics = {"dev": dev_metrics, "int8_vs_fp32_dev": check}
     for key, name in (("training", "train_summary.json"), ("export", "export.json")):
         if (args.run / name).exists():

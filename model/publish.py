@@ -41,8 +41,9 @@ def publish(artifact: Path, destination: str) -> str:
     bucket = storage.get_client().bucket(bucket_name)
     existing = [blob.name for blob in bucket.list_blobs(prefix=target, max_results=1)]
     if existing:
-        raise PublishError(f"gs://{bucket_name}/{target} already exists ({existing[0]}); "
-                           "versions are immutable")
+        raise PublishError(
+            f"gs://{bucket_name}/{target} already exists ({existing[0]}); versions are immutable"
+        )
     uploads = [*files.items(), (MANIFEST, (artifact / MANIFEST).read_bytes())]
     for name, data in uploads:
         blob = bucket.blob(target + name)

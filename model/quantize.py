@@ -37,7 +37,10 @@ def quantize(fp32: Path, int8: Path, per_channel: bool = False, symbolic: bool =
             log.info("symbolic shape inference failed; pre-processing without it")
             quant_pre_process(str(fp32), str(prepped), skip_symbolic_shape=True)
         quantize_dynamic(
-            str(prepped), str(int8), weight_type=QuantType.QInt8, per_channel=per_channel,
+            str(prepped),
+            str(int8),
+            weight_type=QuantType.QInt8,
+            per_channel=per_channel,
             op_types_to_quantize=["MatMul", "Gemm", "LSTM", "Gather"],
         )
 

@@ -30,8 +30,14 @@ def calibration_bins(prob: np.ndarray, outcome: np.ndarray, bins: int = 10) -> l
     for b in range(bins):
         chosen = index == b
         if chosen.any():
-            rows.append({"bin": b, "n": int(chosen.sum()), "predicted": float(prob[chosen].mean()),
-                         "observed": float(outcome[chosen].mean())})
+            rows.append(
+                {
+                    "bin": b,
+                    "n": int(chosen.sum()),
+                    "predicted": float(prob[chosen].mean()),
+                    "observed": float(outcome[chosen].mean()),
+                }
+            )
     return rows
 
 
@@ -45,11 +51,20 @@ def plot_confusion(matrix: np.ndarray, out: Path) -> None:
     fig, ax = plt.subplots(figsize=(4.2, 3.6), dpi=100)
     ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
     ax.set_xticks(range(3), LABELS)
-    ax.set_yticks(range(3), [f"{label}\n(rating {r})" for label, r in
-                             zip(LABELS, ("1-4", "5-8", "9-10"), strict=True)])
+    ax.set_yticks(
+        range(3),
+        [f"{label}\n(rating {r})" for label, r in zip(LABELS, ("1-4", "5-8", "9-10"), strict=True)],
+    )
     for (i, j), value in np.ndenumerate(matrix):
-        ax.text(j, i, f"{value}\n{share[i, j]:.0%}", ha="center", va="center", fontsize=8,
-                color="white" if share[i, j] > 0.5 else "black")
+        ax.text(
+            j,
+            i,
+            f"{value}\n{share[i, j]:.0%}",
+            ha="center",
+            va="center",
+            fontsize=8,
+            color="white" if share[i, j] > 0.5 else "black",
+        )
     ax.set_xlabel("predicted label")
     ax.set_ylabel("gold (from rating)")
     ax.set_title("Test confusion matrix", fontsize=10)
@@ -94,8 +109,11 @@ def build_report(artifact: str, data: Path, out_dir: Path, limit: int | None) ->
     conf_bins = calibration_bins(served["confidence"], (served["label"] == gold).astype(float))
     plot_confusion(matrix, out_dir / "confusion.png")
     plot_calibration(pos_bins, conf_bins, out_dir / "calibration.png")
-    return {"confusion": matrix.tolist(), "positivity_calibration": pos_bins,
-            "confidence_calibration": conf_bins}
+    return {
+        "confusion": matrix.tolist(),
+        "positivity_calibration": pos_bins,
+        "confidence_calibration": conf_bins,
+    }
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -49,8 +49,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--train", type=Path, default=None, help="train TSV (default: corpus)")
     parser.add_argument("--vocab-size", type=int, default=8000)
     parser.add_argument("--max-length", type=int, default=128)
-    parser.add_argument("--alphabet", type=int, default=2500,
-                        help="characters kept (the most frequent); others become [UNK]")
+    parser.add_argument(
+        "--alphabet",
+        type=int,
+        default=2500,
+        help="characters kept (the most frequent); others become [UNK]",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     reviews = read_reviews(args.train or split_file("train"))

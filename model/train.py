@@ -78,8 +78,11 @@ def epoch_batches(lengths: np.ndarray, batch_size: int, seed: int) -> list[np.nd
 
 
 def multitask_loss(
-    net: SentimentNet, batch: tuple[torch.Tensor, torch.Tensor], ratings: torch.Tensor,
-    pos_weight: float, cfg: TrainConfig,
+    net: SentimentNet,
+    batch: tuple[torch.Tensor, torch.Tensor],
+    ratings: torch.Tensor,
+    pos_weight: float,
+    cfg: TrainConfig,
 ) -> torch.Tensor:
     """Positivity BCE + rating CE (all rows) + L1 on the expected rating.
 
@@ -167,9 +170,14 @@ class Trainer:
 
     def state(self) -> dict[str, Any]:
         state = {
-            "net": self.ema.state_dict(), "opt": self.opt.state_dict(), "epoch": self.epoch,
-            "step": self.step, "best": self.best, "elapsed": self.elapsed,
-            "train_config": self.cfg.__dict__, "net_config": self.net.config.to_dict(),
+            "net": self.ema.state_dict(),
+            "opt": self.opt.state_dict(),
+            "epoch": self.epoch,
+            "step": self.step,
+            "best": self.best,
+            "elapsed": self.elapsed,
+            "train_config": self.cfg.__dict__,
+            "net_config": self.net.config.to_dict(),
             "torch_rng": torch.get_rng_state(),
         }
         if self.ema is not self.net:  # the trained weights, needed to resume
@@ -188,8 +196,13 @@ class Trainer:
 
     def evaluate(self) -> None:
         scores = dev_scores(self.ema, self.dev)
-        scores |= {"epoch": self.epoch, "step": self.step, "progress": round(self.progress(), 4),
-                   "elapsed_s": round(self.elapsed), "time": time.time()}
+        scores |= {
+            "epoch": self.epoch,
+            "step": self.step,
+            "progress": round(self.progress(), 4),
+            "elapsed_s": round(self.elapsed),
+            "time": time.time(),
+        }
         with open(self.run / "history.jsonl", "a") as handle:
             handle.write(json.dumps(scores) + "\n")
         log.info("dev %s", scores)
@@ -227,16 +240,21 @@ class Trainer:
         while self.epoch < self.cfg.epochs and self.progress() < 1.0 and budget > 0:
             seed = self.cfg.seed + self.epoch
             batches = epoch_batches(self.train.lengths, self.cfg.batch_size, seed)
-            bar = tqdm(total=len(batches), initial=self.step, mininterval=20,
-                       desc=f"epoch {self.epoch + 1}/{self.cfg.epochs}")
+            bar = tqdm(
+                total=len(batches),
+                initial=self.step,
+                mininterval=20,
+                desc=f"epoch {self.epoch + 1}/{self.cfg.epochs}",
+            )
             for rows in batches[self.step :]:
                 loss = self.train_step(rows)
                 budget -= 1
                 now = time.time()
                 self.elapsed, tick = self.elapsed + (now - tick), now
                 bar.update(1)
-                bar.set_postfix(loss=f"{loss:.3f}", lr=f"{self.opt.param_groups[0]['lr']:.1e}",
-                                refresh=False)
+                bar.set_postfix(
+                    loss=f"{loss:.3f}", lr=f"{self.opt.param_groups[0]['lr']:.1e}", refresh=False
+                )
                 if now - last_eval > eval_s:
                     self.evaluate()
                     last_eval = tick = time.time()
@@ -251,8 +269,11 @@ class Trainer:
             self.evaluate()
             last_eval = tick = time.time()
             save_atomic(self.state(), self.run / "last.pt")
-        summary = {"epochs_done": self.epoch + self.step / self.steps_per_epoch,
-                   "train_seconds": round(self.elapsed), "best_dev_score": self.best}
+        summary = {
+            "epochs_done": self.epoch + self.step / self.steps_per_epoch,
+            "train_seconds": round(self.elapsed),
+            "best_dev_score": self.best,
+        }
         (self.run / "train_summary.json").write_text(json.dumps(summary) + "\n")
 
 
@@ -270,19 +291,35 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--seed", type=int, default=13)
-    parser.add_argument("--rating-weight", type=float, default=1.0,
-                        help="weight of the rating loss against the positivity loss")
-    parser.add_argument("--ema", type=float, default=0.0,
-                        help="decay of the weight average evaluated and exported (0: off)")
+    parser.add_argument(
+        "--rating-weight",
+        type=float,
+        default=1.0,
+        help="weight of the rating loss against the positivity loss",
+    )
+    parser.add_argument(
+        "--ema",
+        type=float,
+        default=0.0,
+        help="decay of the weight average evaluated and exported (0: off)",
+    )
     parser.add_argument("--limit", type=int, default=None, help="use the first N train rows")
     parser.add_argument("--dev-limit", type=int, default=None)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--checkpoint-minutes", type=float, default=3.0)
     parser.add_argument("--eval-minutes", type=float, default=12.0)
-    parser.add_argument("--stop-after-steps", type=int, default=None,
-                        help="checkpoint and exit after this many steps (rerun to resume)")
-    parser.add_argument("--time-budget-minutes", type=float, default=None,
-                        help="end training (LR fully decayed) after this much training time")
+    parser.add_argument(
+        "--stop-after-steps",
+        type=int,
+        default=None,
+        help="checkpoint and exit after this many steps (rerun to resume)",
+    )
+    parser.add_argument(
+        "--time-budget-minutes",
+        type=float,
+        default=None,
+        help="end training (LR fully decayed) after this much training time",
+    )
     for name, default in NetConfig().to_dict().items():
         parser.add_argument(f"--{name.replace('_', '-')}", type=type(default), default=default)
     return parser.parse_args(argv)
@@ -296,10 +333,18 @@ def main(argv: list[str] | None = None) -> None:
     net = {k: getattr(args, k) for k in NetConfig().to_dict()} | {
         "vocab_size": tokenizer.get_vocab_size()
     }
-    cfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                      seed=args.seed, ema=args.ema, rating_weight=args.rating_weight,
-                      limit=args.limit, dev_limit=args.dev_limit, net=net,
-                      time_budget_s=(args.time_budget_minutes or 0) * 60 or None)
+    cfg = TrainConfig(
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        seed=args.seed,
+        ema=args.ema,
+        rating_weight=args.rating_weight,
+        limit=args.limit,
+        dev_limit=args.dev_limit,
+        net=net,
+        time_budget_s=(args.time_budget_minutes or 0) * 60 or None,
+    )
     train_path = args.train or split_file("train")
     train = load_split(tokenizer, train_path, args.run / "train.npz", args.limit)
     dev = load_split(tokenizer, args.dev or split_file("dev"), args.run / "dev.npz", args.dev_limit)

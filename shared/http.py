@@ -93,13 +93,22 @@ class Api:
         self.route("/openapi.json", "GET", summary="This document")(self._openapi)
 
     def route(
-        self, rule: str, method: str, *, summary: str, body: type[BaseModel] | None = None,
-        query: type[BaseModel] | None = None, response: Any = None, status: int = 200,
-        auth: bool = False, errors: tuple[int, ...] = (),
+        self,
+        rule: str,
+        method: str,
+        *,
+        summary: str,
+        body: type[BaseModel] | None = None,
+        query: type[BaseModel] | None = None,
+        response: Any = None,
+        status: int = 200,
+        auth: bool = False,
+        errors: tuple[int, ...] = (),
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
-            route = Route(rule, method, handler, summary, body, query, response, status, auth,
-                          errors)
+            route = Route(
+                rule, method, handler, summary, body, query, response, status, auth, errors
+            )
             self.routes.append(route)
             self._map.add(Rule(rule, methods=[method], endpoint=route))
             return handler
@@ -162,8 +171,9 @@ def _readyz(_call: Call) -> dict[str, str]:
 def _require_api_key(request: flask.Request) -> None:
     supplied = request.headers.get("X-API-Key")
     if not supplied:
-        raise Unauthorized("this operation needs an X-API-Key header",
-                           headers={"WWW-Authenticate": "ApiKey"})
+        raise Unauthorized(
+            "this operation needs an X-API-Key header", headers={"WWW-Authenticate": "ApiKey"}
+        )
     supplied_bytes = supplied.encode("utf-8", "surrogateescape")
     matched = False
     for key in get_settings().api_keys:  # compare against every key: timing leaks nothing
@@ -228,8 +238,9 @@ def _to_response(route: Route, result: Any) -> flask.Response:
     if reply.body is None:
         response = flask.Response(status=reply.status)
     else:
-        response = flask.Response(to_json(reply.body), status=reply.status,
-                                  mimetype="application/json")
+        response = flask.Response(
+            to_json(reply.body), status=reply.status, mimetype="application/json"
+        )
     response.headers.update(reply.headers)
     return response
 
@@ -271,14 +282,21 @@ def _apply_cors(request: flask.Request, response: flask.Response) -> None:
 def _log_request(request: flask.Request, response: flask.Response, seconds: float) -> None:
     status = response.status_code
     level = logging.ERROR if status >= 500 else logging.WARNING if status >= 400 else logging.INFO
-    log.log(level, "%s %s %s", request.method, request.path, status, extra={
-        "httpRequest": {
-            "requestMethod": request.method,
-            "requestUrl": request.url,
-            "status": status,
-            "latency": f"{seconds:.6f}s",
-            "userAgent": request.user_agent.string,
-            "remoteIp": request.remote_addr,
-            "responseSize": str(response.content_length or 0),
+    log.log(
+        level,
+        "%s %s %s",
+        request.method,
+        request.path,
+        status,
+        extra={
+            "httpRequest": {
+                "requestMethod": request.method,
+                "requestUrl": request.url,
+                "status": status,
+                "latency": f"{seconds:.6f}s",
+                "userAgent": request.user_agent.string,
+                "remoteIp": request.remote_addr,
+                "responseSize": str(response.content_length or 0),
+            },
         },
-    })
+    )

@@ -39,8 +39,13 @@ def request_hash(operation: str, raw_body: bytes) -> str:
 def claim(conn: sa.Connection, key: str, digest: str) -> Stored | None:
     """Serialise requests with this key; return the stored response if it was seen before."""
     conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": key})
-    conn.execute(sa.text(f"DELETE FROM idempotency_keys WHERE key = :k"
-                         f" AND created_at < clock_timestamp() - interval '{TTL}'"), {"k": key})
+    conn.execute(
+        sa.text(
+            f"DELETE FROM idempotency_keys WHERE key = :k"
+            f" AND created_at < clock_timestamp() - interval '{TTL}'"
+        ),
+        {"k": key},
+    )
     row = conn.execute(
         sa.text("SELECT request_hash, status, response FROM idempotency_keys WHERE key = :k"),
         {"k": key},
@@ -54,7 +59,9 @@ def claim(conn: sa.Connection, key: str, digest: str) -> Stored | None:
 
 def remember(conn: sa.Connection, key: str, digest: str, status: int, response: Any) -> None:
     conn.execute(
-        sa.text("INSERT INTO idempotency_keys (key, request_hash, status, response)"
-                " VALUES (:k, :h, :s, CAST(:r AS jsonb))"),
+        sa.text(
+            "INSERT INTO idempotency_keys (key, request_hash, status, response)"
+            " VALUES (:k, :h, :s, CAST(:r AS jsonb))"
+        ),
         {"k": key, "h": digest, "s": status, "r": json.dumps(response, ensure_ascii=False)},
     )

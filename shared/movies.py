@@ -28,17 +28,24 @@ def create(data: MovieCreate) -> Movie:
     names = ", ".join(fields)
     values = ", ".join(f":{name}" for name in fields)
     with db.transaction() as conn:
-        row = conn.execute(
-            sa.text(f"INSERT INTO movies ({names}) VALUES ({values}) RETURNING {COLUMNS}"), fields
-        ).mappings().one()
+        row = (
+            conn.execute(
+                sa.text(f"INSERT INTO movies ({names}) VALUES ({values}) RETURNING {COLUMNS}"),
+                fields,
+            )
+            .mappings()
+            .one()
+        )
     return Movie.model_validate(row)
 
 
 def get(movie_id: int) -> Movie:
     with db.transaction() as conn:
-        row = conn.execute(
-            sa.text(f"SELECT {COLUMNS} FROM movies WHERE id = :id"), {"id": movie_id}
-        ).mappings().one_or_none()
+        row = (
+            conn.execute(sa.text(f"SELECT {COLUMNS} FROM movies WHERE id = :id"), {"id": movie_id})
+            .mappings()
+            .one_or_none()
+        )
     if row is None:
         raise _not_found(movie_id)
     return Movie.model_validate(row)
@@ -50,10 +57,14 @@ def update(movie_id: int, data: MovieUpdate) -> Movie:
         return get(movie_id)
     assignments = ", ".join(f"{name} = :{name}" for name in changes)
     with db.transaction() as conn:
-        row = conn.execute(
-            sa.text(f"UPDATE movies SET {assignments} WHERE id = :id RETURNING {COLUMNS}"),
-            {**changes, "id": movie_id},
-        ).mappings().one_or_none()
+        row = (
+            conn.execute(
+                sa.text(f"UPDATE movies SET {assignments} WHERE id = :id RETURNING {COLUMNS}"),
+                {**changes, "id": movie_id},
+            )
+            .mappings()
+            .one_or_none()
+        )
     if row is None:
         raise _not_found(movie_id)
     return Movie.model_validate(row)
@@ -89,8 +100,9 @@ def _filters(query: MovieListQuery) -> tuple[list[str], dict[str, Any]]:
         where.append("lower(genre) = lower(:genre)")
         params["genre"] = query.genre
     if query.year:
-        where.append("release_date >= make_date(:year, 1, 1)"
-                     " AND release_date < make_date(:year + 1, 1, 1)")
+        where.append(
+            "release_date >= make_date(:year, 1, 1) AND release_date < make_date(:year + 1, 1, 1)"
+        )
         params["year"] = query.year
     return where, params
 

@@ -85,8 +85,9 @@ def _operation(route: Route, refs: dict[type[BaseModel], Any]) -> dict[str, Any]
     for status in sorted(statuses):
         op["responses"][str(status)] = {
             "description": ERROR_TEXT[status],
-            "content": {"application/problem+json": {"schema": {"$ref": REF.format(
-                model="Problem")}}},
+            "content": {
+                "application/problem+json": {"schema": {"$ref": REF.format(model="Problem")}}
+            },
         }
     return op
 
@@ -96,17 +97,16 @@ def _success(route: Route, refs: dict[type[BaseModel], Any]) -> dict[str, Any]:
         return {"description": "No content"}
     if route.response is None:
         return {"description": "OK", "content": {"application/json": {"schema": {}}}}
-    schema = refs.get(route.response) or TypeAdapter(route.response).json_schema(
-        ref_template=REF
-    )
+    schema = refs.get(route.response) or TypeAdapter(route.response).json_schema(ref_template=REF)
     return {"description": "OK", "content": {"application/json": {"schema": schema}}}
 
 
 def _path_params(route: Route) -> list[dict[str, Any]]:
     params = []
     for converter, name in _PARAM.findall(route.rule):
-        kind = {"type": "integer", "minimum": 1} if converter in ("id", "int") else {
-            "type": "string"}
+        kind = (
+            {"type": "integer", "minimum": 1} if converter in ("id", "int") else {"type": "string"}
+        )
         params.append({"name": name, "in": "path", "required": True, "schema": kind})
     return params
 

@@ -30,9 +30,7 @@ def field_errors(
 
 def from_validation(error: ValidationError, where: str) -> ValidationFailed:
     prefix: tuple[str, ...] = () if where == "body" else (where,)
-    return ValidationFailed(
-        f"the {where} has invalid fields", errors=field_errors(error, prefix)
-    )
+    return ValidationFailed(f"the {where} has invalid fields", errors=field_errors(error, prefix))
 
 
 def render(error: ApiError, instance: str | None = None) -> flask.Response:
@@ -47,7 +45,8 @@ def render(error: ApiError, instance: str | None = None) -> flask.Response:
     if error.errors is not None:
         body["errors"] = error.errors
     response = flask.Response(
-        json.dumps(body, ensure_ascii=False), status=error.status,
+        json.dumps(body, ensure_ascii=False),
+        status=error.status,
         mimetype="application/problem+json",
     )
     response.headers.update(error.headers)

@@ -61,7 +61,9 @@ def _integer_key(text: str) -> int:
 
 # SQL type -> parser of a cursor's text key; the typed value is what goes to the database
 KEY_PARSERS: dict[str, Callable[[str], object]] = {
-    "numeric": _numeric_key, "integer": _integer_key, "timestamptz": datetime.fromisoformat,
+    "numeric": _numeric_key,
+    "integer": _integer_key,
+    "timestamptz": datetime.fromisoformat,
 }
 STEPS = {"day": "1 day", "week": "1 week", "month": "1 month"}
 
@@ -75,9 +77,11 @@ def _fields(row: Any) -> dict[str, Any]:
         "movie_id": row["movie_id"],
         "review_count": row["review_count"],
         "average_positivity": _float(row["average_positivity"]),
-        "label_counts": LabelCounts(positive=row["positive_count"],
-                                    neutral=row["neutral_count"],
-                                    negative=row["negative_count"]),
+        "label_counts": LabelCounts(
+            positive=row["positive_count"],
+            neutral=row["neutral_count"],
+            negative=row["negative_count"],
+        ),
         "positive_ratio": _float(row["positive_ratio"]),
         "rating_histogram": {str(i + 1): n for i, n in enumerate(row["rating_histogram"])},
         "average_rating": _float(row["average_rating"]),
@@ -93,10 +97,14 @@ def _not_found(movie_id: int) -> NotFound:
 def get(movie_id: int) -> MovieRating:
     """One primary-key read of the movie's aggregate row: O(1) whatever its review count."""
     with db.transaction() as conn:
-        row = conn.execute(
-            sa.text(f"SELECT {COLUMNS} FROM movie_ratings r WHERE r.movie_id = :id"),
-            {"id": movie_id},
-        ).mappings().one_or_none()
+        row = (
+            conn.execute(
+                sa.text(f"SELECT {COLUMNS} FROM movie_ratings r WHERE r.movie_id = :id"),
+                {"id": movie_id},
+            )
+            .mappings()
+            .one_or_none()
+        )
     if row is None:
         raise _not_found(movie_id)
     return MovieRating(**_fields(row))
@@ -109,8 +117,10 @@ def _leaderboard_filters(query: LeaderboardQuery) -> tuple[list[str], dict[str, 
         where.append("lower(m.genre) = lower(:genre)")
         params["genre"] = query.genre
     if query.year:
-        where.append("m.release_date >= make_date(:year, 1, 1)"
-                     " AND m.release_date < make_date(:year + 1, 1, 1)")
+        where.append(
+            "m.release_date >= make_date(:year, 1, 1)"
+            " AND m.release_date < make_date(:year + 1, 1, 1)"
+        )
         params["year"] = query.year
     return where, params
 
@@ -149,8 +159,9 @@ def _checked_key(order: str, key: str | None) -> object:
 
 
 def _listing(query: LeaderboardQuery) -> str:
-    return pagination.fingerprint(listing="ratings",
-                                  **query.model_dump(exclude={"limit", "cursor"}))
+    return pagination.fingerprint(
+        listing="ratings", **query.model_dump(exclude={"limit", "cursor"})
+    )
 
 
 def leaderboard(query: LeaderboardQuery) -> Leaderboard:
@@ -160,8 +171,9 @@ def leaderboard(query: LeaderboardQuery) -> Leaderboard:
     with db.transaction() as conn:
         rows = conn.execute(sa.text(sql), params).mappings().all()
     items = [
-        LeaderboardItem(**_fields(row), title=row["title"], genre=row["genre"],
-                        release_date=row["release_date"])
+        LeaderboardItem(
+            **_fields(row), title=row["title"], genre=row["genre"], release_date=row["release_date"]
+        )
         for row in rows[: query.limit]
     ]
     next_cursor = None
@@ -195,20 +207,27 @@ ORDER BY periods.period
 def trend(movie_id: int, query: TrendQuery) -> Trend:
     """Per-period counts and mean positivity from the daily aggregate (PK range scan)."""
     params = {
-        "id": movie_id, "bucket": query.bucket, "step": STEPS[query.bucket],
-        "first": query.first, "last": query.last,
+        "id": movie_id,
+        "bucket": query.bucket,
+        "step": STEPS[query.bucket],
+        "first": query.first,
+        "last": query.last,
         "first_period": period_start(query.first, query.bucket),
         "last_period": period_start(query.last, query.bucket),
     }
     with db.transaction() as conn:
-        exists = conn.execute(sa.text("SELECT 1 FROM movie_ratings WHERE movie_id = :id"),
-                              {"id": movie_id}).first()
+        exists = conn.execute(
+            sa.text("SELECT 1 FROM movie_ratings WHERE movie_id = :id"), {"id": movie_id}
+        ).first()
         if exists is None:
             raise _not_found(movie_id)
         rows = conn.execute(sa.text(TREND_SQL), params).mappings().all()
     items = [
-        TrendPoint(period=row["period"], review_count=row["review_count"],
-                   average_positivity=_float(row["average_positivity"]))
+        TrendPoint(
+            period=row["period"],
+            review_count=row["review_count"],
+            average_positivity=_float(row["average_positivity"]),
+        )
         for row in rows
     ]
     return Trend(movie_id=movie_id, bucket=query.bucket, items=items)

@@ -20,8 +20,10 @@ from shared.schemas.reviews import (
 )
 from shared.sentiment import Sentiment, get_scorer
 
-COLUMNS = ("id, movie_id, author, content, label, positivity, confidence, rating, model_version,"
-           " external_id, created_at, updated_at")
+COLUMNS = (
+    "id, movie_id, author, content, label, positivity, confidence, rating, model_version,"
+    " external_id, created_at, updated_at"
+)
 SENTIMENT_FIELDS = ("label", "positivity", "confidence", "rating", "model_version")
 FOREIGN_KEY_VIOLATION = "23503"
 
@@ -51,18 +53,28 @@ def score(texts: Sequence[str]) -> list[Sentiment]:
 def _missing_movies(movie_ids: set[int]) -> NotFound:
     """The 404 for a write whose foreign key failed, naming every missing movie."""
     with db.transaction() as conn:
-        found = set(conn.execute(
-            sa.text("SELECT id FROM movies WHERE id = ANY(CAST(:ids AS bigint[]))"),
-            {"ids": sorted(movie_ids)}).scalars())
+        found = set(
+            conn.execute(
+                sa.text("SELECT id FROM movies WHERE id = ANY(CAST(:ids AS bigint[]))"),
+                {"ids": sorted(movie_ids)},
+            ).scalars()
+        )
     missing = sorted(movie_ids - found) or sorted(movie_ids)
-    return NotFound(f"movie {', '.join(map(str, missing))} does not exist",
-                    errors=[{"field": "movie_id", "message": f"movie {m} does not exist",
-                             "type": "not_found"} for m in missing])
+    return NotFound(
+        f"movie {', '.join(map(str, missing))} does not exist",
+        errors=[
+            {"field": "movie_id", "message": f"movie {m} does not exist", "type": "not_found"}
+            for m in missing
+        ],
+    )
 
 
-def insert_scored(conn: sa.Connection, items: Sequence[ReviewCreate],
-                  sentiments: Sequence[Sentiment], source_keys: Sequence[str | None]
-                  ) -> list[Review]:
+def insert_scored(
+    conn: sa.Connection,
+    items: Sequence[ReviewCreate],
+    sentiments: Sequence[Sentiment],
+    source_keys: Sequence[str | None],
+) -> list[Review]:
     """One INSERT for many reviews; rows come back in the order given."""
     params: dict[str, list[Any]] = {
         "movie_id": [item.movie_id for item in items],
@@ -84,15 +96,15 @@ def replay(key: str | None, digest: str | None) -> idempotency.Stored | None:
         return idempotency.claim(conn, key, digest)
 
 
-def create(items: Sequence[ReviewCreate], key: str | None = None, digest: str | None = None
-           ) -> tuple[list[Review] | None, idempotency.Stored | None]:
+def create(
+    items: Sequence[ReviewCreate], key: str | None = None, digest: str | None = None
+) -> tuple[list[Review] | None, idempotency.Stored | None]:
     """Score then store; with an Idempotency-Key, (None, stored) means a replay."""
     stored = replay(key, digest)
     if stored is not None:
         return None, stored
     sentiments = score([item.content for item in items])
-    source_keys = ([f"idem:{key}#{i}" for i in range(len(items))] if key
-                   else [None] * len(items))
+    source_keys = [f"idem:{key}#{i}" for i in range(len(items))] if key else [None] * len(items)
     try:
         with db.transaction() as conn:
             if key is not None and digest is not None:
@@ -116,8 +128,13 @@ def _response_body(reviews: list[Review], count: int) -> Any:
 
 def get(review_id: int) -> Review:
     with db.transaction() as conn:
-        row = conn.execute(sa.text(f"SELECT {COLUMNS} FROM reviews WHERE id = :id"),
-                           {"id": review_id}).mappings().one_or_none()
+        row = (
+            conn.execute(
+                sa.text(f"SELECT {COLUMNS} FROM reviews WHERE id = :id"), {"id": review_id}
+            )
+            .mappings()
+            .one_or_none()
+        )
     if row is None:
         raise NotFound(f"review {review_id} does not exist")
     return to_review(row)
@@ -134,9 +151,14 @@ def update(review_id: int, data: ReviewUpdate) -> Review:
         return current
     assignments = ", ".join(f"{name} = :{name}" for name in changes)
     with db.transaction() as conn:
-        row = conn.execute(
-            sa.text(f"UPDATE reviews SET {assignments} WHERE id = :id RETURNING {COLUMNS}"),
-            {**changes, "id": review_id}).mappings().one_or_none()
+        row = (
+            conn.execute(
+                sa.text(f"UPDATE reviews SET {assignments} WHERE id = :id RETURNING {COLUMNS}"),
+                {**changes, "id": review_id},
+            )
+            .mappings()
+            .one_or_none()
+        )
     if row is None:
         raise NotFound(f"review {review_id} does not exist")
     return to_review(row)
@@ -148,8 +170,9 @@ def _sentiment_columns(sentiment: Sentiment) -> dict[str, Any]:
 
 def delete(review_id: int) -> None:
     with db.transaction() as conn:
-        deleted = conn.execute(sa.text("DELETE FROM reviews WHERE id = :id"),
-                               {"id": review_id}).rowcount
+        deleted = conn.execute(
+            sa.text("DELETE FROM reviews WHERE id = :id"), {"id": review_id}
+        ).rowcount
     if not deleted:
         raise NotFound(f"review {review_id} does not exist")
 
@@ -164,9 +187,11 @@ def list_reviews(query: ReviewListQuery) -> ReviewPage:
         position = pagination.decode(query.cursor, listing)
         where.append("(created_at, id) < (CAST(:key AS timestamptz), :after_id)")
         params.update(key=position.key, after_id=position.id)
-    sql = (f"SELECT {COLUMNS}, created_at::text AS sort_key FROM reviews"
-           f"{' WHERE ' + ' AND '.join(where) if where else ''}"
-           " ORDER BY created_at DESC, id DESC LIMIT :limit")
+    sql = (
+        f"SELECT {COLUMNS}, created_at::text AS sort_key FROM reviews"
+        f"{' WHERE ' + ' AND '.join(where) if where else ''}"
+        " ORDER BY created_at DESC, id DESC LIMIT :limit"
+    )
     with db.transaction() as conn:
         rows = conn.execute(sa.text(sql), {**params, "limit": query.limit + 1}).mappings().all()
     page = rows[: query.limit]
@@ -174,6 +199,5 @@ def list_reviews(query: ReviewListQuery) -> ReviewPage:
     next_cursor = None
     if len(rows) > query.limit:
         last = page[-1]
-        next_cursor = pagination.encode(pagination.Position(last["sort_key"], last["id"]),
-                                        listing)
+        next_cursor = pagination.encode(pagination.Position(last["sort_key"], last["id"]), listing)
     return ReviewPage(items=items, next_cursor=next_cursor)

@@ -12,8 +12,15 @@ from shared.schemas.movies import Movie, MovieCreate, MovieListQuery, MoviePage,
 api = Api("movies", "Movies: create, list, read, update and delete.")
 
 
-@api.route("/movies", "POST", summary="Create a movie", body=MovieCreate, response=Movie,
-           status=201, auth=True)
+@api.route(
+    "/movies",
+    "POST",
+    summary="Create a movie",
+    body=MovieCreate,
+    response=Movie,
+    status=201,
+    auth=True,
+)
 def create_movie(call: Call) -> Reply:
     movie = store.create(call.body)
     return Reply(201, movie, {"Location": f"/movies/{movie.id}"})
@@ -29,14 +36,25 @@ def get_movie(call: Call) -> Movie:
     return store.get(call.path["movie_id"])
 
 
-@api.route("/movies/<id:movie_id>", "PATCH", summary="Update some fields of a movie",
-           body=MovieUpdate, response=Movie, auth=True)
+@api.route(
+    "/movies/<id:movie_id>",
+    "PATCH",
+    summary="Update some fields of a movie",
+    body=MovieUpdate,
+    response=Movie,
+    auth=True,
+)
 def update_movie(call: Call) -> Movie:
     return store.update(call.path["movie_id"], call.body)
 
 
-@api.route("/movies/<id:movie_id>", "DELETE", summary="Delete a movie and its reviews",
-           status=204, auth=True)
+@api.route(
+    "/movies/<id:movie_id>",
+    "DELETE",
+    summary="Delete a movie and its reviews",
+    status=204,
+    auth=True,
+)
 def delete_movie(call: Call) -> None:
     store.delete(call.path["movie_id"])
 

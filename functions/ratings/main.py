@@ -33,21 +33,31 @@ rating), `count` or `recent` (last aggregate change), descending, from one index
 api = Api("ratings", DESCRIPTION)
 
 
-@api.route("/ratings", "GET", summary="Leaderboard of movies by rating, count or recency",
-           query=LeaderboardQuery, response=Leaderboard)
+@api.route(
+    "/ratings",
+    "GET",
+    summary="Leaderboard of movies by rating, count or recency",
+    query=LeaderboardQuery,
+    response=Leaderboard,
+)
 def list_ratings(call: Call) -> Leaderboard:
     return store.leaderboard(call.query)
 
 
-@api.route("/ratings/<id:movie_id>", "GET", summary="A movie's rating aggregate",
-           response=MovieRating)
+@api.route(
+    "/ratings/<id:movie_id>", "GET", summary="A movie's rating aggregate", response=MovieRating
+)
 def get_rating(call: Call) -> MovieRating:
     return store.get(call.path["movie_id"])
 
 
-@api.route("/ratings/<id:movie_id>/trend", "GET",
-           summary="Review count and mean positivity per day, week or month",
-           query=TrendQuery, response=Trend)
+@api.route(
+    "/ratings/<id:movie_id>/trend",
+    "GET",
+    summary="Review count and mean positivity per day, week or month",
+    query=TrendQuery,
+    response=Trend,
+)
 def get_trend(call: Call) -> Trend:
     return store.trend(call.path["movie_id"], call.query)
 

@@ -47,7 +47,9 @@ SingleLine = AfterValidator(_single_line)
 MultiLine = AfterValidator(_multi_line)
 
 HttpUrlText = Annotated[
-    str, StringConstraints(strip_whitespace=True, max_length=2048), AfterValidator(_single_line),
+    str,
+    StringConstraints(strip_whitespace=True, max_length=2048),
+    AfterValidator(_single_line),
     AfterValidator(_http_url),
 ]
 
@@ -63,5 +65,8 @@ class ResponseModel(BaseModel):
 
 
 Limit = Annotated[int, Field(ge=1, le=100, description="page size (1..100)")]
-Cursor = Annotated[str, StringConstraints(min_length=1, max_length=512),
-                   Field(description="opaque cursor from a previous page's next_cursor")]
+Cursor = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=512),
+    Field(description="opaque cursor from a previous page's next_cursor"),
+]

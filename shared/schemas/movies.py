@@ -23,8 +23,7 @@ Name = Annotated[str, bounded(200), SingleLine]
 Genre = Annotated[str, bounded(50), SingleLine]
 Synopsis = Annotated[str, bounded(5000), MultiLine]
 ReleaseDate = Annotated[date, Field(ge=date(1870, 1, 1), le=date(2100, 12, 31))]
-MovieSort = Literal["created_at", "-created_at", "title", "-title", "release_date",
-                    "-release_date"]
+MovieSort = Literal["created_at", "-created_at", "title", "-title", "release_date", "-release_date"]
 
 
 class MovieCreate(RequestModel):
@@ -78,7 +77,8 @@ class MovieListQuery(RequestModel):
     limit: Limit = 20
     cursor: Cursor | None = None
     q: Annotated[str, bounded(200), SingleLine] | None = Field(
-        default=None, description="case-insensitive substring of the title")
+        default=None, description="case-insensitive substring of the title"
+    )
     director: Name | None = None
     genre: Genre | None = None
     year: Annotated[int, Field(ge=1870, le=2100)] | None = None

@@ -32,10 +32,12 @@ class MovieRating(ResponseModel):
     label_counts: LabelCounts
     positive_ratio: float | None = Field(description="share of reviews labelled positive")
     rating_histogram: dict[str, int] = Field(
-        description='predicted ratings rounded to 1..10: {"1": n, ..., "10": n}')
+        description='predicted ratings rounded to 1..10: {"1": n, ..., "10": n}'
+    )
     average_rating: float | None = Field(description="mean predicted rating, 1..10")
     bayesian_rating: float | None = Field(
-        description="(C*m + rating_sum) / (C + review_count) with the fixed prior m=7.5, C=10")
+        description="(C*m + rating_sum) / (C + review_count) with the fixed prior m=7.5, C=10"
+    )
     updated_at: datetime
 
 
@@ -54,12 +56,15 @@ class LeaderboardQuery(RequestModel):
     order: LeaderboardOrder = Field(
         default="bayesian",
         description="bayesian | average (mean predicted rating) | count | recent (aggregate "
-                    "updated_at); always descending, ties by movie id descending")
+        "updated_at); always descending, ties by movie id descending",
+    )
     min_reviews: Annotated[int, Field(ge=0, le=1_000_000_000)] = Field(
-        default=1, description="only movies with at least this many reviews (0 includes all)")
+        default=1, description="only movies with at least this many reviews (0 includes all)"
+    )
     genre: Genre | None = Field(default=None, description="case-insensitive exact genre")
     year: Annotated[int, Field(ge=1870, le=2100)] | None = Field(
-        default=None, description="release year")
+        default=None, description="release year"
+    )
     limit: Limit = 20
     cursor: Cursor | None = None
 
@@ -107,17 +112,21 @@ class TrendQuery(RequestModel):
     """from/to are inclusive UTC days; to defaults to today, from to 30 periods back."""
 
     bucket: Bucket = Field(
-        default="day", description="day | week (from Monday) | month; a range may span at most "
-                                   "366 days, 260 weeks or 120 months")
-    from_: Day | None = Field(default=None, alias="from",
-                              description="first UTC day (inclusive); default 30 periods back")
+        default="day",
+        description="day | week (from Monday) | month; a range may span at most "
+        "366 days, 260 weeks or 120 months",
+    )
+    from_: Day | None = Field(
+        default=None, alias="from", description="first UTC day (inclusive); default 30 periods back"
+    )
     to: Day | None = Field(default=None, description="last UTC day (inclusive); default today")
 
     @model_validator(mode="after")
     def _resolve_range(self) -> TrendQuery:
         last = self.to or datetime.now(UTC).date()
-        first = self.from_ or shift_periods(period_start(last, self.bucket), self.bucket,
-                                            DEFAULT_PERIODS - 1)
+        first = self.from_ or shift_periods(
+            period_start(last, self.bucket), self.bucket, DEFAULT_PERIODS - 1
+        )
         if first > last:
             raise ValueError("from must not be after to")
         cap = MAX_PERIODS[self.bucket]

@@ -57,8 +57,16 @@ class Engine:
     """Model bytes + tokenizer JSON -> positivity (and rating probabilities)."""
 
     def __init__(
-        self, model: bytes, tokenizer_json: str, *, max_length: int, inputs: Sequence[str],
-        outputs: Sequence[str], threads: int = 1, pad_id: int = 0, unk_id: int = 1,
+        self,
+        model: bytes,
+        tokenizer_json: str,
+        *,
+        max_length: int,
+        inputs: Sequence[str],
+        outputs: Sequence[str],
+        threads: int = 1,
+        pad_id: int = 0,
+        unk_id: int = 1,
         batch_size: int = 64,
     ) -> None:
         self._model = model
@@ -82,7 +90,8 @@ class Engine:
                     import onnxruntime as ort
 
                     self._session = ort.InferenceSession(
-                        self._model, sess_options=session_options(self.threads),
+                        self._model,
+                        sess_options=session_options(self.threads),
                         providers=["CPUExecutionProvider"],
                     )
         return self._session

@@ -40,13 +40,18 @@ class Manifest:
             data = json.loads(raw)
             band = data["neutral_band"]
             manifest = cls(
-                name=str(data["name"]), version=str(data["version"]),
+                name=str(data["name"]),
+                version=str(data["version"]),
                 max_length=int(data["max_length"]),
                 neutral_band=(float(band["low"]), float(band["high"])),
-                inputs=tuple(data["inputs"]), outputs=tuple(data["outputs"]),
-                files=dict(data["files"]), rating=str(data.get("rating", RATING_EXPECTED)),
-                pad_id=int(data.get("pad_id", 0)), unk_id=int(data.get("unk_id", 1)),
-                labels=tuple(data.get("labels", LABELS)), metrics=dict(data.get("metrics", {})),
+                inputs=tuple(data["inputs"]),
+                outputs=tuple(data["outputs"]),
+                files=dict(data["files"]),
+                rating=str(data.get("rating", RATING_EXPECTED)),
+                pad_id=int(data.get("pad_id", 0)),
+                unk_id=int(data.get("unk_id", 1)),
+                labels=tuple(data.get("labels", LABELS)),
+                metrics=dict(data.get("metrics", {})),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ManifestError(f"invalid manifest: {exc!r}") from exc
@@ -68,11 +73,17 @@ class Manifest:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "name": self.name, "version": self.version, "labels": list(self.labels),
+            "name": self.name,
+            "version": self.version,
+            "labels": list(self.labels),
             "max_length": self.max_length,
             "neutral_band": {"low": self.neutral_band[0], "high": self.neutral_band[1]},
-            "inputs": list(self.inputs), "outputs": list(self.outputs), "rating": self.rating,
-            "pad_id": self.pad_id, "unk_id": self.unk_id, "files": dict(self.files),
+            "inputs": list(self.inputs),
+            "outputs": list(self.outputs),
+            "rating": self.rating,
+            "pad_id": self.pad_id,
+            "unk_id": self.unk_id,
+            "files": dict(self.files),
             "metrics": self.metrics,
         }
 

@@ -27,14 +27,20 @@ class Sentiment:
 class Scorer:
     """Scores review texts with one verified artifact; safe to share across threads."""
 
-    def __init__(self, manifest: Manifest, files: dict[str, bytes], threads: int = 1,
-                 batch_size: int = 64) -> None:
+    def __init__(
+        self, manifest: Manifest, files: dict[str, bytes], threads: int = 1, batch_size: int = 64
+    ) -> None:
         self.manifest = manifest
         self.version = manifest.version
         self.engine = Engine(
-            files["model.onnx"], files["tokenizer.json"].decode("utf-8"),
-            max_length=manifest.max_length, inputs=manifest.inputs, outputs=manifest.outputs,
-            threads=threads, pad_id=manifest.pad_id, unk_id=manifest.unk_id,
+            files["model.onnx"],
+            files["tokenizer.json"].decode("utf-8"),
+            max_length=manifest.max_length,
+            inputs=manifest.inputs,
+            outputs=manifest.outputs,
+            threads=threads,
+            pad_id=manifest.pad_id,
+            unk_id=manifest.unk_id,
             batch_size=batch_size,
         )
 

@@ -42,7 +42,7 @@ class UploadObject:
 
     @property
     def format(self) -> str | None:
-        """"jsonl", "csv", or None for an unsupported extension."""
+        """ "jsonl", "csv", or None for an unsupported extension."""
         lowered = self.name.lower()
         for suffix, kind in FORMATS.items():
             if lowered.endswith(suffix):

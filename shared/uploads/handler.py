@@ -78,8 +78,11 @@ def process(obj: UploadObject, score: ScoreFn | None = None) -> Progress:
     with ledger.lease(obj, LEASE_WAIT_SECONDS):
         progress = ledger.claim(obj)
         if not progress.open:
-            log.info("upload already %s", progress.status,
-                     extra={"object": obj.uri, "generation": str(obj.generation)})
+            log.info(
+                "upload already %s",
+                progress.status,
+                extra={"object": obj.uri, "generation": str(obj.generation)},
+            )
             return progress
         try:
             _admit(obj, settings)

@@ -37,9 +37,18 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     pipeline.TIME_BUDGET_SECONDS = math.inf  # a job's own timeout is the only limit
     progress = handler.process(locate(args.uri))
-    print(json.dumps({"status": progress.status, "lines": progress.lines,
-                      "inserted": progress.inserted, "duplicates": progress.duplicates,
-                      "rejected": progress.rejected, "error": progress.error}))
+    print(
+        json.dumps(
+            {
+                "status": progress.status,
+                "lines": progress.lines,
+                "inserted": progress.inserted,
+                "duplicates": progress.duplicates,
+                "rejected": progress.rejected,
+                "error": progress.error,
+            }
+        )
+    )
     return 0 if progress.status == "done" else 1
 
 

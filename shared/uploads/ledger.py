@@ -28,8 +28,10 @@ from shared.uploads.store import number_array, text_array
 POLL_SECONDS = 0.2
 REJECTS_PAGE = 1000
 _KEY = "bucket = :bucket AND object = :object AND generation = :generation"
-_COLUMNS = ("status, checkpoint_line, lines, inserted, duplicates, rejected, attempts, "
-            "model_version, error, started_at, finished_at")
+_COLUMNS = (
+    "status, checkpoint_line, lines, inserted, duplicates, rejected, attempts, "
+    "model_version, error, started_at, finished_at"
+)
 
 
 class UploadBusy(ServiceUnavailable):
@@ -100,14 +102,20 @@ def lease(obj: UploadObject, wait_seconds: float) -> Iterator[None]:
 def claim(obj: UploadObject) -> Progress:
     """The object's ledger row, created on first sight; counts this attempt."""
     with db.transaction() as conn:
-        conn.execute(sa.text(
-            "INSERT INTO upload_objects (bucket, object, generation, size) "
-            "VALUES (:bucket, :object, :generation, :size) ON CONFLICT DO NOTHING"
-        ), {**_key(obj), "size": obj.size})
-        row = conn.execute(sa.text(
-            f"UPDATE upload_objects SET attempts = attempts + 1, updated_at = clock_timestamp() "
-            f"WHERE {_KEY} AND status = 'processing' RETURNING {_COLUMNS}"
-        ), _key(obj)).one_or_none()
+        conn.execute(
+            sa.text(
+                "INSERT INTO upload_objects (bucket, object, generation, size) "
+                "VALUES (:bucket, :object, :generation, :size) ON CONFLICT DO NOTHING"
+            ),
+            {**_key(obj), "size": obj.size},
+        )
+        row = conn.execute(
+            sa.text(
+                f"UPDATE upload_objects SET attempts = attempts + 1, updated_at = clock_timestamp() "
+                f"WHERE {_KEY} AND status = 'processing' RETURNING {_COLUMNS}"
+            ),
+            _key(obj),
+        ).one_or_none()
         if row is None:
             row = conn.execute(
                 sa.text(f"SELECT {_COLUMNS} FROM upload_objects WHERE {_KEY}"), _key(obj)
@@ -117,9 +125,9 @@ def claim(obj: UploadObject) -> Progress:
 
 def fence(conn: sa.Connection, obj: UploadObject, expected_line: int) -> None:
     """Lock the ledger row for this batch's transaction; fail unless the checkpoint is ours."""
-    current = conn.execute(sa.text(
-        f"SELECT checkpoint_line FROM upload_objects WHERE {_KEY} FOR UPDATE"
-    ), _key(obj)).scalar()
+    current = conn.execute(
+        sa.text(f"SELECT checkpoint_line FROM upload_objects WHERE {_KEY} FOR UPDATE"), _key(obj)
+    ).scalar()
     if current != expected_line:
         raise LostLease(f"{obj.uri}: checkpoint is {current}, expected {expected_line}")
 
@@ -129,22 +137,31 @@ def record_batch(
 ) -> Progress:
     """Advance the checkpoint and counts, and keep the rejects, in the batch's transaction."""
     if rejects:
-        conn.execute(sa.text(
-            "INSERT INTO upload_rejects (bucket, object, generation, line, reason, raw) "
-            "SELECT :bucket, :object, :generation, r.line, r.reason, r.raw "
-            "FROM unnest(CAST(:lines AS bigint[]), CAST(:reasons AS text[]), "
-            "CAST(:raws AS text[])) AS r(line, reason, raw) ON CONFLICT DO NOTHING"
-        ), {**_key(obj), "lines": number_array(r.line for r in rejects),
-            "reasons": text_array(r.reason for r in rejects),
-            "raws": text_array(r.raw for r in rejects)})
-    row = conn.execute(sa.text(f"""
+        conn.execute(
+            sa.text(
+                "INSERT INTO upload_rejects (bucket, object, generation, line, reason, raw) "
+                "SELECT :bucket, :object, :generation, r.line, r.reason, r.raw "
+                "FROM unnest(CAST(:lines AS bigint[]), CAST(:reasons AS text[]), "
+                "CAST(:raws AS text[])) AS r(line, reason, raw) ON CONFLICT DO NOTHING"
+            ),
+            {
+                **_key(obj),
+                "lines": number_array(r.line for r in rejects),
+                "reasons": text_array(r.reason for r in rejects),
+                "raws": text_array(r.raw for r in rejects),
+            },
+        )
+    row = conn.execute(
+        sa.text(f"""
         UPDATE upload_objects SET
             checkpoint_line = :to_line, lines = lines + :lines, inserted = inserted + :inserted,
             duplicates = duplicates + :duplicates, rejected = rejected + :rejected,
             model_version = coalesce(:model_version, model_version),
             updated_at = clock_timestamp()
         WHERE {_KEY} RETURNING {_COLUMNS}
-    """), {**_key(obj), **counts.__dict__}).one()
+    """),
+        {**_key(obj), **counts.__dict__},
+    ).one()
     return _progress(row)
 
 
@@ -158,11 +175,14 @@ def current(obj: UploadObject) -> Progress:
 
 def finish(obj: UploadObject, status: str, error: str | None) -> Progress:
     with db.transaction() as conn:
-        row = conn.execute(sa.text(
-            f"UPDATE upload_objects SET status = :status, error = :error, "
-            f"finished_at = clock_timestamp(), updated_at = clock_timestamp() "
-            f"WHERE {_KEY} RETURNING {_COLUMNS}"
-        ), {**_key(obj), "status": status, "error": error}).one()
+        row = conn.execute(
+            sa.text(
+                f"UPDATE upload_objects SET status = :status, error = :error, "
+                f"finished_at = clock_timestamp(), updated_at = clock_timestamp() "
+                f"WHERE {_KEY} RETURNING {_COLUMNS}"
+            ),
+            {**_key(obj), "status": status, "error": error},
+        ).one()
     return _progress(row)
 
 
@@ -171,10 +191,17 @@ def iter_rejects(obj: UploadObject) -> Iterator[dict[str, Any]]:
     after = 0
     while True:
         with db.transaction() as conn:
-            rows = conn.execute(sa.text(
-                f"SELECT line, reason, raw FROM upload_rejects WHERE {_KEY} AND line > :after "
-                f"ORDER BY line LIMIT {REJECTS_PAGE}"
-            ), {**_key(obj), "after": after}).mappings().all()
+            rows = (
+                conn.execute(
+                    sa.text(
+                        f"SELECT line, reason, raw FROM upload_rejects WHERE {_KEY} AND line > :after "
+                        f"ORDER BY line LIMIT {REJECTS_PAGE}"
+                    ),
+                    {**_key(obj), "after": after},
+                )
+                .mappings()
+                .all()
+            )
         yield from (dict(row) for row in rows)
         if len(rows) < REJECTS_PAGE:
             return

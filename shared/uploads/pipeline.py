@@ -35,8 +35,9 @@ class UploadIncomplete(ServiceUnavailable):
 
 
 def limits(settings: Settings) -> Limits:
-    return Limits(settings.upload_max_bytes, settings.upload_max_lines,
-                  settings.upload_max_line_bytes)
+    return Limits(
+        settings.upload_max_bytes, settings.upload_max_lines, settings.upload_max_line_bytes
+    )
 
 
 @dataclass(frozen=True)
@@ -64,8 +65,7 @@ def _batches(obj: UploadObject, after_line: int, settings: Settings) -> Iterator
         yield batch
 
 
-def ingest(obj: UploadObject, progress: Progress, settings: Settings,
-           score: ScoreFn) -> Progress:
+def ingest(obj: UploadObject, progress: Progress, settings: Settings, score: ScoreFn) -> Progress:
     """Process every line after the checkpoint; raise UploadIncomplete when out of time."""
     deadline = time.monotonic() + TIME_BUDGET_SECONDS
     with ThreadPoolExecutor(1, thread_name_prefix="upload-commit") as committer:
@@ -79,7 +79,8 @@ def ingest(obj: UploadObject, progress: Progress, settings: Settings,
                     progress = pending.result()
                     raise UploadIncomplete(
                         f"{obj.uri}: time budget used at line {progress.checkpoint_line}; "
-                        "the redelivery resumes there")
+                        "the redelivery resumes there"
+                    )
         finally:
             # a failed commit outranks whatever stopped the loop: it must be retried
             progress = pending.result() if pending else progress
@@ -92,8 +93,11 @@ def _prepare(batch: list[RawRecord], score: ScoreFn) -> Prepared:
     valid = [item for item in parsed if isinstance(item, Valid)]
     rejected = [item for item in parsed if isinstance(item, Rejected)]
     scores = score([item.item.content for item in valid]) if valid else []
-    raw = {item.line: record.raw for item, record in zip(parsed, batch, strict=True)
-           if isinstance(item, Valid)}
+    raw = {
+        item.line: record.raw
+        for item, record in zip(parsed, batch, strict=True)
+        if isinstance(item, Valid)
+    }
     return Prepared(batch[-1].line, len(batch), valid, scores, rejected, raw)
 
 
@@ -109,14 +113,21 @@ def _commit(obj: UploadObject, expected_line: int, batch: Prepared) -> Progress:
         keep = [i for i, item in enumerate(batch.valid) if item.item.movie_id in known]
         valid = [batch.valid[i] for i in keep]
         rejected = batch.rejected + [
-            Rejected(item.line, f"movie_id: movie {item.item.movie_id} does not exist",
-                     reader.clip(batch.raw[item.line]))
-            for item in batch.valid if item.item.movie_id not in known
+            Rejected(
+                item.line,
+                f"movie_id: movie {item.item.movie_id} does not exist",
+                reader.clip(batch.raw[item.line]),
+            )
+            for item in batch.valid
+            if item.item.movie_id not in known
         ]
         inserted = store.insert_reviews(conn, obj, valid, [batch.scores[i] for i in keep])
         counts = BatchCounts(
-            to_line=batch.last_line, lines=batch.lines, inserted=inserted,
-            duplicates=len(valid) - inserted, rejected=len(rejected),
+            to_line=batch.last_line,
+            lines=batch.lines,
+            inserted=inserted,
+            duplicates=len(valid) - inserted,
+            rejected=len(rejected),
             model_version=batch.scores[0].model_version if batch.scores else None,
         )
         return ledger.record_batch(conn, obj, counts, rejected)

@@ -146,7 +146,7 @@ def _jsonl(stream: IO[bytes], limits: Limits) -> Iterator[RawRecord]:
     while chunk := stream.readline(limit + 1):
         number += 1
         if number == 1 and chunk.startswith(codecs.BOM_UTF8):
-            chunk = chunk[len(codecs.BOM_UTF8):]
+            chunk = chunk[len(codecs.BOM_UTF8) :]
         if len(chunk) > limit and not chunk.endswith(b"\n"):
             _skip_line(stream)
             yield RawRecord(number, None, clip(chunk.decode("utf-8", "replace")), _too_long(limit))
@@ -209,7 +209,7 @@ class _PhysicalLines:
             quotes += rest.count('"')
             skipped += len(rest.encode("utf-8", "surrogateescape"))
             if rest.endswith(("\n", "\r")):
-                ending = rest[len(rest.rstrip("\r\n")):]
+                ending = rest[len(rest.rstrip("\r\n")) :]
                 break
         return piece + ('"' if quotes % 2 else "") + ending, skipped
 

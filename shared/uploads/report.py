@@ -31,8 +31,9 @@ def write_rejects(obj: UploadObject) -> str:
     return f"gs://{obj.bucket}/{blob.name}"
 
 
-def build(obj: UploadObject, progress: Progress, status: str, error: str | None,
-          rejects_uri: str | None) -> dict[str, Any]:
+def build(
+    obj: UploadObject, progress: Progress, status: str, error: str | None, rejects_uri: str | None
+) -> dict[str, Any]:
     finished = datetime.now(UTC)
     return {
         "bucket": obj.bucket,

@@ -49,9 +49,12 @@ def lock_movies(conn: sa.Connection, ids: set[int]) -> set[int]:
     """Those of `ids` that exist, key-share locked (not deletable) until the transaction ends."""
     if not ids:
         return set()
-    rows = conn.execute(sa.text(
-        "SELECT id FROM movies WHERE id = ANY(CAST(:ids AS bigint[])) ORDER BY id FOR KEY SHARE"
-    ), {"ids": number_array(sorted(ids))})
+    rows = conn.execute(
+        sa.text(
+            "SELECT id FROM movies WHERE id = ANY(CAST(:ids AS bigint[])) ORDER BY id FOR KEY SHARE"
+        ),
+        {"ids": number_array(sorted(ids))},
+    )
     return {int(row[0]) for row in rows}
 
 

@@ -24,8 +24,17 @@ def test_function_does_not_import_the_model_runtime(name):
     source = REPO / "functions" / name / "main.py"
     if not source.exists():
         pytest.skip(f"{name} not written yet")
-    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO),
-           "DATABASE_URL": "postgresql://postgres@127.0.0.1:1/none"}
-    out = subprocess.run([sys.executable, "-c", PROBE.format(target=name, source=str(source))],
-                         capture_output=True, text=True, env=env, check=True, cwd=REPO)
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "PYTHONPATH": str(REPO),
+        "DATABASE_URL": "postgresql://postgres@127.0.0.1:1/none",
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE.format(target=name, source=str(source))],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+        cwd=REPO,
+    )
     assert json.loads(out.stdout.strip().splitlines()[-1]) == []

@@ -30,10 +30,20 @@ def assert_problem(response, status, field=None):
 
 # --- CRUD -------------------------------------------------------------------------------------
 
+
 def test_create_returns_the_stored_movie_with_location(movies, auth):
-    response = movies.post("/movies", headers=auth, json={
-        "title": "  기생충  ", "release_date": "2019-05-30", "director": "봉준호",
-        "genre": "드라마", "poster_url": "https://img.example/p.jpg", "synopsis": "반지하\n가족"})
+    response = movies.post(
+        "/movies",
+        headers=auth,
+        json={
+            "title": "  기생충  ",
+            "release_date": "2019-05-30",
+            "director": "봉준호",
+            "genre": "드라마",
+            "poster_url": "https://img.example/p.jpg",
+            "synopsis": "반지하\n가족",
+        },
+    )
     assert response.status_code == 201
     body = response.get_json()
     assert response.headers["Location"] == f"/movies/{body['id']}"
@@ -46,8 +56,9 @@ def test_create_returns_the_stored_movie_with_location(movies, auth):
 
 def test_patch_changes_only_sent_fields_and_null_clears(movies, auth):
     movie = create(movies, auth, director="박찬욱", genre="스릴러")
-    response = movies.patch(f"/movies/{movie['id']}", json={"genre": None, "title": "올드보이"},
-                            headers=auth)
+    response = movies.patch(
+        f"/movies/{movie['id']}", json={"genre": None, "title": "올드보이"}, headers=auth
+    )
     assert response.status_code == 200
     body = response.get_json()
     assert (body["title"], body["director"], body["genre"]) == ("올드보이", "박찬욱", None)
@@ -68,8 +79,9 @@ def test_delete_then_404(movies, auth):
     assert_problem(movies.patch(f"/movies/{movie['id']}", json={}, headers=auth), 404)
 
 
-@pytest.mark.parametrize("path", ["/movies/0", "/movies/abc", "/movies/-1",
-                                  "/movies/99999999999999999999", "/nothing"])
+@pytest.mark.parametrize(
+    "path", ["/movies/0", "/movies/abc", "/movies/-1", "/movies/99999999999999999999", "/nothing"]
+)
 def test_unknown_paths_are_404_problems(movies, path):
     assert_problem(movies.get(path), 404)
 
@@ -82,26 +94,30 @@ def test_wrong_method_is_405_with_allow(movies, auth):
 
 # --- validation -------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("fields", "field"), [
-    ({"title": ""}, "title"),
-    ({"title": "   "}, "title"),
-    ({"title": "가" * 201}, "title"),
-    ({"title": 42}, "title"),
-    ({"title": "a\u0000b"}, "title"),
-    ({"title": "line\nbreak"}, "title"),
-    ({"release_date": "2019-13-01"}, "release_date"),
-    ({"release_date": "yesterday"}, "release_date"),
-    ({"release_date": "1500-01-01"}, "release_date"),
-    ({"poster_url": "ftp://x.example/p.jpg"}, "poster_url"),
-    ({"poster_url": "javascript:alert(1)"}, "poster_url"),
-    ({"poster_url": "/relative.jpg"}, "poster_url"),
-    ({"director": "d" * 201}, "director"),
-    ({"genre": "g" * 51}, "genre"),
-    ({"synopsis": "s" * 5001}, "synopsis"),
-    ({"synopsis": "bell\u0007"}, "synopsis"),
-    ({"rating": 5}, "rating"),
-    ({"id": 7}, "id"),
-])
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"title": ""}, "title"),
+        ({"title": "   "}, "title"),
+        ({"title": "가" * 201}, "title"),
+        ({"title": 42}, "title"),
+        ({"title": "a\u0000b"}, "title"),
+        ({"title": "line\nbreak"}, "title"),
+        ({"release_date": "2019-13-01"}, "release_date"),
+        ({"release_date": "yesterday"}, "release_date"),
+        ({"release_date": "1500-01-01"}, "release_date"),
+        ({"poster_url": "ftp://x.example/p.jpg"}, "poster_url"),
+        ({"poster_url": "javascript:alert(1)"}, "poster_url"),
+        ({"poster_url": "/relative.jpg"}, "poster_url"),
+        ({"director": "d" * 201}, "director"),
+        ({"genre": "g" * 51}, "genre"),
+        ({"synopsis": "s" * 5001}, "synopsis"),
+        ({"synopsis": "bell\u0007"}, "synopsis"),
+        ({"rating": 5}, "rating"),
+        ({"id": 7}, "id"),
+    ],
+)
 def test_invalid_fields_are_422_with_the_field_named(movies, auth, fields, field):
     body = {"title": "ok", **fields}
     assert_problem(movies.post("/movies", json=body, headers=auth), 422, field)
@@ -119,8 +135,9 @@ def test_patch_validates_the_same_way_and_rejects_null_title(movies, auth):
     assert_problem(movies.patch(url, json={"created_at": "x"}, headers=auth), 422, "created_at")
 
 
-@pytest.mark.parametrize("raw", [b"{", b"[1,", b"nope", b"", b"{\"title\": NaN}",
-                                 b"{\"title\": \"\x00\"}"])
+@pytest.mark.parametrize(
+    "raw", [b"{", b"[1,", b"nope", b"", b'{"title": NaN}', b'{"title": "\x00"}']
+)
 def test_malformed_json_is_400(movies, auth, raw):
     response = movies.post("/movies", data=raw, content_type="application/json", headers=auth)
     assert_problem(response, 400)
@@ -143,8 +160,9 @@ def test_lone_surrogate_is_422(movies, auth):
 
 
 def test_wrong_content_type_is_415(movies, auth):
-    response = movies.post("/movies", data="title=x", headers=auth,
-                           content_type="application/x-www-form-urlencoded")
+    response = movies.post(
+        "/movies", data="title=x", headers=auth, content_type="application/x-www-form-urlencoded"
+    )
     assert_problem(response, 415)
     response = movies.post("/movies", data=b"{}", headers=auth)
     assert_problem(response, 415)
@@ -152,8 +170,9 @@ def test_wrong_content_type_is_415(movies, auth):
 
 def test_oversized_body_is_413(movies, auth):
     big = json.dumps({"title": "x", "synopsis": "가" * 600_000})
-    assert_problem(movies.post("/movies", data=big, content_type="application/json",
-                               headers=auth), 413)
+    assert_problem(
+        movies.post("/movies", data=big, content_type="application/json", headers=auth), 413
+    )
 
 
 def test_sql_injection_strings_are_stored_byte_for_byte(movies, auth):
@@ -168,14 +187,15 @@ def test_sql_injection_strings_are_stored_byte_for_byte(movies, auth):
 
 # --- auth and CORS ----------------------------------------------------------------------------
 
+
 def test_writes_need_a_key_and_reads_do_not(movies, auth):
     assert_problem(movies.post("/movies", json={"title": "x"}), 401)
-    assert_problem(movies.post("/movies", json={"title": "x"}, headers={"X-API-Key": "nope"}),
-                   403)
+    assert_problem(movies.post("/movies", json={"title": "x"}, headers={"X-API-Key": "nope"}), 403)
     movie = create(movies, auth)
     assert_problem(movies.delete(f"/movies/{movie['id']}"), 401)
-    assert_problem(movies.patch(f"/movies/{movie['id']}", json={},
-                                headers={"X-API-Key": "test-key-2"}), 403)
+    assert_problem(
+        movies.patch(f"/movies/{movie['id']}", json={}, headers={"X-API-Key": "test-key-2"}), 403
+    )
     assert movies.get(f"/movies/{movie['id']}").status_code == 200
 
 
@@ -184,13 +204,16 @@ def test_cors_allows_configured_origins_only(movies):
     assert allowed.headers["Access-Control-Allow-Origin"] == "https://app.example"
     other = movies.get("/movies", headers={"Origin": "https://evil.example"})
     assert "Access-Control-Allow-Origin" not in other.headers
-    preflight = movies.options("/movies", headers={
-        "Origin": "https://app.example", "Access-Control-Request-Method": "POST"})
+    preflight = movies.options(
+        "/movies",
+        headers={"Origin": "https://app.example", "Access-Control-Request-Method": "POST"},
+    )
     assert preflight.status_code == 204
     assert "X-API-Key" in preflight.headers["Access-Control-Allow-Headers"]
 
 
 # --- listing ----------------------------------------------------------------------------------
+
 
 def test_list_is_newest_first_and_pages_with_a_cursor(movies, auth):
     ids = [create(movies, auth, title=f"영화 {i}")["id"] for i in range(5)]
@@ -198,14 +221,16 @@ def test_list_is_newest_first_and_pages_with_a_cursor(movies, auth):
     assert [m["id"] for m in page["items"]] == ids[::-1][:2]
     seen = [m["id"] for m in page["items"]]
     while page["next_cursor"]:
-        page = movies.get("/movies", query_string={"limit": 2,
-                                                   "cursor": page["next_cursor"]}).get_json()
+        page = movies.get(
+            "/movies", query_string={"limit": 2, "cursor": page["next_cursor"]}
+        ).get_json()
         seen += [m["id"] for m in page["items"]]
     assert seen == ids[::-1]
 
 
-@pytest.mark.parametrize("sort", ["title", "-title", "release_date", "-release_date",
-                                  "created_at", "-created_at"])
+@pytest.mark.parametrize(
+    "sort", ["title", "-title", "release_date", "-release_date", "created_at", "-created_at"]
+)
 def test_every_sort_pages_through_all_rows_once(movies, auth, sort):
     dates = ["2001-01-01", None, "1999-05-05", "2001-01-01", None, "2020-02-02", "1999-05-05"]
     titles = ["다", "가", "나", "가", "라", "Ab", "ab"]
@@ -257,10 +282,17 @@ def test_pagination_is_stable_under_concurrent_inserts(movies, auth):
 
 def test_filters_and_korean_search(movies, auth):
     a = create(movies, auth, title="괴물", director="봉준호", genre="SF", release_date="2006-07-27")
-    b = create(movies, auth, title="살인의 추억", director="봉준호", genre="범죄",
-               release_date="2003-04-25")
-    c = create(movies, auth, title="괴물들", director="김백준", genre="범죄",
-               release_date="2018-03-14")
+    b = create(
+        movies,
+        auth,
+        title="살인의 추억",
+        director="봉준호",
+        genre="범죄",
+        release_date="2003-04-25",
+    )
+    c = create(
+        movies, auth, title="괴물들", director="김백준", genre="범죄", release_date="2018-03-14"
+    )
 
     def ids(**query):
         response = movies.get("/movies", query_string=query)
@@ -276,10 +308,18 @@ def test_filters_and_korean_search(movies, auth):
     assert ids(q="없는") == set()
 
 
-@pytest.mark.parametrize("query", [
-    {"limit": 0}, {"limit": 101}, {"limit": "x"}, {"sort": "rating"}, {"year": "abc"},
-    {"unknown": 1}, {"q": ""},
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"limit": 0},
+        {"limit": 101},
+        {"limit": "x"},
+        {"sort": "rating"},
+        {"year": "abc"},
+        {"unknown": 1},
+        {"q": ""},
+    ],
+)
 def test_bad_list_queries_are_422(movies, query):
     assert_problem(movies.get("/movies", query_string=query), 422)
 
@@ -293,8 +333,7 @@ def test_a_cursor_from_another_listing_is_400(movies, auth):
     for i in range(3):
         create(movies, auth, title=f"m{i}")
     cursor = movies.get("/movies?limit=1&sort=title").get_json()["next_cursor"]
-    assert_problem(movies.get("/movies", query_string={"cursor": cursor, "sort": "-title"}),
-                   400)
+    assert_problem(movies.get("/movies", query_string={"cursor": cursor, "sort": "-title"}), 400)
 
 
 def test_repeated_query_parameter_is_400(movies):
@@ -303,6 +342,7 @@ def test_repeated_query_parameter_is_400(movies):
 
 # --- cascade, health, openapi -----------------------------------------------------------------
 
+
 def test_delete_cascades_to_reviews_and_aggregates(movies, auth, database):
     import sqlalchemy as sa
 
@@ -310,17 +350,26 @@ def test_delete_cascades_to_reviews_and_aggregates(movies, auth, database):
 
     movie = create(movies, auth)
     with db.transaction() as conn:
-        conn.execute(sa.text(
-            "INSERT INTO reviews (movie_id, author, content, label, positivity, confidence,"
-            " rating, model_version) VALUES (:m, 'a', '좋아요', 'positive', 0.9, 0.9, 9, 't')"),
-            {"m": movie["id"]})
-        assert conn.execute(sa.text("SELECT review_count FROM movie_ratings WHERE movie_id = :m"),
-                            {"m": movie["id"]}).scalar() == 1
+        conn.execute(
+            sa.text(
+                "INSERT INTO reviews (movie_id, author, content, label, positivity, confidence,"
+                " rating, model_version) VALUES (:m, 'a', '좋아요', 'positive', 0.9, 0.9, 9, 't')"
+            ),
+            {"m": movie["id"]},
+        )
+        assert (
+            conn.execute(
+                sa.text("SELECT review_count FROM movie_ratings WHERE movie_id = :m"),
+                {"m": movie["id"]},
+            ).scalar()
+            == 1
+        )
     assert movies.delete(f"/movies/{movie['id']}", headers=auth).status_code == 204
     with db.transaction() as conn:
         for table in ("reviews", "movie_ratings", "movie_rating_daily"):
-            count = conn.execute(sa.text(f"SELECT count(*) FROM {table} WHERE movie_id = :m"),
-                                 {"m": movie["id"]}).scalar()
+            count = conn.execute(
+                sa.text(f"SELECT count(*) FROM {table} WHERE movie_id = :m"), {"m": movie["id"]}
+            ).scalar()
             assert count == 0, table
 
 

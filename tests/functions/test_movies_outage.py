@@ -29,8 +29,11 @@ def test_database_down_gives_503_and_recovers(own_postgres, auth):
     movie_id = created.get_json()["id"]
 
     own_postgres.stop("immediate")
-    for response in (movies.get(f"/movies/{movie_id}"), movies.get("/readyz"),
-                     movies.post("/movies", json={"title": "x"}, headers=auth)):
+    for response in (
+        movies.get(f"/movies/{movie_id}"),
+        movies.get("/readyz"),
+        movies.post("/movies", json={"title": "x"}, headers=auth),
+    ):
         assert response.status_code == 503
         assert response.mimetype == "application/problem+json"
         assert int(response.headers["Retry-After"]) > 0

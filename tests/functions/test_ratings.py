@@ -34,6 +34,7 @@ def at(day: str, hour: int = 12) -> datetime:
 
 # --- one movie ----------------------------------------------------------------------------------
 
+
 def test_movie_created_through_the_movies_function_has_an_empty_aggregate(ratings, auth):
     movies = function_client("movies")
     created = movies.post("/movies", json={"title": "기생충"}, headers=auth).get_json()
@@ -49,8 +50,11 @@ def test_movie_created_through_the_movies_function_has_an_empty_aggregate(rating
 
 def test_figures_match_a_hand_computed_example(ratings):
     movie = add_movie()
-    add_reviews(review(movie, "positive", 0.9, 9.0), review(movie, "positive", 0.7, 8.2),
-                review(movie, "negative", 0.1, 2.0))
+    add_reviews(
+        review(movie, "positive", 0.9, 9.0),
+        review(movie, "positive", 0.7, 8.2),
+        review(movie, "negative", 0.1, 2.0),
+    )
     body = ratings.get(f"/ratings/{movie}").get_json()
     assert body["review_count"] == 3
     assert body["label_counts"] == {"positive": 2, "neutral": 0, "negative": 1}
@@ -60,9 +64,9 @@ def test_figures_match_a_hand_computed_example(ratings):
     # (C*m + rating_sum) / (C + n) = (10 * 7.5 + 19.2) / 13
     assert body["bayesian_rating"] == pytest.approx(94.2 / 13)
     assert body["bayesian_rating"] == pytest.approx(
-        (PRIOR_WEIGHT * PRIOR_MEAN + 19.2) / (PRIOR_WEIGHT + 3))
-    assert body["rating_histogram"] == {**{str(i): 0 for i in range(1, 11)},
-                                        "2": 1, "8": 1, "9": 1}
+        (PRIOR_WEIGHT * PRIOR_MEAN + 19.2) / (PRIOR_WEIGHT + 3)
+    )
+    assert body["rating_histogram"] == {**{str(i): 0 for i in range(1, 11)}, "2": 1, "8": 1, "9": 1}
 
 
 def test_histogram_buckets_round_and_clamp(ratings):
@@ -70,8 +74,15 @@ def test_histogram_buckets_round_and_clamp(ratings):
     # rating_bucket rounds like PostgreSQL's round(double precision): halves go to even
     add_reviews(*[review(movie, rating=r) for r in (1.0, 1.49, 1.51, 9.7, 10.0, 4.2, 6.5, 7.5)])
     histogram = ratings.get(f"/ratings/{movie}").get_json()["rating_histogram"]
-    assert histogram == {**{str(i): 0 for i in range(1, 11)}, "1": 2, "2": 1, "4": 1, "6": 1,
-                         "8": 1, "10": 2}
+    assert histogram == {
+        **{str(i): 0 for i in range(1, 11)},
+        "1": 2,
+        "2": 1,
+        "4": 1,
+        "6": 1,
+        "8": 1,
+        "10": 2,
+    }
 
 
 def test_bayesian_shrinks_small_samples_toward_the_prior(ratings):
@@ -88,6 +99,7 @@ def test_bayesian_shrinks_small_samples_toward_the_prior(ratings):
 
 def test_deleting_reviews_returns_to_zeros_and_nulls(ratings):
     from shared import db
+
     movie = add_movie()
     add_reviews(review(movie), review(movie))
     with db.transaction() as conn:
@@ -125,6 +137,7 @@ def test_openapi_documents_the_routes_and_the_prior(ratings):
 
 # --- trend --------------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def trend_movie(database: str) -> int:
     movie = add_movie()
@@ -135,41 +148,57 @@ def trend_movie(database: str) -> int:
         review(movie, positivity=0.2, created_at=at("2024-01-08")),  # next Monday
         review(movie, positivity=0.8, created_at=at("2024-02-29")),
         # 08:00 on Jan 2nd in Seoul is still Jan 1st in UTC
-        review(movie, positivity=0.3,
-               created_at=datetime.fromisoformat("2024-01-02T08:00:00+09:00")),
+        review(
+            movie, positivity=0.3, created_at=datetime.fromisoformat("2024-01-02T08:00:00+09:00")
+        ),
     )
     return movie
 
 
 def points(response) -> list[tuple[str, int, float | None]]:
     assert response.status_code == 200, response.get_data(as_text=True)
-    return [(p["period"], p["review_count"], p["average_positivity"])
-            for p in response.get_json()["items"]]
+    return [
+        (p["period"], p["review_count"], p["average_positivity"])
+        for p in response.get_json()["items"]
+    ]
 
 
 def test_trend_by_day_fills_empty_days(ratings, trend_movie):
-    got = points(ratings.get(f"/ratings/{trend_movie}/trend?bucket=day&from=2023-12-31"
-                             "&to=2024-01-03"))
-    assert got == [("2023-12-31", 0, None), ("2024-01-01", 3, pytest.approx(0.6)),
-                   ("2024-01-02", 0, None), ("2024-01-03", 1, 0.0)]
+    got = points(
+        ratings.get(f"/ratings/{trend_movie}/trend?bucket=day&from=2023-12-31&to=2024-01-03")
+    )
+    assert got == [
+        ("2023-12-31", 0, None),
+        ("2024-01-01", 3, pytest.approx(0.6)),
+        ("2024-01-02", 0, None),
+        ("2024-01-03", 1, 0.0),
+    ]
 
 
 def test_trend_by_week_starts_on_monday(ratings, trend_movie):
-    response = ratings.get(f"/ratings/{trend_movie}/trend?bucket=week&from=2024-01-01"
-                           "&to=2024-01-14")
+    response = ratings.get(
+        f"/ratings/{trend_movie}/trend?bucket=week&from=2024-01-01&to=2024-01-14"
+    )
     assert response.get_json()["bucket"] == "week"
-    assert points(response) == [("2024-01-01", 4, pytest.approx(0.45)),
-                                ("2024-01-08", 1, pytest.approx(0.2))]
+    assert points(response) == [
+        ("2024-01-01", 4, pytest.approx(0.45)),
+        ("2024-01-08", 1, pytest.approx(0.2)),
+    ]
 
 
 def test_trend_by_month_counts_only_days_inside_the_range(ratings, trend_movie):
     url = f"/ratings/{trend_movie}/trend?bucket=month&from=2023-12-01&to=2024-03-31"
     assert points(ratings.get(url)) == [
-        ("2023-12-01", 0, None), ("2024-01-01", 5, pytest.approx(2.0 / 5)),
-        ("2024-02-01", 1, pytest.approx(0.8)), ("2024-03-01", 0, None)]
+        ("2023-12-01", 0, None),
+        ("2024-01-01", 5, pytest.approx(2.0 / 5)),
+        ("2024-02-01", 1, pytest.approx(0.8)),
+        ("2024-03-01", 0, None),
+    ]
     partial = f"/ratings/{trend_movie}/trend?bucket=month&from=2024-01-02&to=2024-02-29"
-    assert points(ratings.get(partial)) == [("2024-01-01", 2, pytest.approx(0.1)),
-                                            ("2024-02-01", 1, pytest.approx(0.8))]
+    assert points(ratings.get(partial)) == [
+        ("2024-01-01", 2, pytest.approx(0.1)),
+        ("2024-02-01", 1, pytest.approx(0.8)),
+    ]
 
 
 def test_trend_defaults_to_the_last_thirty_days(ratings, trend_movie):
@@ -183,22 +212,28 @@ def test_trend_defaults_to_the_last_thirty_days(ratings, trend_movie):
 
 
 def test_trend_accepts_the_largest_ranges(ratings, trend_movie):
-    for bucket, first, last, count in (("day", "2024-01-01", "2024-12-31", 366),
-                                       ("week", "2020-01-06", "2024-12-29", 260),
-                                       ("month", "2015-01-01", "2024-12-31", 120)):
-        got = points(ratings.get(f"/ratings/{trend_movie}/trend?bucket={bucket}&from={first}"
-                                 f"&to={last}"))
+    for bucket, first, last, count in (
+        ("day", "2024-01-01", "2024-12-31", 366),
+        ("week", "2020-01-06", "2024-12-29", 260),
+        ("month", "2015-01-01", "2024-12-31", 120),
+    ):
+        got = points(
+            ratings.get(f"/ratings/{trend_movie}/trend?bucket={bucket}&from={first}&to={last}")
+        )
         assert len(got) == count
         assert date.fromisoformat(got[0][0]) <= date.fromisoformat(first)
 
 
 def test_trend_rejects_bad_queries_with_422(ratings, trend_movie):
     for query, field in [
-        ("bucket=year", "query.bucket"), ("from=2024-02-01&to=2024-01-01", "query"),
-        ("from=2024-13-01", "query.from"), ("to=0001-01-01", "query.to"),
+        ("bucket=year", "query.bucket"),
+        ("from=2024-02-01&to=2024-01-01", "query"),
+        ("from=2024-13-01", "query.from"),
+        ("to=0001-01-01", "query.to"),
         ("bucket=day&from=2023-01-01&to=2024-01-02", "query"),  # 367 days
         ("bucket=week&from=2019-01-01&to=2024-01-01", "query"),
         ("bucket=month&from=2010-01-01&to=2024-01-01", "query"),
-        ("from_=2024-01-01", "query.from_"), ("extra=1", "query.extra"),
+        ("from_=2024-01-01", "query.from_"),
+        ("extra=1", "query.extra"),
     ]:
         assert_problem(ratings.get(f"/ratings/{trend_movie}/trend?{query}"), 422, field)

@@ -49,11 +49,18 @@ def test_orders(ratings, board):
     # bayesian: crowd9 (75+270)/40=8.625, solo10 85/11=7.73, low (75+8)/14=5.93, mixed 135/20=6.75
     assert names(ratings.get("/ratings"), board) == ["crowd9", "solo10", "mixed", "low"]
     assert names(ratings.get("/ratings?order=average"), board) == [
-        "solo10", "crowd9", "mixed", "low"]
-    assert names(ratings.get("/ratings?order=count"), board) == ["crowd9", "mixed", "low",
-                                                                "solo10"]
-    assert names(ratings.get("/ratings?order=recent"), board) == ["low", "mixed", "crowd9",
-                                                                 "solo10"]
+        "solo10",
+        "crowd9",
+        "mixed",
+        "low",
+    ]
+    assert names(ratings.get("/ratings?order=count"), board) == ["crowd9", "mixed", "low", "solo10"]
+    assert names(ratings.get("/ratings?order=recent"), board) == [
+        "low",
+        "mixed",
+        "crowd9",
+        "solo10",
+    ]
 
 
 def test_items_carry_the_movie_and_its_figures(ratings, board):
@@ -67,12 +74,23 @@ def test_items_carry_the_movie_and_its_figures(ratings, board):
 def test_filters(ratings, board):
     assert names(ratings.get("/ratings?min_reviews=5"), board) == ["crowd9", "mixed"]
     assert names(ratings.get("/ratings?min_reviews=0"), board) == [
-        "crowd9", "solo10", "mixed", "low", "empty"]
+        "crowd9",
+        "solo10",
+        "mixed",
+        "low",
+        "empty",
+    ]
     assert names(ratings.get("/ratings?genre=액션"), board) == ["mixed", "low"]
     assert names(ratings.get("/ratings?year=2019&order=count"), board) == [
-        "crowd9", "low", "solo10"]
+        "crowd9",
+        "low",
+        "solo10",
+    ]
     assert names(ratings.get("/ratings?year=2019&genre=드라마&min_reviews=0"), board) == [
-        "crowd9", "solo10", "empty"]
+        "crowd9",
+        "solo10",
+        "empty",
+    ]
     assert names(ratings.get("/ratings?genre=코미디"), board) == []
 
 
@@ -108,9 +126,15 @@ def test_a_cursor_only_fits_its_own_listing(ratings, board):
     assert cursor
     assert_problem(ratings.get(f"/ratings?limit=1&order=count&cursor={cursor}"), 400)
     assert_problem(ratings.get("/ratings?cursor=not-a-cursor"), 400)
-    for order, key in [("bayesian", "abc"), ("count", "1.5"), ("recent", "yesterday"),
-                       ("average", "NaN"), ("bayesian", None), ("average", "1e999999"),
-                       ("count", "99999999999")]:
+    for order, key in [
+        ("bayesian", "abc"),
+        ("count", "1.5"),
+        ("recent", "yesterday"),
+        ("average", "NaN"),
+        ("bayesian", None),
+        ("average", "1e999999"),
+        ("count", "99999999999"),
+    ]:
         query = LeaderboardQuery(order=order)
         forged = pagination.encode(pagination.Position(key, 1), store._listing(query))
         assert_problem(ratings.get(f"/ratings?order={order}&cursor={forged}"), 400)
@@ -118,9 +142,17 @@ def test_a_cursor_only_fits_its_own_listing(ratings, board):
 
 
 def test_bad_queries_are_422(ratings):
-    for name, value in [("order", "best"), ("limit", "0"), ("limit", "101"), ("limit", "x"),
-                        ("min_reviews", "-1"), ("year", "1500"), ("genre", "x" * 51),
-                        ("sort", "count"), ("cursor", "")]:
+    for name, value in [
+        ("order", "best"),
+        ("limit", "0"),
+        ("limit", "101"),
+        ("limit", "x"),
+        ("min_reviews", "-1"),
+        ("year", "1500"),
+        ("genre", "x" * 51),
+        ("sort", "count"),
+        ("cursor", ""),
+    ]:
         assert_problem(ratings.get(f"/ratings?{name}={value}"), 422, f"query.{name}")
 
 
@@ -135,21 +167,25 @@ def _relations(plan: dict) -> list[tuple[str, str | None, str | None]]:
 def _explain(query: LeaderboardQuery) -> list[tuple[str, str | None, str | None]]:
     sql = leaderboard_sql(query, after=query.cursor is not None)
     with db.transaction() as conn:
-        raw = conn.execute(sa.text(f"EXPLAIN (FORMAT JSON) {sql}"),
-                           leaderboard_params(query)).scalar_one()
+        raw = conn.execute(
+            sa.text(f"EXPLAIN (FORMAT JSON) {sql}"), leaderboard_params(query)
+        ).scalar_one()
     plan = raw if isinstance(raw, list) else json.loads(raw)
     return _relations(plan[0]["Plan"])
 
 
 def test_the_leaderboard_reads_only_aggregates_through_its_order_index(ratings):
     with db.transaction() as conn:
-        conn.exec_driver_sql("INSERT INTO movies (title, genre) SELECT 'm' || i,"
-                             " (ARRAY['드라마', '액션', '코미디'])[1 + i % 3]"
-                             " FROM generate_series(1, 3000) i")
+        conn.exec_driver_sql(
+            "INSERT INTO movies (title, genre) SELECT 'm' || i,"
+            " (ARRAY['드라마', '액션', '코미디'])[1 + i % 3]"
+            " FROM generate_series(1, 3000) i"
+        )
         conn.exec_driver_sql(
             "INSERT INTO reviews (movie_id, author, content, label, positivity, confidence,"
             " rating, model_version) SELECT id, 'a', 'c', 'positive', 0.5, 0.5,"
-            " 1 + (id * 7 % 10), 'v' FROM movies, generate_series(1, 3)")
+            " 1 + (id * 7 % 10), 'v' FROM movies, generate_series(1, 3)"
+        )
         conn.exec_driver_sql("ANALYZE movies; ANALYZE movie_ratings")
     for order in ORDERS:
         assert_index_only_plan(ratings, order)

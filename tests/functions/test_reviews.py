@@ -19,21 +19,29 @@ NEGATIVE = "시간 아깝다. 스토리도 엉망이고 연기도 최악인 쓰�
 
 
 def post(reviews, auth, movie_id, content=POSITIVE, author="관객", **headers):
-    return reviews.post("/reviews", json={"movie_id": movie_id, "author": author,
-                                          "content": content}, headers={**auth, **headers})
+    return reviews.post(
+        "/reviews",
+        json={"movie_id": movie_id, "author": author, "content": content},
+        headers={**auth, **headers},
+    )
 
 
 def aggregate(movie_id):
     with db.transaction() as conn:
-        return conn.execute(sa.text(
-            "SELECT review_count, positive_count, negative_count, neutral_count"
-            " FROM movie_ratings WHERE movie_id = :m"), {"m": movie_id}).one()
+        return conn.execute(
+            sa.text(
+                "SELECT review_count, positive_count, negative_count, neutral_count"
+                " FROM movie_ratings WHERE movie_id = :m"
+            ),
+            {"m": movie_id},
+        ).one()
 
 
 def row_count(movie_id):
     with db.transaction() as conn:
-        return conn.execute(sa.text("SELECT count(*) FROM reviews WHERE movie_id = :m"),
-                            {"m": movie_id}).scalar()
+        return conn.execute(
+            sa.text("SELECT count(*) FROM reviews WHERE movie_id = :m"), {"m": movie_id}
+        ).scalar()
 
 
 def test_create_scores_and_stores(reviews, auth, movie_id):
@@ -57,12 +65,15 @@ def get_settings_model_version():
     return get_scorer().version
 
 
-@pytest.mark.parametrize(("text", "label"), [
-    (POSITIVE, "positive"),
-    ("인생 영화. 몇 번을 봐도 눈물이 나요 강력 추천합니다", "positive"),
-    (NEGATIVE, "negative"),
-    ("돈 아깝고 지루해서 중간에 나왔다. 최악", "negative"),
-])
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        (POSITIVE, "positive"),
+        ("인생 영화. 몇 번을 봐도 눈물이 나요 강력 추천합니다", "positive"),
+        (NEGATIVE, "negative"),
+        ("돈 아깝고 지루해서 중간에 나왔다. 최악", "negative"),
+    ],
+)
 def test_korean_reviews_get_the_expected_label(reviews, auth, movie_id, text, label):
     assert post(reviews, auth, movie_id, text).get_json()["sentiment"]["label"] == label
 
@@ -72,21 +83,24 @@ def test_unknown_movie_is_404_and_nothing_is_written(reviews, auth, movie_id):
     assert row_count(movie_id + 1000) == 0
 
 
-@pytest.mark.parametrize(("body", "field"), [
-    ({"author": ""}, "author"),
-    ({"author": "a" * 51}, "author"),
-    ({"author": "a\nb"}, "author"),
-    ({"content": ""}, "content"),
-    ({"content": "   \n "}, "content"),
-    ({"content": "가" * 2001}, "content"),
-    ({"content": "null\u0000byte"}, "content"),
-    ({"content": "escape\u001b[31m"}, "content"),
-    ({"content": 5}, "content"),
-    ({"movie_id": 0}, "movie_id"),
-    ({"movie_id": "abc"}, "movie_id"),
-    ({"sentiment": {"label": "positive"}}, "sentiment"),
-    ({"label": "positive"}, "label"),
-])
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"author": ""}, "author"),
+        ({"author": "a" * 51}, "author"),
+        ({"author": "a\nb"}, "author"),
+        ({"content": ""}, "content"),
+        ({"content": "   \n "}, "content"),
+        ({"content": "가" * 2001}, "content"),
+        ({"content": "null\u0000byte"}, "content"),
+        ({"content": "escape\u001b[31m"}, "content"),
+        ({"content": 5}, "content"),
+        ({"movie_id": 0}, "movie_id"),
+        ({"movie_id": "abc"}, "movie_id"),
+        ({"sentiment": {"label": "positive"}}, "sentiment"),
+        ({"label": "positive"}, "label"),
+    ],
+)
 def test_invalid_reviews_are_422(reviews, auth, movie_id, body, field):
     payload = {"movie_id": movie_id, "author": "관객", "content": "좋아요", **body}
     assert_problem(reviews.post("/reviews", json=payload, headers=auth), 422, field)
@@ -104,13 +118,16 @@ def test_writes_need_a_key(reviews, movie_id):
 
 
 def test_malformed_and_wrong_type_bodies(reviews, auth):
-    assert_problem(reviews.post("/reviews", data=b"{", content_type="application/json",
-                                headers=auth), 400)
-    assert_problem(reviews.post("/reviews", data=b"x", content_type="text/plain",
-                                headers=auth), 415)
+    assert_problem(
+        reviews.post("/reviews", data=b"{", content_type="application/json", headers=auth), 400
+    )
+    assert_problem(
+        reviews.post("/reviews", data=b"x", content_type="text/plain", headers=auth), 415
+    )
 
 
 # --- idempotency ------------------------------------------------------------------------------
+
 
 def test_idempotency_key_replays_the_same_response(reviews, auth, movie_id):
     first = post(reviews, auth, movie_id, **{"Idempotency-Key": "abc-1"})
@@ -152,9 +169,12 @@ def test_bad_idempotency_key_is_400(reviews, auth, movie_id):
 
 # --- batch ------------------------------------------------------------------------------------
 
+
 def test_batch_is_scored_and_stored_together(reviews, auth, movie_id):
-    items = [{"movie_id": movie_id, "author": f"a{i}", "content": text}
-             for i, text in enumerate([POSITIVE, NEGATIVE, POSITIVE])]
+    items = [
+        {"movie_id": movie_id, "author": f"a{i}", "content": text}
+        for i, text in enumerate([POSITIVE, NEGATIVE, POSITIVE])
+    ]
     response = reviews.post("/reviews:batch", json={"items": items}, headers=auth)
     assert response.status_code == 201, response.get_data(as_text=True)
     created = response.get_json()["items"]
@@ -165,13 +185,18 @@ def test_batch_is_scored_and_stored_together(reviews, auth, movie_id):
 
 
 def test_batch_is_all_or_nothing(reviews, auth, movie_id):
-    items = [{"movie_id": movie_id, "author": "a", "content": POSITIVE},
-             {"movie_id": movie_id + 99, "author": "b", "content": NEGATIVE}]
+    items = [
+        {"movie_id": movie_id, "author": "a", "content": POSITIVE},
+        {"movie_id": movie_id + 99, "author": "b", "content": NEGATIVE},
+    ]
     assert_problem(reviews.post("/reviews:batch", json={"items": items}, headers=auth), 404)
-    bad = [{"movie_id": movie_id, "author": "a", "content": POSITIVE},
-           {"movie_id": movie_id, "author": "", "content": NEGATIVE}]
-    assert_problem(reviews.post("/reviews:batch", json={"items": bad}, headers=auth), 422,
-                   "items.1.author")
+    bad = [
+        {"movie_id": movie_id, "author": "a", "content": POSITIVE},
+        {"movie_id": movie_id, "author": "", "content": NEGATIVE},
+    ]
+    assert_problem(
+        reviews.post("/reviews:batch", json={"items": bad}, headers=auth), 422, "items.1.author"
+    )
     assert row_count(movie_id) == 0
 
 
@@ -183,10 +208,13 @@ def test_batch_size_is_bounded(reviews, auth, movie_id, size):
 
 # --- read, edit, delete -----------------------------------------------------------------------
 
+
 def test_list_filters_and_pages_newest_first(reviews, auth, movies, movie_id):
     other = movies.post("/movies", json={"title": "다른 영화"}, headers=auth).get_json()["id"]
-    mine = [post(reviews, auth, movie_id, text, author=f"u{i % 2}").get_json()["id"]
-            for i, text in enumerate([POSITIVE, NEGATIVE, POSITIVE, NEGATIVE, POSITIVE])]
+    mine = [
+        post(reviews, auth, movie_id, text, author=f"u{i % 2}").get_json()["id"]
+        for i, text in enumerate([POSITIVE, NEGATIVE, POSITIVE, NEGATIVE, POSITIVE])
+    ]
     post(reviews, auth, other)
 
     def ids(**query):
@@ -211,8 +239,7 @@ def test_list_filters_and_pages_newest_first(reviews, auth, movies, movie_id):
 
 def test_patch_content_is_rescored_and_moves_the_aggregate(reviews, auth, movie_id):
     review = post(reviews, auth, movie_id, POSITIVE).get_json()
-    response = reviews.patch(f"/reviews/{review['id']}", json={"content": NEGATIVE},
-                             headers=auth)
+    response = reviews.patch(f"/reviews/{review['id']}", json={"content": NEGATIVE}, headers=auth)
     assert response.status_code == 200
     body = response.get_json()
     assert body["sentiment"]["label"] == "negative"
@@ -223,8 +250,9 @@ def test_patch_content_is_rescored_and_moves_the_aggregate(reviews, auth, movie_
 
 def test_patch_author_keeps_the_score(reviews, auth, movie_id):
     review = post(reviews, auth, movie_id).get_json()
-    body = reviews.patch(f"/reviews/{review['id']}", json={"author": "새 이름"},
-                         headers=auth).get_json()
+    body = reviews.patch(
+        f"/reviews/{review['id']}", json={"author": "새 이름"}, headers=auth
+    ).get_json()
     assert body["author"] == "새 이름"
     assert body["sentiment"] == review["sentiment"]
 
@@ -248,6 +276,7 @@ def test_delete_removes_the_review_and_its_share_of_the_aggregate(reviews, auth,
 
 # --- previews and model outages ---------------------------------------------------------------
 
+
 def test_sentiment_preview_scores_without_storing(reviews, movie_id):
     one = reviews.post("/sentiment", json={"text": POSITIVE})
     assert one.status_code == 200
@@ -257,8 +286,9 @@ def test_sentiment_preview_scores_without_storing(reviews, movie_id):
     assert row_count(movie_id) == 0
 
 
-@pytest.mark.parametrize("body", [{}, {"text": "a", "texts": ["b"]}, {"texts": []},
-                                  {"texts": ["x"] * 101}, {"text": ""}])
+@pytest.mark.parametrize(
+    "body", [{}, {"text": "a", "texts": ["b"]}, {"texts": []}, {"texts": ["x"] * 101}, {"text": ""}]
+)
 def test_sentiment_preview_validation(reviews, body):
     assert_problem(reviews.post("/sentiment", json=body), 422)
 
@@ -282,8 +312,10 @@ def model_missing(tmp_path):
 def test_missing_model_gives_503_and_reads_keep_working(reviews, auth, movie_id, request):
     review = post(reviews, auth, movie_id).get_json()
     request.getfixturevalue("model_missing")
-    for response in (post(reviews, auth, movie_id),
-                     reviews.post("/sentiment", json={"text": "좋아요"})):
+    for response in (
+        post(reviews, auth, movie_id),
+        reviews.post("/sentiment", json={"text": "좋아요"}),
+    ):
         assert_problem(response, 503)
         assert int(response.headers["Retry-After"]) > 0
     assert reviews.get(f"/reviews/{review['id']}").status_code == 200

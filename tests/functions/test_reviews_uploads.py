@@ -70,9 +70,15 @@ def test_jsonl_with_bom_crlf_and_every_kind_of_bad_line(on_upload, gcs):
     rejects = read_rejects(gcs, "rejects/batch/mixed.jsonl.jsonl")
     assert [r["line"] for r in rejects] == MIXED_REJECT_LINES
     reasons = " | ".join(r["reason"] for r in rejects)
-    for expected in ("invalid JSON", "missing field author", "unknown field stars",
-                     "movie 999999 does not exist", "content", "must be an object",
-                     "in the future"):
+    for expected in (
+        "invalid JSON",
+        "missing field author",
+        "unknown field stars",
+        "movie 999999 does not exist",
+        "content",
+        "must be an object",
+        "in the future",
+    ):
         assert expected in reasons
     assert rejects[1]["raw"] == '{"movie_id": 1, "content": "작성자 없음"}'
 
@@ -88,8 +94,11 @@ def test_csv_with_bom_crlf_and_quoted_newlines(on_upload, gcs):
     assert "author" in rejects[2]["reason"]
 
     with db.transaction() as conn:
-        rows = dict(conn.execute(sa.text(
-            "SELECT source_key, content FROM reviews ORDER BY source_key")).all())
+        rows = dict(
+            conn.execute(
+                sa.text("SELECT source_key, content FROM reviews ORDER BY source_key")
+            ).all()
+        )
     key = f"gs://uploads/quoted.csv#{blob.generation}"
     assert rows[f"{key}:2"] == '쉼표, 그리고 "따옴표"가 있는 리뷰'
     assert rows[f"{key}:3"] == "첫 줄\r\n둘째 줄\r\n셋째 줄"
@@ -101,8 +110,9 @@ def test_gzip_objects_and_structured_events(on_upload, gcs, name):
     source = name.removesuffix(".gz")
     blob = put(gcs, name, gz(fixture(source)))
     assert deliver(on_upload, event_for(blob), structured=True).status_code == 200
-    lines, rejected = (MIXED_LINES, MIXED_REJECTED) if "jsonl" in name else (CSV_LINES,
-                                                                             CSV_REJECTED)
+    lines, rejected = (
+        (MIXED_LINES, MIXED_REJECTED) if "jsonl" in name else (CSV_LINES, CSV_REJECTED)
+    )
     assert_exact(blob, lines, rejected)
 
 
@@ -134,8 +144,9 @@ def test_ten_concurrent_deliveries_process_once(on_upload, gcs):
     statuses: list[int] = []
 
     # ten instances, built one by one (loading a function's source is not thread-safe)
-    clients = [function_client("reviews", target="on_upload", signature="cloudevent")
-               for _ in range(10)]
+    clients = [
+        function_client("reviews", target="on_upload", signature="cloudevent") for _ in range(10)
+    ]
 
     def one(client) -> None:
         statuses.append(deliver(client, event).status_code)
@@ -159,8 +170,9 @@ def test_stale_event_is_dropped(on_upload, gcs):
     assert ledger_row(blob) is None and review_count() == 0
 
 
-@pytest.mark.parametrize("name", ["reports/x.jsonl.json", "rejects/x.jsonl.jsonl",
-                                  "reports/nested/y.jsonl", "incoming/"])
+@pytest.mark.parametrize(
+    "name", ["reports/x.jsonl.json", "rejects/x.jsonl.jsonl", "reports/nested/y.jsonl", "incoming/"]
+)
 def test_our_own_outputs_are_ignored(on_upload, gcs, name):
     blob = put(gcs, name, fixture("mixed.jsonl"))
     assert deliver(on_upload, event_for(blob)).status_code == 200
@@ -234,11 +246,15 @@ def test_too_long_line_is_rejected_and_the_rest_goes_on(on_upload, gcs, monkeypa
     settings_env(monkeypatch, UPLOAD_MAX_LINE_BYTES=256)
     long_text = "가" * 400
     if kind == "jsonl":
-        body = (f'{{"movie_id": 1, "author": "a", "content": "{long_text}"}}\n'
-                '{"movie_id": 2, "author": "b", "content": "짧다"}\n')
+        body = (
+            f'{{"movie_id": 1, "author": "a", "content": "{long_text}"}}\n'
+            '{"movie_id": 2, "author": "b", "content": "짧다"}\n'
+        )
     else:
-        body = (f"movie_id,author,content\n1,a,{long_text}\n"
-                f'1,a,"{long_text[:50]}\n{long_text}"\n2,b,짧다\n')
+        body = (
+            f"movie_id,author,content\n1,a,{long_text}\n"
+            f'1,a,"{long_text[:50]}\n{long_text}"\n2,b,짧다\n'
+        )
     blob = put(gcs, f"long.{kind}", body.encode())
     assert deliver(on_upload, event_for(blob)).status_code == 200
     rejected = 1 if kind == "jsonl" else 2

@@ -45,9 +45,16 @@ def sample_file(lines: int = LINES) -> bytes:
     rows = []
     for i in range(1, lines + 1):
         movie = 999 if i % 10 == 0 else 1 + i % 3
-        rows.append(json.dumps({"movie_id": movie, "author": f"u{i}",
-                                "content": f"{i}번째 리뷰: 재미있다 {'ㅋ' * (i % 7)}"},
-                               ensure_ascii=False))
+        rows.append(
+            json.dumps(
+                {
+                    "movie_id": movie,
+                    "author": f"u{i}",
+                    "content": f"{i}번째 리뷰: 재미있다 {'ㅋ' * (i % 7)}",
+                },
+                ensure_ascii=False,
+            )
+        )
     return ("\n".join(rows) + "\n").encode()
 
 
@@ -126,11 +133,16 @@ def test_handler_killed_midway_then_redelivered(database, gcs, monkeypatch):
     base = base_scorer(monkeypatch)
     create_movies(3)
     blob = put(gcs, "killed.jsonl", sample_file())
-    env = {**os.environ, "DATABASE_URL": database, "UPLOAD_BATCH_SIZE": str(BATCH),
-           "PYTHONPATH": str(REPO)}
+    env = {
+        **os.environ,
+        "DATABASE_URL": database,
+        "UPLOAD_BATCH_SIZE": str(BATCH),
+        "PYTHONPATH": str(REPO),
+    }
     child = subprocess.Popen(
         [sys.executable, "-c", CHILD, blob.bucket.name, blob.name, str(blob.generation)],
-        env=env, cwd=REPO,
+        env=env,
+        cwd=REPO,
     )
     try:
         deadline = time.monotonic() + 60

@@ -93,15 +93,26 @@ def test_forwards_each_generation_once_retrying_failures(gcs, recorder):
         thread.join(timeout=10)
 
     names = sorted((body["name"], body["generation"]) for _, body in Recorder.received)
-    assert names == sorted([("a.jsonl", names[0][1])] * 2 + [("b.csv", str(b.generation))] * 2
-                           + [("b.csv", str(b2.generation))] * 2)
+    assert names == sorted(
+        [("a.jsonl", names[0][1])] * 2
+        + [("b.csv", str(b.generation))] * 2
+        + [("b.csv", str(b2.generation))] * 2
+    )
     headers, body = Recorder.received[0]
     assert headers["ce-type"] == "google.cloud.storage.object.v1.finalized"
     assert headers["ce-source"] == "//storage.googleapis.com/projects/_/buckets/uploads"
     assert headers["ce-subject"] == f"objects/{body['name']}"
     assert headers["ce-specversion"] == "1.0" and headers["ce-id"] and headers["ce-time"]
-    assert set(body) >= {"bucket", "name", "generation", "metageneration", "size",
-                         "contentType", "timeCreated", "updated"}
+    assert set(body) >= {
+        "bucket",
+        "name",
+        "generation",
+        "metageneration",
+        "size",
+        "contentType",
+        "timeCreated",
+        "updated",
+    }
     assert isinstance(body["size"], str) and isinstance(body["generation"], str)
 
 
@@ -131,8 +142,9 @@ def test_upload_cli_end_to_end(function_server, gcs, capsys):
     forwarder = Forwarder("uploads", function_server, interval=0.1, backoff=FAST)
     thread = running(forwarder)
     try:
-        code = upload_cli.main([str(FIXTURES / "quoted.csv"), "--name", "cli/quoted.csv",
-                                "--timeout", "60"])
+        code = upload_cli.main(
+            [str(FIXTURES / "quoted.csv"), "--name", "cli/quoted.csv", "--timeout", "60"]
+        )
     finally:
         forwarder.stopping.set()
         thread.join(timeout=10)

@@ -24,20 +24,26 @@ def lines(capsys) -> list[dict]:
 
 def corrupt(movie: int, other: int) -> None:
     with db.transaction() as conn:
-        conn.execute(sa.text("UPDATE movie_ratings SET review_count = review_count + 1,"
-                             " rating_histogram[3] = 7 WHERE movie_id = :m"), {"m": movie})
-        conn.execute(sa.text("DELETE FROM movie_rating_daily WHERE movie_id = :m"),
-                     {"m": other})
-        conn.execute(sa.text("INSERT INTO movie_rating_daily VALUES (:m, '2000-01-01', 4, 2)"),
-                     {"m": movie})
+        conn.execute(
+            sa.text(
+                "UPDATE movie_ratings SET review_count = review_count + 1,"
+                " rating_histogram[3] = 7 WHERE movie_id = :m"
+            ),
+            {"m": movie},
+        )
+        conn.execute(sa.text("DELETE FROM movie_rating_daily WHERE movie_id = :m"), {"m": other})
+        conn.execute(
+            sa.text("INSERT INTO movie_rating_daily VALUES (:m, '2000-01-01', 4, 2)"), {"m": movie}
+        )
 
 
 def test_a_consistent_database_verifies_clean(database, capsys):
     movie = add_movie()
     add_reviews(review(movie), review(movie, "neutral", 0.5, 5.0, DAY))
     assert checker.main(["verify"]) == 0
-    assert lines(capsys) == [{"summary": {"movie_ratings": 0, "movie_rating_daily": 0,
-                                          "drift": False}}]
+    assert lines(capsys) == [
+        {"summary": {"movie_ratings": 0, "movie_rating_daily": 0, "drift": False}}
+    ]
 
 
 def test_drift_is_reported_row_by_row_and_exits_1(database, capsys):
@@ -53,7 +59,9 @@ def test_drift_is_reported_row_by_row_and_exits_1(database, capsys):
     assert ratings_row["actual"]["review_count"] == 2
     daily = [row for row in out if row.get("table") == "movie_rating_daily"]
     assert {(row["movie_id"], row["day"]) for row in daily} == {
-        (movie, "2000-01-01"), (other, "2024-05-01")}
+        (movie, "2000-01-01"),
+        (other, "2024-05-01"),
+    }
     assert all(row["expected"] is None or row["actual"] is None for row in daily)
 
 
@@ -65,8 +73,9 @@ def test_rebuild_repairs_everything_and_leaves_correct_rows_alone(database, caps
     with db.transaction() as conn:  # a missing aggregate row is drift too
         conn.execute(sa.text("DELETE FROM movie_ratings WHERE movie_id = :m"), {"m": other})
     assert checker.main(["rebuild"]) == 0
-    assert lines(capsys)[-1] == {"rebuilt": {"movie_ratings": 2, "movie_rating_daily": 2,
-                                             "drift": True}}
+    assert lines(capsys)[-1] == {
+        "rebuilt": {"movie_ratings": 2, "movie_rating_daily": 2, "drift": True}
+    }
     assert drift().clean
     assert aggregate(fine) == untouched
     assert aggregate(other)["review_count"] == 1
@@ -90,7 +99,8 @@ def test_the_command_line_exit_code(database):
         conn.exec_driver_sql("UPDATE movie_ratings SET positivity_sum = 0")
     command = [sys.executable, "-m", "infra.ratings", "verify"]
     env = {**os.environ, "DATABASE_URL": database}
-    drifted = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True,
-                             check=False, timeout=60)
+    drifted = subprocess.run(
+        command, cwd=REPO, env=env, capture_output=True, text=True, check=False, timeout=60
+    )
     assert drifted.returncode == 1, drifted.stderr
     assert json.loads(drifted.stdout.splitlines()[-1])["summary"]["drift"] is True

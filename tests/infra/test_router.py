@@ -16,10 +16,15 @@ from infra.router import Router
 
 def echo(environ, start_response):
     request = Request(environ)
-    body = {"path": request.full_path, "method": request.method,
-            "body": request.get_data(as_text=True), "key": request.headers.get("X-API-Key")}
-    response = Response(json.dumps(body), status=201, mimetype="application/json",
-                        headers={"Location": "/x/1"})
+    body = {
+        "path": request.full_path,
+        "method": request.method,
+        "body": request.get_data(as_text=True),
+        "key": request.headers.get("X-API-Key"),
+    }
+    response = Response(
+        json.dumps(body), status=201, mimetype="application/json", headers={"Location": "/x/1"}
+    )
     return response(environ, start_response)
 
 
@@ -34,12 +39,20 @@ def upstream():
 
 def test_forwards_by_prefix_with_body_headers_and_status(upstream):
     client = Client(Router({"/reviews": upstream, "/sentiment": upstream}))
-    response = client.post("/reviews:batch?x=1", data=b'{"a": 1}', headers={"X-API-Key": "k"},
-                           content_type="application/json")
+    response = client.post(
+        "/reviews:batch?x=1",
+        data=b'{"a": 1}',
+        headers={"X-API-Key": "k"},
+        content_type="application/json",
+    )
     assert response.status_code == 201
     assert response.headers["Location"] == "/x/1"
-    assert response.get_json() == {"path": "/reviews:batch?x=1", "method": "POST",
-                                   "body": '{"a": 1}', "key": "k"}
+    assert response.get_json() == {
+        "path": "/reviews:batch?x=1",
+        "method": "POST",
+        "body": '{"a": 1}',
+        "key": "k",
+    }
     assert client.get("/sentiment").status_code == 201
 
 

@@ -23,9 +23,17 @@ def tiny_hf_model(folder: Path) -> None:
     from tokenizers import normalizers
 
     corpus = ["정말 재밌는 영화 최고", "최악의 영화 시간 아깝다", "그냥 그래요 보통"] * 20
-    save_random_bert(folder, corpus, vocab_size=120, normalizer=normalizers.NFKC(),
-                     hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                     intermediate_size=64, max_position_embeddings=160)
+    save_random_bert(
+        folder,
+        corpus,
+        vocab_size=120,
+        normalizer=normalizers.NFKC(),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=160,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -67,8 +75,9 @@ def test_refuses_non_binary_classifier(hf_source: Path, tmp_path: Path) -> None:
     from transformers import BertForSequenceClassification
 
     three = tmp_path / "three"
-    model = BertForSequenceClassification.from_pretrained(hf_source, num_labels=3,
-                                                          ignore_mismatched_sizes=True)
+    model = BertForSequenceClassification.from_pretrained(
+        hf_source, num_labels=3, ignore_mismatched_sizes=True
+    )
     model.save_pretrained(three)
     for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
         if (hf_source / name).exists():

@@ -27,8 +27,17 @@ def test_bigram_and_trigram_hashes_are_unchanged() -> None:
 
 def test_padding_never_changes_a_rows_result() -> None:
     torch.manual_seed(0)
-    net = SentimentNet(NetConfig(vocab_size=50, embed_dim=8, hidden=8, ngram_buckets=101,
-                                 ngram_dim=4, ngram_max=4, head_dim=8)).eval()
+    net = SentimentNet(
+        NetConfig(
+            vocab_size=50,
+            embed_dim=8,
+            hidden=8,
+            ngram_buckets=101,
+            ngram_dim=4,
+            ngram_max=4,
+            head_dim=8,
+        )
+    ).eval()
     short = torch.tensor([[5, 6, 7]])
     padded = torch.tensor([[5, 6, 7, 0, 0], [9, 8, 7, 6, 5]])
     mask = (padded != 0).long()
@@ -41,8 +50,20 @@ def test_padding_never_changes_a_rows_result() -> None:
 
 def test_syllable_tokenizer_has_one_token_per_character(tmp_path: Path) -> None:
     """A vocabulary no larger than the alphabet means no merges: one syllable, one token."""
-    tokenizer.main(["--run", str(tmp_path), "--train", str(FIXTURES / "reviews-train.tsv.gz"),
-                    "--vocab-size", "10", "--alphabet", "400", "--max-length", "256"])
+    tokenizer.main(
+        [
+            "--run",
+            str(tmp_path),
+            "--train",
+            str(FIXTURES / "reviews-train.tsv.gz"),
+            "--vocab-size",
+            "10",
+            "--alphabet",
+            "400",
+            "--max-length",
+            "256",
+        ]
+    )
     from tokenizers import Tokenizer
 
     tok = Tokenizer.from_file(str(tmp_path / "tokenizer.json"))

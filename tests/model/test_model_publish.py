@@ -28,13 +28,15 @@ def test_publish_then_load(gcs: Any, artifact: Path) -> None:
     version = load_scorer(str(artifact)).version
     assert uri == f"gs://models/sentiment/{version}/"
     names = {b.name for b in gcs.list_blobs("models")}
-    assert names == {f"sentiment/{version}/{n}"
-                     for n in ("model.onnx", "tokenizer.json", "manifest.json")}
+    assert names == {
+        f"sentiment/{version}/{n}" for n in ("model.onnx", "tokenizer.json", "manifest.json")
+    }
     assert load_scorer(uri).score(["최고의 영화"])[0].label == "positive"
 
 
-def test_refuses_to_overwrite_a_version(gcs: Any, artifact: Path,
-                                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_refuses_to_overwrite_a_version(
+    gcs: Any, artifact: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     gcs.create_bucket("models")
     publish(artifact, "gs://models/sentiment")
     with pytest.raises(PublishError, match="already exists"):

@@ -24,8 +24,12 @@ from tests.shared.test_ratings_helpers import (
 
 KST = timezone(timedelta(hours=9))
 # around UTC midnight and in KST, so the daily table's UTC bucketing is exercised
-MOMENTS = [datetime(2024, 3, 1, 23, 59, 59, tzinfo=UTC), datetime(2024, 3, 2, 0, 0, tzinfo=UTC),
-           datetime(2024, 3, 2, 8, 30, tzinfo=KST), datetime(2024, 2, 29, 12, 0, tzinfo=UTC)]
+MOMENTS = [
+    datetime(2024, 3, 1, 23, 59, 59, tzinfo=UTC),
+    datetime(2024, 3, 2, 0, 0, tzinfo=UTC),
+    datetime(2024, 3, 2, 8, 30, tzinfo=KST),
+    datetime(2024, 2, 29, 12, 0, tzinfo=UTC),
+]
 
 reviews_st: st.SearchStrategy[dict] = st.builds(
     dict,
@@ -35,22 +39,29 @@ reviews_st: st.SearchStrategy[dict] = st.builds(
     rating=st.floats(1, 10),
     created_at=st.sampled_from([None, *MOMENTS]),
 )
-changes_st = st.fixed_dictionaries({}, optional={
-    "label": st.sampled_from(LABELS),
-    "positivity": st.floats(0, 1),
-    "rating": st.floats(1, 10),
-    "created_at": st.sampled_from(MOMENTS),
-    "movie": st.integers(0, 9),
-})
-ops_st = st.lists(st.one_of(
-    st.tuples(st.just("movie")),
-    st.tuples(st.just("add"), st.lists(reviews_st, min_size=1, max_size=4)),
-    st.tuples(st.just("edit"), st.integers(0, 99), changes_st),
-    st.tuples(st.just("bulk_edit"), st.integers(0, 9)),
-    st.tuples(st.just("delete"), st.integers(0, 99)),
-    st.tuples(st.just("delete_movie"), st.integers(0, 9)),
-    st.tuples(st.just("upsert"), st.integers(0, 99), st.floats(1, 10)),
-), min_size=1, max_size=25)
+changes_st = st.fixed_dictionaries(
+    {},
+    optional={
+        "label": st.sampled_from(LABELS),
+        "positivity": st.floats(0, 1),
+        "rating": st.floats(1, 10),
+        "created_at": st.sampled_from(MOMENTS),
+        "movie": st.integers(0, 9),
+    },
+)
+ops_st = st.lists(
+    st.one_of(
+        st.tuples(st.just("movie")),
+        st.tuples(st.just("add"), st.lists(reviews_st, min_size=1, max_size=4)),
+        st.tuples(st.just("edit"), st.integers(0, 99), changes_st),
+        st.tuples(st.just("bulk_edit"), st.integers(0, 9)),
+        st.tuples(st.just("delete"), st.integers(0, 99)),
+        st.tuples(st.just("delete_movie"), st.integers(0, 9)),
+        st.tuples(st.just("upsert"), st.integers(0, 99), st.floats(1, 10)),
+    ),
+    min_size=1,
+    max_size=25,
+)
 
 
 class World:
@@ -65,17 +76,29 @@ class World:
     def apply(self, op: tuple, conn: sa.Connection) -> None:
         kind = op[0]
         if kind == "movie":
-            self.movies.append(conn.execute(sa.text(
-                "INSERT INTO movies (title) VALUES ('m') RETURNING id")).scalar_one())
+            self.movies.append(
+                conn.execute(
+                    sa.text("INSERT INTO movies (title) VALUES ('m') RETURNING id")
+                ).scalar_one()
+            )
         elif not self.movies:
             return
         elif kind == "add":  # one statement, possibly across movies (as an upload batch)
-            insert_reviews(conn, [{**row, "movie_id": self.movies[row["movie"] % len(self.movies)]}
-                                  for row in op[1]])
+            insert_reviews(
+                conn,
+                [
+                    {**row, "movie_id": self.movies[row["movie"] % len(self.movies)]}
+                    for row in op[1]
+                ],
+            )
         elif kind == "bulk_edit":
-            conn.execute(sa.text("UPDATE reviews SET rating = 11 - rating, positivity ="
-                                 " 1 - positivity WHERE movie_id = :m"),
-                         {"m": self.movies[op[1] % len(self.movies)]})
+            conn.execute(
+                sa.text(
+                    "UPDATE reviews SET rating = 11 - rating, positivity ="
+                    " 1 - positivity WHERE movie_id = :m"
+                ),
+                {"m": self.movies[op[1] % len(self.movies)]},
+            )
         elif kind == "upsert":  # the upload / Idempotency-Key path: keyed, exactly-once
             self._upsert(op, conn)
         elif kind == "delete_movie":
@@ -87,11 +110,14 @@ class World:
     def _upsert(self, op: tuple, conn: sa.Connection) -> None:
         key, rating = f"key-{op[1] % 5}", op[2]
         action = "NOTHING" if op[1] % 2 else "UPDATE SET rating = excluded.rating"
-        conn.execute(sa.text(
-            "INSERT INTO reviews (movie_id, author, content, label, positivity, confidence,"
-            " rating, model_version, source_key) VALUES (:m, 'u', 'c', 'neutral', 0.5, 0.5,"
-            f" :r, 'v', :k) ON CONFLICT (source_key) DO {action}"),
-            {"m": self.movies[op[1] % len(self.movies)], "r": rating, "k": key})
+        conn.execute(
+            sa.text(
+                "INSERT INTO reviews (movie_id, author, content, label, positivity, confidence,"
+                " rating, model_version, source_key) VALUES (:m, 'u', 'c', 'neutral', 0.5, 0.5,"
+                f" :r, 'v', :k) ON CONFLICT (source_key) DO {action}"
+            ),
+            {"m": self.movies[op[1] % len(self.movies)], "r": rating, "k": key},
+        )
 
     def _edit_or_delete(self, op: tuple, conn: sa.Connection) -> None:
         ids = self.reviews(conn)
@@ -107,8 +133,9 @@ class World:
         if not changes:
             return
         sets = ", ".join(f"{name} = :{name}" for name in changes)
-        conn.execute(sa.text(f"UPDATE reviews SET {sets} WHERE id = :id"),
-                     {**changes, "id": target})
+        conn.execute(
+            sa.text(f"UPDATE reviews SET {sets} WHERE id = :id"), {**changes, "id": target}
+        )
 
 
 def _reset() -> None:
@@ -116,8 +143,15 @@ def _reset() -> None:
         conn.execute(sa.text("TRUNCATE movies, reviews, movie_ratings, movie_rating_daily"))
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[
-    HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+    ],
+)
 @given(ops=ops_st, grouped=st.booleans())
 def test_random_writes_keep_every_aggregate_exact(database: str, ops: list, grouped: bool) -> None:
     _reset()  # the database fixture runs once per test function, not per example
@@ -140,8 +174,9 @@ def test_deleting_a_movie_with_reviews_removes_its_aggregates(database: str) -> 
     add_reviews(review(movie), review(movie, "negative", 0.1, 2.0), review(other))
     with db.transaction() as conn:
         conn.execute(sa.text("DELETE FROM movies WHERE id = :id"), {"id": movie})
-        daily = conn.execute(sa.text("SELECT count(*) FROM movie_rating_daily"
-                                     " WHERE movie_id = :id"), {"id": movie}).scalar_one()
+        daily = conn.execute(
+            sa.text("SELECT count(*) FROM movie_rating_daily WHERE movie_id = :id"), {"id": movie}
+        ).scalar_one()
     assert aggregate(movie) == {} and daily == 0
     assert aggregate(other)["review_count"] == 1
     assert drift().clean
@@ -149,11 +184,14 @@ def test_deleting_a_movie_with_reviews_removes_its_aggregates(database: str) -> 
 
 def test_deleting_and_moving_reviews_across_days_and_movies(database: str) -> None:
     movie, other = add_movie("a"), add_movie("b")
-    first, second = add_reviews(review(movie, created_at=MOMENTS[0]),
-                                review(movie, created_at=MOMENTS[1]))
+    first, second = add_reviews(
+        review(movie, created_at=MOMENTS[0]), review(movie, created_at=MOMENTS[1])
+    )
     with db.transaction() as conn:
-        conn.execute(sa.text("UPDATE reviews SET created_at = :c, movie_id = :m WHERE id = :id"),
-                     {"c": MOMENTS[3], "m": other, "id": first})
+        conn.execute(
+            sa.text("UPDATE reviews SET created_at = :c, movie_id = :m WHERE id = :id"),
+            {"c": MOMENTS[3], "m": other, "id": first},
+        )
         conn.execute(sa.text("DELETE FROM reviews WHERE id = :id"), {"id": second})
     assert aggregate(movie)["review_count"] == 0
     assert aggregate(other)["review_count"] == 1
@@ -170,8 +208,9 @@ def test_truncating_reviews_empties_the_aggregates(database: str) -> None:
 
 
 def _writers_engine(url: str) -> sa.Engine:
-    return sa.create_engine(sa.make_url(url).set(drivername="postgresql+pg8000"),
-                            poolclass=NullPool)
+    return sa.create_engine(
+        sa.make_url(url).set(drivername="postgresql+pg8000"), poolclass=NullPool
+    )
 
 
 def _run_concurrently(count: int, work) -> list[BaseException]:
@@ -224,8 +263,10 @@ def test_concurrent_mixed_writes_across_movies_neither_deadlock_nor_drift(databa
             if index < 20 and index % 2:
                 conn.execute(sa.text("DELETE FROM reviews WHERE id = :id"), {"id": seeded[index]})
             elif index < 20:
-                conn.execute(sa.text("UPDATE reviews SET label = 'negative', rating = 2"
-                                     " WHERE id = :id"), {"id": seeded[index]})
+                conn.execute(
+                    sa.text("UPDATE reviews SET label = 'negative', rating = 2 WHERE id = :id"),
+                    {"id": seeded[index]},
+                )
             else:  # both movies in one statement, in either order
                 first, second = (a, b) if index % 2 else (b, a)
                 insert_reviews(conn, [review(first), review(second)])

@@ -29,8 +29,17 @@ def test_linear_mode_without_rating_head() -> None:
     assert ratings(p, None).tolist() == pytest.approx([1.9, 5.5, 9.1])
 
 
-@pytest.mark.parametrize(("longest", "max_length", "width"),
-                         [(1, 128, 8), (8, 128, 8), (9, 128, 16), (127, 128, 128),
-                          (128, 128, 128), (123, 125, 125), (130, 128, 130)])
+@pytest.mark.parametrize(
+    ("longest", "max_length", "width"),
+    [
+        (1, 128, 8),
+        (8, 128, 8),
+        (9, 128, 16),
+        (127, 128, 128),
+        (128, 128, 128),
+        (123, 125, 125),
+        (130, 128, 130),
+    ],
+)
 def test_padded_width(longest: int, max_length: int, width: int) -> None:
     assert padded_width(longest, max_length) == width

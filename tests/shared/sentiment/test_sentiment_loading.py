@@ -22,8 +22,9 @@ TEXTS = ["정말 재밌고 감동적인 영화", "시간 아까운 최악의 영
 FILES = ("model.onnx", "tokenizer.json", "manifest.json")
 
 
-def upload(gcs: Any, artifact: Path, prefix: str, corrupt: str | None = None,
-           skip: str | None = None) -> str:
+def upload(
+    gcs: Any, artifact: Path, prefix: str, corrupt: str | None = None, skip: str | None = None
+) -> str:
     bucket = gcs.lookup_bucket("models") or gcs.create_bucket("models")
     for name in FILES:
         if name == skip:
@@ -43,8 +44,9 @@ def test_loads_from_gcs_like_local(gcs: Any, artifact_dir: Path) -> None:
     assert [r.label for r in remote] == ["positive", "negative"]
 
 
-def test_get_scorer_from_gcs_is_a_singleton(gcs: Any, artifact_dir: Path,
-                                            model_uri: Callable[[str], None]) -> None:
+def test_get_scorer_from_gcs_is_a_singleton(
+    gcs: Any, artifact_dir: Path, model_uri: Callable[[str], None]
+) -> None:
     model_uri(upload(gcs, artifact_dir, "sentiment/v2/"))
     first = get_scorer()
     assert get_scorer() is first
@@ -52,8 +54,9 @@ def test_get_scorer_from_gcs_is_a_singleton(gcs: Any, artifact_dir: Path,
 
 
 @pytest.mark.parametrize("corrupt", ["model.onnx", "tokenizer.json"])
-def test_corrupted_file_is_unavailable(gcs: Any, artifact_dir: Path, corrupt: str,
-                                       model_uri: Callable[[str], None]) -> None:
+def test_corrupted_file_is_unavailable(
+    gcs: Any, artifact_dir: Path, corrupt: str, model_uri: Callable[[str], None]
+) -> None:
     model_uri(upload(gcs, artifact_dir, f"sentiment/bad-{corrupt}/", corrupt=corrupt))
     start = time.monotonic()
     with pytest.raises(ModelUnavailable, match=f"{corrupt}.*corrupted") as info:
@@ -64,15 +67,17 @@ def test_corrupted_file_is_unavailable(gcs: Any, artifact_dir: Path, corrupt: st
 
 
 @pytest.mark.parametrize("skip", ["manifest.json", "model.onnx"])
-def test_missing_file_is_unavailable(gcs: Any, artifact_dir: Path, skip: str,
-                                     model_uri: Callable[[str], None]) -> None:
+def test_missing_file_is_unavailable(
+    gcs: Any, artifact_dir: Path, skip: str, model_uri: Callable[[str], None]
+) -> None:
     model_uri(upload(gcs, artifact_dir, f"sentiment/missing-{skip}/", skip=skip))
     with pytest.raises(ModelUnavailable, match=f"{skip} not found"):
         get_scorer()
 
 
-def test_missing_bucket_or_local_folder(gcs: Any, tmp_path: Path,
-                                        model_uri: Callable[[str], None]) -> None:
+def test_missing_bucket_or_local_folder(
+    gcs: Any, tmp_path: Path, model_uri: Callable[[str], None]
+) -> None:
     model_uri("gs://no-such-bucket/sentiment/v1/")
     with pytest.raises(ModelUnavailable, match="not found"):
         get_scorer()
@@ -81,8 +86,9 @@ def test_missing_bucket_or_local_folder(gcs: Any, tmp_path: Path,
         get_scorer()
 
 
-def test_failed_load_is_retried_and_recovers(gcs: Any, artifact_dir: Path,
-                                             model_uri: Callable[[str], None]) -> None:
+def test_failed_load_is_retried_and_recovers(
+    gcs: Any, artifact_dir: Path, model_uri: Callable[[str], None]
+) -> None:
     model_uri("gs://models/sentiment/later/")
     with pytest.raises(ModelUnavailable):
         get_scorer()
@@ -91,8 +97,9 @@ def test_failed_load_is_retried_and_recovers(gcs: Any, artifact_dir: Path,
     assert get_scorer().score(TEXTS)[0].label == "positive"
 
 
-def test_unreachable_storage_fails_fast(monkeypatch: pytest.MonkeyPatch,
-                                        model_uri: Callable[[str], None]) -> None:
+def test_unreachable_storage_fails_fast(
+    monkeypatch: pytest.MonkeyPatch, model_uri: Callable[[str], None]
+) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]  # closed again: nothing listens there

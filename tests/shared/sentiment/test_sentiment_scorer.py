@@ -21,8 +21,16 @@ NEGATIVE = [
     "진짜 지루하고 재미없음 졸다가 나왔다",
 ]
 MIXED = [
-    *POSITIVE, *NEGATIVE, "그냥 그랬다", "", "   ", "ㅋ" * 500,
-    "평범한 영화지만 배우는 좋았다. " * 40, "Good movie!", "😀👍", "7점 정도",
+    *POSITIVE,
+    *NEGATIVE,
+    "그냥 그랬다",
+    "",
+    "   ",
+    "ㅋ" * 500,
+    "평범한 영화지만 배우는 좋았다. " * 40,
+    "Good movie!",
+    "😀👍",
+    "7점 정도",
 ]
 
 
@@ -52,8 +60,13 @@ def test_fields_are_in_range(scorer: Scorer, artifact_dir: Path) -> None:
 def test_label_follows_neutral_band(scorer: Scorer) -> None:
     low, high = scorer.manifest.neutral_band
     for result in scorer.score(MIXED):
-        expected = ("negative" if result.positivity < low
-                    else "positive" if result.positivity >= high else "neutral")
+        expected = (
+            "negative"
+            if result.positivity < low
+            else "positive"
+            if result.positivity >= high
+            else "neutral"
+        )
         assert result.label == expected
 
 

@@ -13,13 +13,16 @@ from shared.sentiment.text import build_normalizer, normalize
 SAMPLES = ["  ㅋㅋㅋㅋㅋ 좋아요!!!!!   ㅠㅠㅠㅠ ...... ＡＢＣ ^^^^ ", "최고\t\n영화", "ㅎㅎ", ""]
 
 
-@pytest.mark.parametrize(("raw", "expected"), [
-    ("ㅋㅋㅋㅋㅋ", "ᄏᄏ"),
-    ("좋아요!!!!!", "좋아요!!"),
-    ("  너무   재밌다  ", "너무 재밌다"),
-    ("ＡＢＣ", "abc"),
-    ("ㅠㅠ", "ᅲᅲ"),
-])
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("ㅋㅋㅋㅋㅋ", "ᄏᄏ"),
+        ("좋아요!!!!!", "좋아요!!"),
+        ("  너무   재밌다  ", "너무 재밌다"),
+        ("ＡＢＣ", "abc"),
+        ("ㅠㅠ", "ᅲᅲ"),
+    ],
+)
 def test_normalize(raw: str, expected: str) -> None:
     assert normalize(raw) == expected
 

@@ -70,20 +70,31 @@ def deliver(client: Any, event: CloudEvent, *, structured: bool = False) -> Any:
 def create_movies(count: int = 3) -> list[int]:
     """Movies 1..count (ids fixed so the fixture files can name them)."""
     with db.transaction() as conn:
-        conn.execute(sa.text(
-            "INSERT INTO movies (id, title) OVERRIDING SYSTEM VALUE "
-            "SELECT i, 'movie ' || i FROM generate_series(1, :n) i"
-        ), {"n": count})
-        conn.execute(sa.text("SELECT setval(pg_get_serial_sequence('movies', 'id'), :n)"),
-                     {"n": count})
+        conn.execute(
+            sa.text(
+                "INSERT INTO movies (id, title) OVERRIDING SYSTEM VALUE "
+                "SELECT i, 'movie ' || i FROM generate_series(1, :n) i"
+            ),
+            {"n": count},
+        )
+        conn.execute(
+            sa.text("SELECT setval(pg_get_serial_sequence('movies', 'id'), :n)"), {"n": count}
+        )
     return list(range(1, count + 1))
 
 
 def ledger_row(blob: Any) -> dict[str, Any] | None:
     with db.transaction() as conn:
-        row = conn.execute(sa.text(
-            "SELECT * FROM upload_objects WHERE bucket = :b AND object = :o AND generation = :g"
-        ), {"b": blob.bucket.name, "o": blob.name, "g": blob.generation}).mappings().one_or_none()
+        row = (
+            conn.execute(
+                sa.text(
+                    "SELECT * FROM upload_objects WHERE bucket = :b AND object = :o AND generation = :g"
+                ),
+                {"b": blob.bucket.name, "o": blob.name, "g": blob.generation},
+            )
+            .mappings()
+            .one_or_none()
+        )
     return dict(row) if row else None
 
 
@@ -92,9 +103,12 @@ def review_count(blob: Any | None = None) -> int:
         if blob is None:
             return int(conn.execute(sa.text("SELECT count(*) FROM reviews")).scalar_one())
         prefix = f"gs://{blob.bucket.name}/{blob.name}#{blob.generation}:"
-        return int(conn.execute(sa.text(
-            "SELECT count(*) FROM reviews WHERE starts_with(source_key, :p)"
-        ), {"p": prefix}).scalar_one())
+        return int(
+            conn.execute(
+                sa.text("SELECT count(*) FROM reviews WHERE starts_with(source_key, :p)"),
+                {"p": prefix},
+            ).scalar_one()
+        )
 
 
 def assert_aggregates_exact() -> None:
@@ -122,9 +136,9 @@ def assert_aggregates_exact() -> None:
 
 def assert_no_duplicate_keys() -> None:
     with db.transaction() as conn:
-        dupes = conn.execute(sa.text(
-            "SELECT count(*) - count(DISTINCT source_key) FROM reviews"
-        )).scalar_one()
+        dupes = conn.execute(
+            sa.text("SELECT count(*) - count(DISTINCT source_key) FROM reviews")
+        ).scalar_one()
     assert dupes == 0
 
 
@@ -138,10 +152,13 @@ def assert_exact(blob: Any, lines: int, rejected: int) -> dict[str, Any]:
     assert row["inserted"] == lines - rejected - row["duplicates"]
     assert review_count(blob) == row["inserted"]
     with db.transaction() as conn:
-        rejects = conn.execute(sa.text(
-            "SELECT count(*) FROM upload_rejects WHERE bucket = :b AND object = :o "
-            "AND generation = :g"), {"b": blob.bucket.name, "o": blob.name,
-                                     "g": blob.generation}).scalar_one()
+        rejects = conn.execute(
+            sa.text(
+                "SELECT count(*) FROM upload_rejects WHERE bucket = :b AND object = :o "
+                "AND generation = :g"
+            ),
+            {"b": blob.bucket.name, "o": blob.name, "g": blob.generation},
+        ).scalar_one()
     assert rejects == rejected
     assert_no_duplicate_keys()
     assert_aggregates_exact()

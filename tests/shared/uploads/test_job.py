@@ -10,8 +10,7 @@ from shared.uploads import job, pipeline
 from tests.shared.uploads.helpers import assert_exact, create_movies, fixture, put, use_model
 
 
-def test_job_processes_an_object_and_a_rerun_changes_nothing(database, gcs, monkeypatch,
-                                                            capsys):
+def test_job_processes_an_object_and_a_rerun_changes_nothing(database, gcs, monkeypatch, capsys):
     use_model(monkeypatch)
     monkeypatch.setattr(pipeline, "TIME_BUDGET_SECONDS", pipeline.TIME_BUDGET_SECONDS)
     create_movies(3)

@@ -39,8 +39,9 @@ def test_a_held_lease_makes_other_deliveries_wait_then_give_up(database, monkeyp
 def test_a_batch_commits_only_on_the_checkpoint_it_started_from(database):
     progress = ledger.claim(OBJ)
     assert (progress.status, progress.checkpoint_line, progress.attempts) == ("processing", 0, 1)
-    counts = BatchCounts(to_line=5, lines=5, inserted=0, duplicates=0, rejected=5,
-                         model_version=None)
+    counts = BatchCounts(
+        to_line=5, lines=5, inserted=0, duplicates=0, rejected=5, model_version=None
+    )
     with db.transaction() as conn:
         ledger.fence(conn, OBJ, 0)
         ledger.record_batch(conn, OBJ, counts, [])

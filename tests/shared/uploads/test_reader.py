@@ -22,8 +22,11 @@ def read(gcs, name: str, data: bytes, limits: Limits = LIMITS) -> list[RawRecord
 def test_jsonl_numbers_physical_lines_and_skips_blank_ones(gcs):
     data = b'\xef\xbb\xbf{"a": 1}\r\n\r\n   \n{"b": "\xea\xb0\x80"}\n{"c": 3}'
     got = read(gcs, "x.jsonl", data)
-    assert [(r.line, r.payload) for r in got] == [(1, '{"a": 1}'), (4, '{"b": "가"}'),
-                                                   (5, '{"c": 3}')]
+    assert [(r.line, r.payload) for r in got] == [
+        (1, '{"a": 1}'),
+        (4, '{"b": "가"}'),
+        (5, '{"c": 3}'),
+    ]
 
 
 def test_jsonl_isolates_invalid_utf8_and_overlong_lines(gcs):
@@ -31,13 +34,17 @@ def test_jsonl_isolates_invalid_utf8_and_overlong_lines(gcs):
     data = good * 5 + b'{"x": "\xff"}\n' + b"[" + b" " * 1000 + b"]\n" + good
     got = read(gcs, "x.jsonl.gz", gz(data))
     assert [(r.line, r.problem) for r in got if r.problem] == [
-        (6, "invalid UTF-8"), (7, "line too long (more than 300 bytes)")]
+        (6, "invalid UTF-8"),
+        (7, "line too long (more than 300 bytes)"),
+    ]
     assert got[-1].line == 8 and got[-1].payload == good.decode().strip()
 
 
 def test_csv_records_start_on_their_first_physical_line(gcs):
-    data = ('\ufeffmovie_id,author,content\r\n1,a,"x\r\ny"\r\n\r\n2,b,"say ""hi"", ok"\r\n'
-            '3,c,"bad"quote\r\n4,d\r\n').encode()
+    data = (
+        '\ufeffmovie_id,author,content\r\n1,a,"x\r\ny"\r\n\r\n2,b,"say ""hi"", ok"\r\n'
+        '3,c,"bad"quote\r\n4,d\r\n'
+    ).encode()
     got = read(gcs, "x.csv", data)
     assert [(r.line, r.payload, r.problem) for r in got] == [
         (2, {"movie_id": "1", "author": "a", "content": "x\r\ny"}, None),
@@ -48,20 +55,24 @@ def test_csv_records_start_on_their_first_physical_line(gcs):
 
 
 def test_csv_overlong_quoted_line_keeps_the_following_records(gcs):
-    data = ("movie_id,author,content\n"
-            f'1,a,"start\n{"x" * 1000}"\n2,b,fine\n').encode()
+    data = (f'movie_id,author,content\n1,a,"start\n{"x" * 1000}"\n2,b,fine\n').encode()
     got = read(gcs, "x.csv", data)
     assert [(r.line, r.problem) for r in got] == [
-        (2, "line too long (more than 300 bytes)"), (4, None)]
+        (2, "line too long (more than 300 bytes)"),
+        (4, None),
+    ]
 
 
-@pytest.mark.parametrize(("name", "data", "error"), [
-    ("x.csv", b"movie_id,text\n1,a\n", "CSV header"),
-    ("x.jsonl", "가나다\n라마바\n".encode("cp949"), "not UTF-8"),
-    ("x.jsonl.gz", b"plain text", "gzip"),
-    ("x.jsonl", b"{}\n" * 1001, "more than 1000 lines"),
-    ("x.txt", b"{}\n", "unsupported file type"),
-])
+@pytest.mark.parametrize(
+    ("name", "data", "error"),
+    [
+        ("x.csv", b"movie_id,text\n1,a\n", "CSV header"),
+        ("x.jsonl", "가나다\n라마바\n".encode("cp949"), "not UTF-8"),
+        ("x.jsonl.gz", b"plain text", "gzip"),
+        ("x.jsonl", b"{}\n" * 1001, "more than 1000 lines"),
+        ("x.txt", b"{}\n", "unsupported file type"),
+    ],
+)
 def test_poison_objects(gcs, name, data, error):
     with pytest.raises(PoisonObject, match=error):
         read(gcs, name, data)
@@ -78,14 +89,16 @@ def test_parse_explains_each_rejection():
         result = lines.parse(RawRecord(1, payload, str(payload)))
         return result.reason if isinstance(result, lines.Rejected) else result
 
-    assert reason("{") .startswith("invalid JSON")
+    assert reason("{").startswith("invalid JSON")
     assert reason("3") == "invalid JSON: a line must be an object"
     assert reason('{"movie_id": 1, "content": "x"}') == "missing field author"
-    assert "unknown field stars" in reason('{"movie_id": 1, "author": "a", "content": "x",'
-                                           ' "stars": 1}')
+    assert "unknown field stars" in reason(
+        '{"movie_id": 1, "author": "a", "content": "x", "stars": 1}'
+    )
     assert reason({"movie_id": "x", "author": "a", "content": "b"}).startswith("movie_id:")
-    ok = reason({"movie_id": "7", "author": " a ", "content": "b", "external_id": "",
-                 "created_at": ""})
+    ok = reason(
+        {"movie_id": "7", "author": " a ", "content": "b", "external_id": "", "created_at": ""}
+    )
     assert ok.item.movie_id == 7 and ok.item.author == "a" and ok.item.external_id is None
 
 
