@@ -64,7 +64,8 @@ def grant(engine: sa.Engine, users: list[str]) -> None:
             role = conn.dialect.identifier_preparer.quote(user)
             conn.execute(
                 sa.text(
-                    f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role};"
+                    f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public "
+                    f"TO {role};"
                     f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}"
                 )
             )

@@ -111,7 +111,8 @@ def claim(obj: UploadObject) -> Progress:
         )
         row = conn.execute(
             sa.text(
-                f"UPDATE upload_objects SET attempts = attempts + 1, updated_at = clock_timestamp() "
+                "UPDATE upload_objects SET attempts = attempts + 1, "
+                f"updated_at = clock_timestamp() "
                 f"WHERE {_KEY} AND status = 'processing' RETURNING {_COLUMNS}"
             ),
             _key(obj),
@@ -194,7 +195,8 @@ def iter_rejects(obj: UploadObject) -> Iterator[dict[str, Any]]:
             rows = (
                 conn.execute(
                     sa.text(
-                        f"SELECT line, reason, raw FROM upload_rejects WHERE {_KEY} AND line > :after "
+                        f"SELECT line, reason, raw FROM upload_rejects "
+                        f"WHERE {_KEY} AND line > :after "
                         f"ORDER BY line LIMIT {REJECTS_PAGE}"
                     ),
                     {**_key(obj), "after": after},

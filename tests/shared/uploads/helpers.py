@@ -88,7 +88,8 @@ def ledger_row(blob: Any) -> dict[str, Any] | None:
         row = (
             conn.execute(
                 sa.text(
-                    "SELECT * FROM upload_objects WHERE bucket = :b AND object = :o AND generation = :g"
+                    "SELECT * FROM upload_objects "
+                    "WHERE bucket = :b AND object = :o AND generation = :g"
                 ),
                 {"b": blob.bucket.name, "o": blob.name, "g": blob.generation},
             )
