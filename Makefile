@@ -29,6 +29,7 @@ test: venv-test lint typecheck iac pytest
 
 lint:
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 # each function's main.py is a top-level module named "main": type-check them one by one
 typecheck:
