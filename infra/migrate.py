@@ -1,7 +1,11 @@
 """Apply the versioned SQL migrations (Alembic) to the configured database.
 
 Run by `make run` locally and by a Cloud Build step through the connector in the cloud;
-never at function cold start. Usage: python -m infra.migrate [upgrade|downgrade REV|current]
+never at function cold start. Usage:
+
+    python -m infra.migrate [upgrade]      migrations, pgAudit where enabled, grants to DB_APP_USERS
+    python -m infra.migrate grant          only the grants (after an apply created new users)
+    python -m infra.migrate downgrade REV | current
 """
 
 from __future__ import annotations
@@ -71,10 +75,34 @@ def grant(engine: sa.Engine, users: list[str]) -> None:
             )
 
 
+def enable_audit(engine: sa.Engine) -> bool:
+    """Create the pgaudit extension where the instance has the flag on (Cloud SQL).
+
+    The cloudsql.enable_pgaudit flag only loads the library; nothing is audited until the
+    extension exists. Needs cloudsqlsuperuser (the deployer's database role). Returns whether
+    auditing is on; local databases, which have no such flag, are left alone.
+    """
+    with engine.begin() as conn:
+        flag = conn.execute(sa.text("SELECT current_setting('cloudsql.enable_pgaudit', true)"))
+        if flag.scalar() != "on":
+            return False
+        available = conn.execute(
+            sa.text("SELECT 1 FROM pg_available_extensions WHERE name = 'pgaudit'")
+        ).first()
+        if available is None:
+            raise RuntimeError("cloudsql.enable_pgaudit is on but the pgaudit extension is missing")
+        conn.execute(sa.text("CREATE EXTENSION IF NOT EXISTS pgaudit"))
+    return True
+
+
+def app_users() -> list[str]:
+    return [u.strip() for u in os.environ.get("DB_APP_USERS", "").split(",") if u.strip()]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument(
-        "action", nargs="?", default="upgrade", choices=["upgrade", "downgrade", "current"]
+        "action", nargs="?", default="upgrade", choices=["upgrade", "grant", "downgrade", "current"]
     )
     parser.add_argument("revision", nargs="?", default=None)
     args = parser.parse_args()
@@ -84,10 +112,14 @@ def main() -> None:
         print(current(engine))
     elif args.action == "downgrade":
         downgrade(engine, args.revision or "-1")
+    elif args.action == "grant":
+        grant(engine, app_users())
+        log.info("granted data access to %s", ", ".join(app_users()) or "nobody")
     else:
         upgrade(engine, args.revision or "head")
-        users = [u.strip() for u in os.environ.get("DB_APP_USERS", "").split(",") if u.strip()]
-        grant(engine, users)
+        if enable_audit(engine):
+            log.info("pgaudit extension present")
+        grant(engine, app_users())
         log.info("database at revision %s", current(engine))
     engine.dispose()
 

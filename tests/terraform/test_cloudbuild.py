@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from typing import Any
 
@@ -19,6 +20,10 @@ def build() -> dict[str, Any]:
     return data
 
 
+def scripts(build: dict[str, Any]) -> dict[str, str]:
+    return {s["id"]: " ".join(s.get("args", [])) for s in build["steps"]}
+
+
 def test_every_step_has_an_id_and_a_pinned_image(build: dict[str, Any]) -> None:
     ids = [step.get("id") for step in build["steps"]]
     assert all(ids) and len(set(ids)) == len(ids), ids
@@ -29,23 +34,48 @@ def test_every_step_has_an_id_and_a_pinned_image(build: dict[str, Any]) -> None:
 
 
 def test_substitutions_logging_and_identity(build: dict[str, Any]) -> None:
-    assert {"_ENV", "_REGION", "_STATE_BUCKET", "_MODEL_VERSION"} <= set(build["substitutions"])
-    assert all(key.startswith("_") for key in build["substitutions"])
+    subs = build["substitutions"]
+    assert set(subs) == {"_ENV", "_STATE_BUCKET", "_APPLY"}
+    assert subs["_APPLY"] == "false"  # a manual build plans unless told otherwise
     assert build["options"]["logging"] == "CLOUD_LOGGING_ONLY"
-    assert build["serviceAccount"].startswith("projects/$PROJECT_ID/serviceAccounts/")
+    # _PR_NUMBER / TRIGGER_NAME are absent from manual builds: they must read as empty
+    assert build["options"]["substitutionOption"] == "ALLOW_LOOSE"
+    # the identity is given by `gcloud builds submit --service-account` or the trigger,
+    # and checked by the gate; a hard-coded one would not follow the settings
+    assert "serviceAccount" not in build
+
+
+def test_only_built_in_or_declared_substitutions_are_used(build: dict[str, Any]) -> None:
+    text = (REPO / "cloudbuild.yaml").read_text(encoding="utf-8")
+    body = text[text.index("steps:") :]
+    used = set(re.findall(r"(?<!\$)\$\{?(_?[A-Z][A-Z0-9_]*)\}?", body))
+    built_in = {"PROJECT_ID", "BRANCH_NAME", "TRIGGER_NAME", "_PR_NUMBER"}
+    assert used <= set(build["substitutions"]) | built_in, used
+    # trigger-only values that are empty in a manual build must not be relied on
+    assert "SERVICE_ACCOUNT_EMAIL" not in body
+
+
+def test_no_terraform_settings_from_the_pipeline(build: dict[str, Any]) -> None:
+    """Every setting comes from settings.auto.tfvars, never from TF_VAR_/-var here."""
+    text = (REPO / "cloudbuild.yaml").read_text(encoding="utf-8")
+    assert "TF_VAR_" not in text
+    assert not re.search(r"\s-var[ =]", text)
 
 
 def test_pipeline_order_and_apply_gate(build: dict[str, Any]) -> None:
     steps = {step["id"]: step for step in build["steps"]}
-    script = {k: " ".join(s.get("args", [])) for k, s in steps.items()}
+    script = scripts(build)
+    assert "infra.ci_gate" in script["gate"]
+    for flag in ("--pr=${_PR_NUMBER}", "--trigger=$TRIGGER_NAME", "--apply=${_APPLY}"):
+        assert flag in script["gate"], flag
     assert "make test" in script["test"]
     assert "python -m infra.package" in script["package"]
-    assert "-backend-config" in script["tf-init"] and "${_STATE_BUCKET}" in script["tf-init"]
-    assert "python -m model.publish" in script["publish-model"]
-    assert "python -m infra.migrate" in script["migrate"]
-    assert "DB_APP_USERS" in script["migrate"]
-    # everything that changes the cloud is gated on an environment branch
-    for step in ("publish-model", "migrate", "tf-apply"):
-        assert "/workspace/apply" in script[step], step
-    assert set(steps["tf-apply"]["waitFor"]) == {"publish-model", "migrate"}
-    assert "dev:dev | prod:main | prod:prod" in script["gate"]
+    assert "/workspace/state-bucket" in script["tf-init"]
+    assert "terraform show -json /workspace/tfplan" in script["tf-plan"]
+    assert "infra.release before" in script["before-apply"]
+    assert "infra.release after" in script["after-apply"]
+    assert "/workspace/apply" in script["tf-apply"]
+    assert "tf-outputs-applied.json" in script["tf-apply"]
+    order = ["tf-plan", "before-apply", "tf-apply", "after-apply"]
+    for earlier, later in itertools.pairwise(order):
+        assert earlier in steps[later]["waitFor"], (earlier, later)

@@ -175,6 +175,57 @@ def test_apis_survive_destroy(module: Config) -> None:
     assert service["disable_on_destroy"] is False
 
 
+def test_compute_api_only_with_the_load_balancer(module: Config) -> None:
+    services = module.locals["services"]
+    always = services.split("var.enable_load_balancer")[0]
+    assert "compute.googleapis.com" not in always
+    assert 'var.enable_load_balancer ? ["compute.googleapis.com"] : []' in services
+    assert "monitoring.googleapis.com" in always
+
+
+# --- environments: one source of truth for settings ------------------------------
+
+
+def settings_file(env: str) -> dict[str, Any]:
+    path = TERRAFORM / "environments" / env / "settings.auto.tfvars"
+    with path.open(encoding="utf-8") as fh:
+        data: dict[str, Any] = hcl2.load(fh, serialization_options=OPTIONS)
+    return data
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_settings_are_committed_and_complete(env: str, envs: dict[str, Config]) -> None:
+    config = envs[env]
+    values = settings_file(env)
+    assert set(values) <= set(config.variables), set(values) - set(config.variables)
+    required = {name for name, v in config.variables.items() if "default" not in v}
+    assert required <= set(values), required - set(values)
+    assert values["project_id"] == f"my-project-{env}"
+    ignored = (TERRAFORM / ".gitignore").read_text(encoding="utf-8").split()
+    assert not any(p.endswith(".auto.tfvars") or p == "*.tfvars" for p in ignored)
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_every_environment_variable_reaches_the_module(
+    env: str, envs: dict[str, Config], module: Config
+) -> None:
+    config = envs[env]
+    call = config.modules["system"]
+    for name in config.variables:
+        assert name in module.variables, f"{env}: {name} is not a module input"
+        assert name in call, f"{env}: variable {name} is not passed to the module"
+        assert f"var.{name}" in str(call[name]), f"{env}: {name} = {call[name]}"
+    # the tear-down switches exist where the guide uses them
+    assert {"deletion_protection", "force_destroy_buckets"} <= set(config.variables)
+    assert config.variables["deletion_protection"]["default"] is True
+    assert config.variables["force_destroy_buckets"]["default"] is False
+
+
+def test_both_environments_declare_the_same_settings(envs: dict[str, Config]) -> None:
+    assert envs["dev"].variables == envs["prod"].variables
+    assert set(settings_file("dev")) == set(settings_file("prod"))
+
+
 def test_checkov_skips_have_reasons() -> None:
     for path in TERRAFORM.rglob("*.tf"):
         for line in path.read_text(encoding="utf-8").splitlines():
@@ -242,8 +293,12 @@ def test_public_invoker_only_on_http_functions(module: Config) -> None:
         ("google_cloud_run_v2_service_iam_member", "public_invoker")
     ], "only the public invoker binding may name allUsers/allAuthenticatedUsers"
     body = holders[0][2]
-    assert body["for_each"] == "${local.public_functions}"
+    # Domain Restricted Sharing refuses allUsers: public_invoker = false turns it off
+    assert body["for_each"] == "${var.public_invoker ? local.public_functions : {}}"
+    assert module.default("public_invoker") is True
     assert body["role"] == "roles/run.invoker"
+    invokers = module.resource("google_cloud_run_v2_service_iam_member", "invokers")
+    assert "keys(local.public_functions), var.invoker_members" in invokers["for_each"]
     assert module.locals["public_functions"] == (
         "${{for k, v in local.function_specs : k => v if v.public && !v.event}}"
     )
@@ -374,11 +429,42 @@ def test_iam_database_users(module: Config) -> None:
     users = module.resource("google_sql_user", "function")
     assert users["for_each"] == "${local.db_iam_users}"
     assert users["type"] == "CLOUD_IAM_SERVICE_ACCOUNT"
+    # PostgreSQL cannot drop a role holding grants: a destroy or rename must not fail on it
+    assert users["deletion_policy"] == "ABANDON"
     assert ".gserviceaccount.com" in module.locals["db_iam_users"]
     assert "google_service_account.function" in module.locals["db_iam_users"]
     build = module.resource("google_sql_user", "build")
     assert build["type"] == "CLOUD_IAM_SERVICE_ACCOUNT"
     assert build["name"] == "${local.build_db_user}"
+    assert build["deletion_policy"] == "ABANDON"
+    # migrations create tables in public and the pgaudit extension: no postgres login needed
+    assert build["database_roles"] == ["cloudsqlsuperuser"]
+
+
+def test_pgaudit_flags_come_with_the_extension_step(module: Config) -> None:
+    sql = module.resource("google_sql_database_instance", "main")
+    flags = {f["name"]: f["value"] for f in blocks(sql["settings"][0], "database_flags")}
+    assert flags["cloudsql.enable_pgaudit"] == "on"
+    migrate = (REPO / "infra" / "migrate.py").read_text(encoding="utf-8")
+    assert "CREATE EXTENSION IF NOT EXISTS pgaudit" in migrate
+    assert "current_setting('cloudsql.enable_pgaudit', true)" in migrate
+
+
+def test_function_builder_has_the_documented_role_and_waits(module: Config) -> None:
+    grant = module.resource("google_project_iam_member", "function_builder")
+    assert grant["role"] == "roles/run.builder"
+    assert grant["member"] == "${google_service_account.function_builder.member}"
+    sleep = module.resource("time_sleep", "builder_iam_propagation")
+    assert sleep["depends_on"] == ["${google_project_iam_member.function_builder}"]
+    fn = module.resource("google_cloudfunctions2_function", "this")
+    assert "${time_sleep.builder_iam_propagation}" in fn["depends_on"]
+
+
+def test_api_keys_are_pinned_to_a_version(module: Config) -> None:
+    fn = module.resource("google_cloudfunctions2_function", "this")
+    secret = dynamic(fn["service_config"][0], "secret_environment_variables")
+    assert secret["content"][0]["version"] == "${var.api_keys_version}"
+    assert module.default("api_keys_version") == "1"
 
 
 # --- connection budget ---------------------------------------------------------

@@ -52,3 +52,7 @@ output "api_keys_secret" {
 output "db_connection_budget" {
   value = module.system.db_connection_budget
 }
+
+output "model_version" {
+  value = module.system.model_version
+}

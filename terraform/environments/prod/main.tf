@@ -6,10 +6,19 @@ module "system" {
   project_id                  = var.project_id
   environment                 = "prod"
   region                      = var.region
-  build_service_account_email = var.build_service_account_email
+  build_service_account_email = coalesce(var.build_service_account_email, "kmr-deployer@${var.project_id}.iam.gserviceaccount.com")
   bundle_dir                  = var.bundle_dir
   model_version               = var.model_version
   cors_origins                = var.cors_origins
+  api_keys_version            = var.api_keys_version
+  public_invoker              = var.public_invoker
+  invoker_members             = var.invoker_members
+  enable_load_balancer        = var.enable_load_balancer
+  domain                      = var.domain
+  alert_emails                = var.alert_emails
+  alert_notification_channels = var.alert_notification_channels
+  deletion_protection         = var.deletion_protection
+  force_destroy_buckets       = var.force_destroy_buckets
   log_level                   = "INFO"
 
   # 2 vCPU / 7.5 GiB: max_connections 400, budget 390.
@@ -60,7 +69,4 @@ module "system" {
       db_max_overflow = 2
     }
   }
-
-  enable_load_balancer = var.enable_load_balancer
-  domain               = var.domain
 }

@@ -1,20 +1,26 @@
 # APIs the system uses. disable_on_destroy = false: destroying one
 # environment must never switch an API off for everything else in the project.
 locals {
-  services = toset([
-    "artifactregistry.googleapis.com", # function images built by Cloud Build
-    "cloudbuild.googleapis.com",
-    "cloudfunctions.googleapis.com",
-    "compute.googleapis.com", # load balancer, serverless NEGs, Cloud Armor
-    "eventarc.googleapis.com",
-    "iam.googleapis.com",
-    "logging.googleapis.com",
-    "pubsub.googleapis.com", # transport of the Eventarc storage trigger
-    "run.googleapis.com",
-    "secretmanager.googleapis.com",
-    "sqladmin.googleapis.com", # also used by the Cloud SQL connector at run time
-    "storage.googleapis.com",
-  ])
+  services = setunion(
+    [
+      "artifactregistry.googleapis.com", # function images built by Cloud Build
+      "cloudbuild.googleapis.com",
+      "cloudfunctions.googleapis.com",
+      "eventarc.googleapis.com",
+      "iam.googleapis.com",
+      "logging.googleapis.com",
+      "monitoring.googleapis.com", # alert policies, uptime checks, dashboard (monitoring.tf)
+      "pubsub.googleapis.com",     # transport of the Eventarc storage trigger
+      "run.googleapis.com",
+      "secretmanager.googleapis.com",
+      "sqladmin.googleapis.com", # also used by the Cloud SQL connector at run time
+      "storage.googleapis.com",
+    ],
+    # Only the load balancer needs Compute Engine (serverless NEGs, Cloud
+    # Armor, the global address). Enabling it otherwise would create the
+    # default compute service account for nothing.
+    var.enable_load_balancer ? ["compute.googleapis.com"] : [],
+  )
 }
 
 resource "google_project_service" "this" {

@@ -69,7 +69,9 @@ resource "google_cloudfunctions2_function" "this" {
         key        = "API_KEYS"
         project_id = var.project_id
         secret     = secret_environment_variables.value
-        version    = "latest"
+        # A pinned version: rotating keys is a change of api_keys_version,
+        # which makes a new revision (a no-op apply would not).
+        version = var.api_keys_version
       }
     }
   }
@@ -98,7 +100,7 @@ resource "google_cloudfunctions2_function" "this" {
 
   depends_on = [
     google_project_iam_member.sql,
-    google_project_iam_member.function_builder,
+    time_sleep.builder_iam_propagation,
     google_storage_bucket_iam_member.models_reader,
     google_storage_bucket_iam_member.uploads_admin,
     google_secret_manager_secret_iam_member.api_keys_accessor,
@@ -108,15 +110,34 @@ resource "google_cloudfunctions2_function" "this" {
 
 # Public invocation of the HTTP functions only: reads are anonymous and the
 # write endpoints check X-API-Key in app code. Never the event function.
+# Organisations with Domain Restricted Sharing (enforced by default since
+# 2024) refuse allUsers bindings: set public_invoker = false there (callers
+# then need run.invoker, see invoker_members) or get an org-policy exception
+# for the project (docs/deploy.md, "Public access").
 resource "google_cloud_run_v2_service_iam_member" "public_invoker" {
   # checkov:skip=CKV_GCP_102:Public HTTP API by design; writes are authenticated with API keys in the application, and the event function is excluded.
-  for_each = local.public_functions
+  for_each = var.public_invoker ? local.public_functions : {}
 
   project  = var.project_id
   location = var.region
   name     = google_cloudfunctions2_function.this[each.key].name
   role     = "roles/run.invoker"
   member   = "allUsers"
+}
+
+# Principals allowed to call the HTTP functions when they are not public
+# (for example "domain:example.com" or "group:api-clients@example.com").
+resource "google_cloud_run_v2_service_iam_member" "invokers" {
+  for_each = {
+    for pair in setproduct(keys(local.public_functions), var.invoker_members) :
+    "${pair[0]}/${pair[1]}" => { function = pair[0], member = pair[1] }
+  }
+
+  project  = var.project_id
+  location = var.region
+  name     = google_cloudfunctions2_function.this[each.value.function].name
+  role     = "roles/run.invoker"
+  member   = each.value.member
 }
 
 # Eventarc pushes to the event function as the trigger identity.

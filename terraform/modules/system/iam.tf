@@ -68,22 +68,26 @@ resource "google_project_iam_member" "function_log_writer" {
 
 # --- Function image builds ---------------------------------------------------
 
-# The minimal set Google documents for a custom build service account of
-# Cloud Run functions (instead of roles/cloudbuild.builds.builder, which also
-# carries service-account impersonation). storage.objectViewer is project
-# wide because the build reads the staged source from the gcf-v2-sources-*
-# bucket that Cloud Functions creates on first deploy (so it cannot be bound
-# per bucket beforehand).
+# Cloud Run Builder is the role Google documents for a user-specified build
+# service account of Cloud Run functions (it replaces the older trio of
+# logging.logWriter, artifactregistry.writer and storage.objectAdmin used by
+# the provider's cloudfunctions2_basic_builder example). It has to be granted
+# on the project: Cloud Functions copies each source zip into its own
+# gcf-v2-sources-<project-number>-<region> bucket, created on the first
+# deploy, and the build reads it from there, so no grant on our sources
+# bucket alone can make a build work.
 resource "google_project_iam_member" "function_builder" {
-  for_each = toset([
-    "roles/artifactregistry.writer", # push the function image to gcf-artifacts
-    "roles/logging.logWriter",       # build logs
-    "roles/storage.objectViewer",    # read the source zip
-  ])
-
   project = var.project_id
-  role    = each.value
+  role    = "roles/run.builder"
   member  = google_service_account.function_builder.member
+}
+
+# As in the provider's example: a fresh grant takes a while to reach the
+# build, and the first build of a new environment fails without the wait.
+resource "time_sleep" "builder_iam_propagation" {
+  create_duration = "60s"
+
+  depends_on = [google_project_iam_member.function_builder]
 }
 
 # --- Eventarc ----------------------------------------------------------------

@@ -122,6 +122,15 @@ resource "google_compute_backend_service" "fn" {
 resource "google_compute_url_map" "https" {
   count = local.lb_count
 
+  lifecycle {
+    precondition {
+      # The load balancer calls the functions without credentials, so they
+      # must be publicly invocable (Cloud Armor and ingress still apply).
+      condition     = var.public_invoker
+      error_message = "enable_load_balancer needs public_invoker = true (with Domain Restricted Sharing: an org-policy exception for this project, see docs/deploy.md)."
+    }
+  }
+
   project         = var.project_id
   name            = "${local.prefix}-https"
   default_service = google_compute_backend_service.fn["movies"].id

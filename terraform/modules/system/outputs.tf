@@ -74,3 +74,8 @@ output "db_connection_budget" {
     per_function    = local.db_connections_per_function
   }
 }
+
+output "model_version" {
+  description = "Model version this configuration deploys (the pipeline publishes it before applying)."
+  value       = var.model_version
+}

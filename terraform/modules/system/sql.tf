@@ -114,6 +114,9 @@ resource "google_sql_database_instance" "main" {
       name  = "log_hostname"
       value = "on"
     }
+    # pgAudit: the flag loads the library; the migration step then runs
+    # CREATE EXTENSION pgaudit (infra/migrate.py, as cloudsqlsuperuser), and
+    # only from then on are DDL and role changes written to the audit log.
     database_flags {
       name  = "cloudsql.enable_pgaudit"
       value = "on"
@@ -157,22 +160,32 @@ resource "google_sql_database" "app" {
 
 # One IAM database user per function service account. They own nothing:
 # table privileges are granted by the migration step (DB_APP_USERS).
+# ABANDON: PostgreSQL refuses to drop a role that still holds privileges
+# ("role ... cannot be dropped because some objects depend on it"), so a
+# destroy, or renaming a function, would fail half-way; the role is left in
+# the database instead (and goes with the instance on a full tear-down).
 resource "google_sql_user" "function" {
   for_each = local.db_iam_users
 
-  project  = var.project_id
-  instance = google_sql_database_instance.main.name
-  name     = each.value
-  type     = "CLOUD_IAM_SERVICE_ACCOUNT"
+  project         = var.project_id
+  instance        = google_sql_database_instance.main.name
+  name            = each.value
+  type            = "CLOUD_IAM_SERVICE_ACCOUNT"
+  deletion_policy = "ABANDON"
 }
 
-# The build service account runs migrations, so it owns the tables. ABANDON:
-# PostgreSQL cannot drop a role that owns objects, and the data must outlive
-# a Terraform refactor of this resource.
+# The build service account runs migrations, so it owns the tables. It is a
+# member of cloudsqlsuperuser (Cloud SQL's admin role, assigned through the
+# Admin API): that lets it create tables in the public schema on
+# PostgreSQL 15+ (owned by the database owner) and create the pgaudit
+# extension, so no one ever logs in as "postgres". ABANDON: PostgreSQL cannot
+# drop a role that owns objects, and the data must outlive a Terraform
+# refactor of this resource.
 resource "google_sql_user" "build" {
   project         = var.project_id
   instance        = google_sql_database_instance.main.name
   name            = local.build_db_user
   type            = "CLOUD_IAM_SERVICE_ACCOUNT"
+  database_roles  = ["cloudsqlsuperuser"]
   deletion_policy = "ABANDON"
 }

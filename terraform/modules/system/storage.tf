@@ -18,8 +18,11 @@ resource "google_storage_bucket" "models" {
   public_access_prevention    = "enforced"
   force_destroy               = var.force_destroy_buckets
 
-  # Model versions are immutable (model.publish refuses to overwrite);
-  # versioning is the safety net against a manual overwrite or delete.
+  # Published versions are never rewritten by our tools: model.publish
+  # refuses an existing version (if_generation_match=0) and the functions can
+  # only read. The deployer (project-wide storage.admin, needed to create
+  # buckets) could still delete one; versioning keeps a deleted or replaced
+  # object for noncurrent_object_retention_days, which is the recovery path.
   versioning {
     enabled = true
   }
@@ -129,9 +132,10 @@ resource "google_storage_bucket_iam_member" "uploads_admin" {
   member = google_service_account.function["reviews-uploads"].member
 }
 
-# Cloud Build publishes model versions: create and read, but never delete or
-# overwrite (objectCreator has no storage.objects.delete), which makes
-# published versions immutable at the IAM level too.
+# What publishing a model needs on this bucket: create and read. The
+# deployer's project-wide storage.admin (bootstrap) covers this too, so it is
+# not what protects published versions (see the models bucket above); the
+# binding documents the need and keeps working if the deployer is narrowed.
 resource "google_storage_bucket_iam_member" "build_publishes_models" {
   for_each = toset(["roles/storage.objectCreator", "roles/storage.objectViewer"])
 

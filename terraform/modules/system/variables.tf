@@ -216,6 +216,34 @@ variable "log_level" {
   }
 }
 
+variable "public_invoker" {
+  description = "Grant roles/run.invoker to allUsers on the HTTP functions (a public API: reads anonymous, writes need an API key). Organisations that enforce Domain Restricted Sharing refuse this binding: set false there, and list the callers in invoker_members (docs/deploy.md, \"Public access\")."
+  type        = bool
+  default     = true
+}
+
+variable "invoker_members" {
+  description = "IAM principals that may invoke the HTTP functions in addition to (or, with public_invoker = false, instead of) allUsers, e.g. [\"domain:example.com\"]."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for m in var.invoker_members : can(regex("^(user|group|serviceAccount|domain|principal|principalSet):.+", m))])
+    error_message = "invoker_members entries are IAM principals such as group:api@example.com or domain:example.com."
+  }
+}
+
+variable "api_keys_version" {
+  description = "Version of the API-key secret the functions mount. Rotation: add a secret version, set this to its number and apply (a changed version makes a new revision, so every instance reads it)."
+  type        = string
+  default     = "1"
+
+  validation {
+    condition     = can(regex("^[1-9][0-9]*$", var.api_keys_version))
+    error_message = "api_keys_version is a secret version number (1, 2, ...); \"latest\" is not allowed because a changed latest does not restart anything."
+  }
+}
+
 # --- Model -------------------------------------------------------------------
 
 variable "model_version" {
@@ -273,4 +301,18 @@ variable "rate_limit_requests_per_minute" {
   description = "Cloud Armor per-client-IP request budget per minute before 429s."
   type        = number
   default     = 600
+}
+
+# --- Monitoring (monitoring.tf) ------------------------------------------------
+
+variable "alert_emails" {
+  description = "E-mail addresses that receive alert notifications (a channel is created for each)."
+  type        = list(string)
+  default     = []
+}
+
+variable "alert_notification_channels" {
+  description = "Existing notification channel ids (projects/<project>/notificationChannels/<id>: Slack, PagerDuty, SMS...) that receive alerts too."
+  type        = list(string)
+  default     = []
 }
