@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check
 
-.PHONY: run test lint typecheck iac pytest venv venv-test upload bench clean
+.PHONY: run test lint typecheck iac pytest venv venv-test upload rescore bench clean
 
 venv: $(VENV)/.run-deps
 venv-test: $(VENV)/.test-deps
@@ -44,6 +44,11 @@ pytest:
 
 upload: venv
 	$(PY) -m infra.upload "$(FILE)"
+
+# rescore every review with another model version, as TASKS local job tasks (needs `make run`)
+TASKS ?= 2
+rescore: venv
+	$(PY) -m infra.jobs rescore --model-uri "$(MODEL_URI)" --tasks "$(TASKS)"
 
 bench: venv-test
 	$(PY) bench/bench_model.py

@@ -33,6 +33,7 @@ RATING_FIELDS = (
     "negative_count",
     "rating_sum",
     "rating_histogram",
+    "model_versions",
 )
 DAILY_FIELDS = ("review_count", "positivity_sum")
 LIVE_DAILY = "(SELECT * FROM movie_rating_daily WHERE review_count <> 0 OR positivity_sum <> 0)"

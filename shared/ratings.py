@@ -33,7 +33,7 @@ PRIOR_MEAN = 7.5  # m: mean rating of the NSMC corpus (7.57 over 642k reviews)
 PRIOR_WEIGHT = 10  # C: the prior counts as much as this many reviews
 
 COLUMNS = """r.movie_id, r.review_count, r.positive_count, r.neutral_count, r.negative_count,
-    r.rating_histogram, r.average_rating, r.bayesian_rating, r.updated_at,
+    r.rating_histogram, r.average_rating, r.bayesian_rating, r.model_versions, r.updated_at,
     r.positivity_sum / nullif(r.review_count, 0) AS average_positivity,
     r.positive_count::numeric / nullif(r.review_count, 0) AS positive_ratio"""
 # order name -> (SQL expression matching a 0005 index, cast for the cursor's text key)
@@ -86,6 +86,7 @@ def _fields(row: Any) -> dict[str, Any]:
         "rating_histogram": {str(i + 1): n for i, n in enumerate(row["rating_histogram"])},
         "average_rating": _float(row["average_rating"]),
         "bayesian_rating": _float(row["bayesian_rating"]),
+        "model_versions": row["model_versions"],
         "updated_at": row["updated_at"],
     }
 

@@ -44,6 +44,12 @@ class Settings(BaseSettings):
     upload_batch_size: int = Field(default=512, ge=1, le=10_000)
     upload_event_max_age_seconds: int = Field(default=24 * 3600, ge=60)
 
+    # Cloud Run Jobs: "cloud" starts executions through the Admin API, "local" through the
+    # local job runner (infra/jobs.py, set by `make run`).
+    job_runner: Literal["cloud", "local"] = "cloud"
+    # Rescoring job (shared/rescore): reviews read, scored and updated per transaction.
+    rescore_batch_size: int = Field(default=512, ge=1, le=10_000)
+
     google_cloud_project: str | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 

@@ -38,6 +38,10 @@ class MovieRating(ResponseModel):
     bayesian_rating: float | None = Field(
         description="(C*m + rating_sum) / (C + review_count) with the fixed prior m=7.5, C=10"
     )
+    model_versions: dict[str, int] = Field(
+        description="how many of the reviews each sentiment model version scored, "
+        '{"<version>": n}; during a rollout the old version\'s count falls to zero'
+    )
     updated_at: datetime
 
 

@@ -1,0 +1,111 @@
+"""Model rollout helpers: relabel an artifact, start the rescoring job and wait for it.
+
+    python -m infra.rollout relabel SOURCE DEST --version NEW
+        copy an artifact folder under another version name (to rehearse a rollout without
+        training: the manifest's sha256 entries cover model.onnx and tokenizer.json only)
+    python -m infra.rollout rescore --job projects/P/locations/R/jobs/NAME \\
+                                   --model-uri gs://MODELS/sentiment/NEW/ --tasks N [--wait]
+        start one execution of the rescoring job with MODEL_URI and the task count as
+        overrides (the Cloud Run Admin API); with --wait, poll it to the end and print the
+        execution's summary object
+
+The whole procedure (publish, deploy, rescore, verify) is in docs/deploy.md, section 6;
+locally `make rescore MODEL_URI=... TASKS=n` runs the same job on the local job runner.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from shared.jobs import launcher
+from shared.sentiment.artifact import fetch_artifact
+from shared.sentiment.manifest import MANIFEST
+
+POLL_SECONDS = 15.0
+VERSION = re.compile(r"^[A-Za-z0-9._-]+$")  # a folder name under sentiment/ (as in Terraform)
+
+
+def relabel(source: Path, dest: Path, version: str) -> Path:
+    """A verified copy of the artifact at `source` whose manifest says `version`."""
+    if not VERSION.match(version):
+        raise SystemExit(f"version {version!r} must be letters, digits, '.', '_' or '-'")
+    _, files = fetch_artifact(str(source.resolve()))  # verified before anything is copied
+    if dest.exists():
+        raise SystemExit(f"{dest} already exists")
+    dest.mkdir(parents=True)
+    for name in sorted(files):
+        shutil.copyfile(source / name, dest / name)
+    data = json.loads((source / MANIFEST).read_bytes())  # every field kept, only the version
+    data["version"] = version
+    (dest / MANIFEST).write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    fetch_artifact(str(dest.resolve()))  # the copy loads, hashes and all
+    return dest
+
+
+def wait(execution: str) -> Any:
+    """Poll the execution until it completes; returns its final state."""
+    from google.cloud import run_v2
+
+    client = run_v2.ExecutionsClient()
+    while True:
+        state = client.get_execution(name=execution)
+        print(
+            json.dumps(
+                {
+                    "execution": execution,
+                    "running": state.running_count,
+                    "succeeded": state.succeeded_count,
+                    "failed": state.failed_count,
+                    "retried": state.retried_count,
+                }
+            ),
+            flush=True,
+        )
+        if state.completion_time:
+            return state
+        time.sleep(POLL_SECONDS)
+
+
+def _rescore(args: argparse.Namespace) -> int:
+    execution = launcher.start(args.job, args.tasks, {"MODEL_URI": args.model_uri})
+    print(json.dumps({"started": execution}), flush=True)
+    if not args.wait:
+        return 0
+    state = wait(execution)
+    from shared.rescore import summary
+    from shared.settings import get_settings
+
+    body = summary.read(get_settings().models_bucket, execution.rsplit("/", 1)[-1])
+    print(json.dumps(body, ensure_ascii=False, indent=2))
+    return 0 if state.failed_count == 0 and body is not None else 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m infra.rollout", description=__doc__)
+    sub = parser.add_subparsers(dest="action", required=True)
+    copy = sub.add_parser("relabel", help="copy an artifact under a new version name")
+    copy.add_argument("source", type=Path)
+    copy.add_argument("dest", type=Path)
+    copy.add_argument("--version", required=True)
+    rescore = sub.add_parser("rescore", help="start the rescoring job in the cloud")
+    rescore.add_argument("--job", required=True, help="projects/P/locations/R/jobs/NAME")
+    rescore.add_argument("--model-uri", required=True)
+    rescore.add_argument("--tasks", type=int, required=True)
+    rescore.add_argument("--wait", action="store_true")
+    args = parser.parse_args(argv)
+    if args.action == "relabel":
+        print(relabel(args.source, args.dest, args.version))
+        return 0
+    return _rescore(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

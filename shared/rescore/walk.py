@@ -1,0 +1,86 @@
+"""One task's walk over its shard: read and score batch n+1 while batch n commits.
+
+Batches are read, scored and committed in id order; at most one commit is in flight, so
+each commit's fence sees the checkpoint the previous one left and memory holds two batches.
+ONNX Runtime releases the GIL, so scoring on the main thread overlaps the commit thread's
+database round trips.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+
+import sqlalchemy as sa
+
+from shared import db
+from shared.jobs.task import TaskEnv
+from shared.rescore import batches
+from shared.rescore.batches import Batch
+from shared.rescore.ledger import TaskRow
+from shared.rescore.shards import Shard
+from shared.sentiment import Sentiment
+
+log = logging.getLogger("shared.rescore")
+ScoreFn = Callable[[list[str]], Sequence[Sentiment]]
+PROGRESS_EVERY_SECONDS = 15.0
+
+
+def last_review_id() -> int:
+    """Where the walk ends: rows added later are written by functions already on the new model.
+
+    (A review written by an old-model instance still draining after that can be caught by
+    running the job again, which costs a read of the table and rescores only such rows.)
+    """
+    with db.transaction() as conn:
+        return int(conn.execute(sa.text("SELECT coalesce(max(id), 0) FROM reviews")).scalar_one())
+
+
+def ranges(
+    shard: Shard, after_id: int, last_id: int, batch_size: int, version: str
+) -> Iterator[Batch]:
+    """The shard's batches after `after_id`, up to `last_id`, in id order."""
+    while True:
+        lo, hi = shard.next_range(after_id)
+        if lo > last_id:
+            return
+        batch = batches.read(lo, min(hi, last_id + 1), version, batch_size)
+        yield batch
+        after_id = batch.checkpoint_id
+
+
+def walk(task: TaskEnv, row: TaskRow, shard: Shard, batch_size: int, score: ScoreFn) -> TaskRow:
+    """Rescore the shard from the row's checkpoint to the end; returns the final row."""
+    last_id = last_review_id()
+    log.info(
+        "rescore task walking its shard",
+        extra={**task.labels, "from_id": row.checkpoint_id, "to_id": last_id},
+    )
+    next_log = time.monotonic() + PROGRESS_EVERY_SECONDS
+    with ThreadPoolExecutor(1, thread_name_prefix="rescore-commit") as committer:
+        pending: Future[TaskRow] | None = None
+        try:
+            for batch in ranges(shard, row.checkpoint_id, last_id, batch_size, row.model_version):
+                scores = score(batch.contents) if batch.ids else []
+                row = pending.result() if pending else row
+                pending = committer.submit(batches.commit, task, row.checkpoint_id, batch, scores)
+                if time.monotonic() >= next_log:
+                    next_log = time.monotonic() + PROGRESS_EVERY_SECONDS
+                    log.info("rescore progress", extra={**task.labels, **progress(row, last_id)})
+        finally:
+            # a failed commit outranks whatever stopped the loop: the task must be retried
+            row = pending.result() if pending else row
+    return row
+
+
+def progress(row: TaskRow, last_id: int) -> dict[str, int]:
+    return {
+        "checkpoint_id": row.checkpoint_id,
+        "last_id": last_id,
+        "seen": row.seen,
+        "rescored": row.rescored,
+        "skipped": row.skipped,
+        "conflicts": row.conflicts,
+    }
