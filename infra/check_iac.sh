@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Offline checks of the infrastructure code: checkov on terraform/, the Cloud
+# Offline checks of the infrastructure code: terraform/ against the google
+# provider's own schema (infra/tfschema.py), checkov on terraform/, the Cloud
 # Build schema on cloudbuild.yaml, and `terraform fmt` when terraform exists.
 #
 #   bash infra/check_iac.sh            (from anywhere; idempotent)
@@ -47,6 +48,12 @@ echo "iac: checkov terraform/ (environments as configured)"
 echo "iac: checkov terraform/modules/system with enable_load_balancer = true"
 "${CHECKOV_VENV}/bin/checkov" -d terraform/modules/system "${checkov_args[@]}" \
   --var-file tests/terraform/checkov-lb.tfvars
+
+# --- provider schema -------------------------------------------------------------
+# Every resource, argument and block against the pinned provider versions' schemas
+# (from the cdktn-provider-* wheels, fetched once into ~/.cache/kmr).
+echo "iac: terraform/ against the provider schemas"
+"${PYTHON:-.venv/bin/python}" -m infra.tfschema terraform
 
 # --- Cloud Build config schema ---------------------------------------------------
 python_bin="${PYTHON:-.venv/bin/python}"

@@ -4,15 +4,15 @@ terraform {
   required_providers {
     google = {
       source  = "hashicorp/google"
-      version = "~> 7.10"
+      version = "~> 7.46.0"
     }
     google-beta = {
       source  = "hashicorp/google-beta"
-      version = "~> 7.10"
+      version = "~> 7.46.0"
     }
     time = {
       source  = "hashicorp/time"
-      version = "~> 0.12"
+      version = "~> 0.14.0"
     }
   }
 

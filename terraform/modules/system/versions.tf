@@ -8,16 +8,16 @@ terraform {
   required_providers {
     google = {
       source  = "hashicorp/google"
-      version = "~> 7.10"
+      version = "~> 7.46.0"
     }
     # Only for google_project_service_identity (the Eventarc service agent).
     google-beta = {
       source  = "hashicorp/google-beta"
-      version = "~> 7.10"
+      version = "~> 7.46.0"
     }
     time = {
       source  = "hashicorp/time"
-      version = "~> 0.12"
+      version = "~> 0.14.0"
     }
   }
 }
