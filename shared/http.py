@@ -120,14 +120,17 @@ class Api:
         settings = get_settings()
         logs.configure(settings.log_level)
         logs.set_trace(request.headers.get("X-Cloud-Trace-Context"), settings.google_cloud_project)
+        problem = None
         try:
             response = self._dispatch(request)
         except ApiError as error:
             response = problems.render(error, request.path)
+            problem = error.title
         except Exception as exc:
             response = problems.render_unexpected(exc, request.path)
+            problem = ApiError.title
         _apply_cors(request, response)
-        _log_request(request, response, time.perf_counter() - started)
+        _log_request(request, response, time.perf_counter() - started, problem)
         return response
 
     def _dispatch(self, request: flask.Request) -> flask.Response:
@@ -279,7 +282,11 @@ def _apply_cors(request: flask.Request, response: flask.Response) -> None:
     response.headers["Access-Control-Expose-Headers"] = "Retry-After, Location"
 
 
-def _log_request(request: flask.Request, response: flask.Response, seconds: float) -> None:
+def _log_request(
+    request: flask.Request, response: flask.Response, seconds: float, problem: str | None
+) -> None:
+    """One line per request; `problem` (the problem title, e.g. "Model Unavailable") lets
+    log-based metrics tell 503s apart (terraform/modules/system/monitoring.tf)."""
     status = response.status_code
     level = logging.ERROR if status >= 500 else logging.WARNING if status >= 400 else logging.INFO
     log.log(
@@ -289,6 +296,7 @@ def _log_request(request: flask.Request, response: flask.Response, seconds: floa
         request.path,
         status,
         extra={
+            "problem": problem,
             "httpRequest": {
                 "requestMethod": request.method,
                 "requestUrl": request.url,

@@ -117,5 +117,16 @@ def _finish(obj: UploadObject, status: str, error: str | None) -> Progress:
     report.write_report(obj, body)
     final = ledger.finish(obj, status, error)
     level = logging.INFO if status == "done" else logging.WARNING
-    log.log(level, "upload %s", status, extra={k: v for k, v in body.items() if k != "bucket"})
+    log.log(level, "upload %s", status, extra=_log_fields(body))
     return final
+
+
+def _log_fields(body: dict[str, Any]) -> dict[str, Any]:
+    """The report as a log line, plus the two figures the log-based metrics chart
+    (rejected_ratio, lines_per_second: terraform/modules/system/monitoring.tf)."""
+    lines, seconds = body["lines"], body["duration_seconds"]
+    return {
+        **{k: v for k, v in body.items() if k != "bucket"},
+        "rejected_ratio": round(body["rejected"] / lines, 4) if lines else 0.0,
+        "lines_per_second": round(lines / seconds, 1) if seconds > 0 else None,
+    }

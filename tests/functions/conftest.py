@@ -1,7 +1,12 @@
 from __future__ import annotations
 
+import os
+
 import pytest
 
+from shared.sentiment import reset_scorer
+from shared.settings import get_settings
+from tests.shared.uploads.helpers import create_movies, use_model
 from tests.support import function_client
 
 
@@ -20,3 +25,26 @@ def movie_id(movies, auth) -> int:
     response = movies.post("/movies", json={"title": "리뷰용 영화"}, headers=auth)
     assert response.status_code == 201
     return int(response.get_json()["id"])
+
+
+@pytest.fixture
+def model_missing(tmp_path):
+    """This instance's MODEL_URI points at nothing; restored (and reloaded) afterwards."""
+    previous = os.environ.get("MODEL_URI")
+    os.environ["MODEL_URI"] = str(tmp_path / "no-such-model")
+    get_settings.cache_clear()
+    reset_scorer()
+    yield
+    if previous is None:
+        os.environ.pop("MODEL_URI", None)
+    else:
+        os.environ["MODEL_URI"] = previous
+    get_settings.cache_clear()
+    reset_scorer()
+
+
+@pytest.fixture
+def on_upload(database, gcs, monkeypatch):
+    use_model(monkeypatch)
+    create_movies(3)
+    return function_client("reviews", target="on_upload", signature="cloudevent")

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import threading
 
 import pytest
 import sqlalchemy as sa
 
 from shared import db
-from shared.sentiment import reset_scorer
-from shared.settings import get_settings
 from tests.functions.test_movies import assert_problem
 from tests.support import function_client
 
@@ -291,22 +288,6 @@ def test_sentiment_preview_scores_without_storing(reviews, movie_id):
 )
 def test_sentiment_preview_validation(reviews, body):
     assert_problem(reviews.post("/sentiment", json=body), 422)
-
-
-@pytest.fixture
-def model_missing(tmp_path):
-    """This instance's MODEL_URI points at nothing; restored (and reloaded) afterwards."""
-    previous = os.environ.get("MODEL_URI")
-    os.environ["MODEL_URI"] = str(tmp_path / "no-such-model")
-    get_settings.cache_clear()
-    reset_scorer()
-    yield
-    if previous is None:
-        os.environ.pop("MODEL_URI", None)
-    else:
-        os.environ["MODEL_URI"] = previous
-    get_settings.cache_clear()
-    reset_scorer()
 
 
 def test_missing_model_gives_503_and_reads_keep_working(reviews, auth, movie_id, request):

@@ -13,7 +13,6 @@ from shared import db
 from shared.settings import get_settings
 from tests.shared.uploads.helpers import (
     assert_exact,
-    create_movies,
     deliver,
     event_for,
     fixture,
@@ -21,7 +20,6 @@ from tests.shared.uploads.helpers import (
     ledger_row,
     put,
     review_count,
-    use_model,
 )
 from tests.support import function_client
 
@@ -29,13 +27,6 @@ BOM = b"\xef\xbb\xbf"
 MIXED_LINES, MIXED_REJECTED = 15, 7
 MIXED_REJECT_LINES = [5, 6, 7, 13, 14, 15, 16]
 CSV_LINES, CSV_REJECTED = 7, 3
-
-
-@pytest.fixture
-def on_upload(database, gcs, monkeypatch):
-    use_model(monkeypatch)
-    create_movies(3)
-    return function_client("reviews", target="on_upload", signature="cloudevent")
 
 
 def settings_env(monkeypatch, **env):

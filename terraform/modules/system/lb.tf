@@ -160,6 +160,24 @@ resource "google_compute_url_map" "https" {
         }
       }
     }
+
+    # /readyz/<function> -> that function's /readyz, for the uptime checks
+    # (monitoring.tf): with the load balancer on, run.app URLs refuse them.
+    dynamic "route_rules" {
+      for_each = keys(local.http_functions)
+      content {
+        priority = 100 + route_rules.key
+        service  = google_compute_backend_service.fn[route_rules.value].id
+        match_rules {
+          full_path_match = "/readyz/${route_rules.value}"
+        }
+        route_action {
+          url_rewrite {
+            path_prefix_rewrite = "/readyz"
+          }
+        }
+      }
+    }
   }
 }
 

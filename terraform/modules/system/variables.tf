@@ -316,3 +316,15 @@ variable "alert_notification_channels" {
   type        = list(string)
   default     = []
 }
+
+variable "alert_thresholds" {
+  description = "When the alert policies fire (docs/deploy.md, \"Alerts and runbook\"): 5xx share of requests, share of an upload's lines rejected, p99 latency of the HTTP functions (ms), Cloud SQL CPU utilisation and connections as a share of max_connections."
+  type = object({
+    error_ratio     = optional(number, 0.05)
+    rejected_ratio  = optional(number, 0.2)
+    p99_latency_ms  = optional(number, 2000)
+    sql_cpu         = optional(number, 0.8)
+    sql_connections = optional(number, 0.8)
+  })
+  default = {}
+}
