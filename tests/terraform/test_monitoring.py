@@ -91,6 +91,7 @@ def test_alerts_cover_what_on_call_needs(module: Config) -> None:
         "http-p99-latency",
         "sql-cpu",
         "sql-connections",
+        "job-failed",
         "readyz-down",
     }
     metric_types = module.locals["metric_type"]
@@ -102,6 +103,8 @@ def test_alerts_cover_what_on_call_needs(module: Config) -> None:
     assert "denominator" in found["http-5xx-ratio"] and found["http-5xx-ratio"]["denominator"]
     assert "request_latencies" in module.locals["http_latency"]
     assert "num_backends" in found["sql-connections"]["filter"]
+    # Cloud Run Jobs of the environment, whatever their names (jobs.tf)
+    assert 'job_name=starts_with("${local.prefix}-")' in found["job-failed"]["filter"]
     assert "local.db_max_connections" in str(found["sql-connections"]["threshold"])
     policy = module.resource("google_monitoring_alert_policy", "this")
     assert policy["notification_channels"] == "${local.notification_channels}"
@@ -149,6 +152,7 @@ def test_dashboard_charts(module: Config) -> None:
         "Upload throughput",
         "Cloud SQL CPU",
         "Cloud SQL connections",
+        "Job executions",
     ):
         assert any(t.startswith(wanted) for t in titles), wanted
     defined = {f"logging.googleapis.com/user/kmr-dev-{k}" for k in module.locals["log_metrics"]}

@@ -147,6 +147,19 @@ locals {
       threshold   = floor(local.db_max_connections * var.alert_thresholds.sql_connections)
       duration    = "300s"
     }
+    # Cloud Run Jobs of this environment (bulk rescoring, large uploads),
+    # selected by name prefix so every job is covered.
+    job-failed = {
+      title       = "Job execution failed"
+      runbook     = "Job failed"
+      filter      = "metric.type=\"run.googleapis.com/job/completed_execution_count\" AND resource.type=\"cloud_run_job\" AND resource.label.job_name=starts_with(\"${local.prefix}-\") AND metric.label.result=\"failed\""
+      denominator = null
+      aligner     = "ALIGN_DELTA"
+      reducer     = "REDUCE_SUM"
+      group_by    = ["resource.label.job_name"]
+      threshold   = 0
+      duration    = "0s"
+    }
     readyz-down = {
       title       = "/readyz failing"
       runbook     = "readyz failing"
