@@ -137,8 +137,9 @@ def main() -> None:
             for k in ("single_typical", "single_max_length")
         }
         ratio["batch_throughput"] = round(
-            ours["batch_reviews_per_s_2_threads"] / bert["batch_reviews_per_s_2_threads"], 1
-        )  # type: ignore[operator]
+            ours["batch_reviews_per_s_2_threads"] / bert["batch_reviews_per_s_2_threads"],  # type: ignore[operator]
+            1,
+        )
         results |= {"bert_base": bert, "speedup": ratio}
         print(json.dumps({"bert_base": bert, "speedup": ratio}, ensure_ascii=False, indent=2))
     CACHE.mkdir(parents=True, exist_ok=True)

@@ -12,6 +12,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 HEAVY = ("onnxruntime", "tokenizers", "numpy", "torch")
@@ -39,7 +40,7 @@ FUNCTIONS = (
 )
 
 
-def measure(name: str, target: str, signature: str) -> dict[str, object]:
+def measure(name: str, target: str, signature: str) -> dict[str, Any]:
     source = str(REPO / "functions" / name / "main.py")
     code = PROBE.format(target=target, source=source, signature=signature, heavy=HEAVY)
     env = {
@@ -62,7 +63,7 @@ def main() -> None:
         print(
             f"{name + ':' + target:<22}{row['import_ms']:>10}{row['first_request_ms']:>12}"
             f"{row['peak_rss_mb']:>13}  {','.join(row['heavy_modules']) or '-'}"
-        )  # type: ignore[arg-type]
+        )
 
 
 if __name__ == "__main__":

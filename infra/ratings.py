@@ -55,7 +55,7 @@ FROM recompute_movie_ratings() e FULL JOIN movie_ratings a ON a.movie_id = e.mov
 WHERE e.movie_id IS NULL OR a.movie_id IS NULL
    OR {_tuple("e", RATING_FIELDS)} IS DISTINCT FROM {_tuple("a", RATING_FIELDS)}
 ORDER BY 1
-"""
+"""  # noqa: S608
 
 DAILY_DRIFT_SQL = f"""
 SELECT coalesce(e.movie_id, a.movie_id) AS movie_id, coalesce(e.day, a.day) AS day,
@@ -66,7 +66,7 @@ FULL JOIN {LIVE_DAILY} a ON a.movie_id = e.movie_id AND a.day = e.day
 WHERE e.movie_id IS NULL OR a.movie_id IS NULL
    OR {_tuple("e", DAILY_FIELDS)} IS DISTINCT FROM {_tuple("a", DAILY_FIELDS)}
 ORDER BY 1, 2
-"""
+"""  # noqa: S608
 
 REBUILD_SQL = (
     # writers of reviews wait (SHARE); readers of the aggregates go on (EXCLUSIVE allows reads)
@@ -76,16 +76,16 @@ REBUILD_SQL = (
            updated_at = clock_timestamp()
         FROM recompute_movie_ratings() e
         WHERE a.movie_id = e.movie_id
-          AND {_tuple("e", RATING_FIELDS)} IS DISTINCT FROM {_tuple("a", RATING_FIELDS)}""",
+          AND {_tuple("e", RATING_FIELDS)} IS DISTINCT FROM {_tuple("a", RATING_FIELDS)}""",  # noqa: S608
     f"""INSERT INTO movie_ratings (movie_id, {", ".join(RATING_FIELDS)})
         SELECT e.movie_id, {", ".join(f"e.{n}" for n in RATING_FIELDS)}
         FROM recompute_movie_ratings() e
-        WHERE NOT EXISTS (SELECT 1 FROM movie_ratings a WHERE a.movie_id = e.movie_id)""",
+        WHERE NOT EXISTS (SELECT 1 FROM movie_ratings a WHERE a.movie_id = e.movie_id)""",  # noqa: S608
     f"""DELETE FROM movie_rating_daily a
         WHERE NOT EXISTS (
             SELECT 1 FROM recompute_movie_rating_daily() e
             WHERE e.movie_id = a.movie_id AND e.day = a.day
-              AND {_tuple("e", DAILY_FIELDS)} = {_tuple("a", DAILY_FIELDS)})""",
+              AND {_tuple("e", DAILY_FIELDS)} = {_tuple("a", DAILY_FIELDS)})""",  # noqa: S608
     """INSERT INTO movie_rating_daily (movie_id, day, review_count, positivity_sum)
        SELECT e.movie_id, e.day, e.review_count, e.positivity_sum
        FROM recompute_movie_rating_daily() e

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import sqlalchemy as sa
@@ -16,6 +17,8 @@ from shared.settings import Settings, get_settings
 _lock = threading.Lock()
 _engine: sa.Engine | None = None
 _connector: Any = None
+# the connection of the unit of work open in this thread (see unit_of_work), if any
+_unit: ContextVar[sa.Connection | None] = ContextVar("unit_of_work", default=None)
 
 
 def _direct_engine(settings: Settings, **pool: Any) -> sa.Engine:
@@ -100,7 +103,14 @@ def _is_unavailable(error: BaseException) -> bool:
 
 @contextmanager
 def transaction() -> Iterator[sa.Connection]:
-    """One transaction; connection-level failures become DatabaseUnavailable (503)."""
+    """One transaction; connection-level failures become DatabaseUnavailable (503).
+
+    Inside a unit_of_work() it joins that unit's transaction instead of opening its own.
+    """
+    joined = _unit.get()
+    if joined is not None:
+        yield joined
+        return
     try:
         with get_engine().begin() as conn:
             yield conn
@@ -117,6 +127,23 @@ def transaction() -> Iterator[sa.Connection]:
         ) from error
 
 
+@contextmanager
+def unit_of_work() -> Iterator[sa.Connection]:
+    """One transaction that every transaction() opened in this thread meanwhile joins.
+
+    For work that must commit all or nothing across functions that each open their own
+    transaction (an idempotent request: its writes and the remembered response).
+    """
+    if _unit.get() is not None:
+        raise RuntimeError("units of work do not nest")
+    with transaction() as conn:
+        token = _unit.set(conn)
+        try:
+            yield conn
+        finally:
+            _unit.reset(token)
+
+
 def ping() -> None:
     """Raise DatabaseUnavailable unless a trivial query succeeds."""
     with transaction() as conn:
@@ -127,3 +154,25 @@ def sqlstate(error: sa_exc.DBAPIError) -> str | None:
     """The PostgreSQL error code (e.g. 23503 foreign key violation) behind a driver error."""
     detail = error.orig.args[0] if error.orig is not None and error.orig.args else None
     return detail.get("C") if isinstance(detail, dict) else None
+
+
+# Arrays go over the wire as PostgreSQL array literals built here, every element quoted:
+# the driver leaves strings such as "null" unquoted (PostgreSQL then reads SQL NULL), and
+# its per-character escaping costs more than scoring and inserting a batch put together.
+def text_array(values: Iterable[str | None]) -> str:
+    """A text[] literal; None becomes NULL, every string is stored byte for byte."""
+    return "{" + ",".join("NULL" if value is None else _quoted(value) for value in values) + "}"
+
+
+def _quoted(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def number_array(values: Iterable[float | int]) -> str:
+    """A bigint[] or float8[] literal (bool is refused: it is an int to Python only)."""
+    parts = []
+    for value in values:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise TypeError(f"not a number: {value!r}")
+        parts.append(repr(value))
+    return "{" + ",".join(parts) + "}"

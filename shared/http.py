@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from werkzeug.exceptions import MethodNotAllowed as WzMethodNotAllowed
 from werkzeug.exceptions import NotFound as WzNotFound
 from werkzeug.routing import IntegerConverter, Map, Rule
 
-from shared import db, logs, problems
+from shared import db, idempotency, logs, problems
 from shared.errors import (
     ApiError,
     BadRequest,
@@ -76,6 +77,7 @@ class Route:
     status: int = 200
     auth: bool = False
     errors: tuple[int, ...] = ()
+    idempotent: bool = False  # honours Idempotency-Key: a retry replays the first response
 
 
 class Api:
@@ -104,10 +106,21 @@ class Api:
         status: int = 200,
         auth: bool = False,
         errors: tuple[int, ...] = (),
+        idempotent: bool = False,
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             route = Route(
-                rule, method, handler, summary, body, query, response, status, auth, errors
+                rule,
+                method,
+                handler,
+                summary,
+                body,
+                query,
+                response,
+                status,
+                auth,
+                errors,
+                idempotent,
             )
             self.routes.append(route)
             self._map.add(Rule(rule, methods=[method], endpoint=route))
@@ -154,7 +167,18 @@ class Api:
         if route.body is not None:
             call.raw_body = read_body(request)
             call.body = _validate(route.body, parse_json(call.raw_body), "body")
-        return _to_response(route, route.handler(call))
+        key = request.headers.get(idempotency.HEADER) if route.idempotent else None
+        if key is None:
+            return _to_flask(_render(route, route.handler(call)))
+        if not re.fullmatch(idempotency.KEY_PATTERN, key):
+            raise BadRequest(f"{idempotency.HEADER} must be 1..255 printable ASCII characters")
+        request_shape = {
+            "path": call.path,
+            "body": call.body.model_dump(mode="json") if call.body is not None else None,
+        }
+        digest = idempotency.fingerprint(f"{route.method} {route.rule}", request_shape)
+        response = idempotency.once(key, digest, lambda: _render(route, route.handler(call)))
+        return _to_flask(response)
 
     def _openapi(self, _call: Call) -> dict[str, Any]:
         from shared.openapi import build_document
@@ -236,15 +260,20 @@ def _parse_query(model: type[BaseModel], request: flask.Request) -> BaseModel:
     return _validate(model, request.args.to_dict(), "query")
 
 
-def _to_response(route: Route, result: Any) -> flask.Response:
+def _render(route: Route, result: Any) -> idempotency.Response:
     reply = result if isinstance(result, Reply) else Reply(route.status, result)
+    headers = dict(reply.headers)
     if reply.body is None:
-        response = flask.Response(status=reply.status)
-    else:
-        response = flask.Response(
-            to_json(reply.body), status=reply.status, mimetype="application/json"
-        )
-    response.headers.update(reply.headers)
+        return idempotency.Response(reply.status, "", headers)
+    headers["Content-Type"] = "application/json"
+    return idempotency.Response(reply.status, to_json(reply.body), headers)
+
+
+def _to_flask(rendered: idempotency.Response) -> flask.Response:
+    response = flask.Response(rendered.body or None, status=rendered.status)
+    response.headers.update(rendered.headers)
+    if rendered.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
     return response
 
 

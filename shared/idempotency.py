@@ -1,67 +1,87 @@
-"""Idempotency-Key handling: same key and body replays the response, another body is 409."""
+"""Idempotency-Key: a retry with the same key and request replays the first response exactly.
+
+once() wraps any write that renders a response. The write and the remembered response
+commit in one unit of work, under a lock on the key, so concurrent retries run the write
+once; a replay returns the stored status, body bytes and headers unchanged. The same key
+with another request is a 409. Keys are kept for TTL.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
-import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import sqlalchemy as sa
 
-from shared.errors import BadRequest, Conflict
+from shared import db
+from shared.errors import Conflict
 
-KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")  # printable ASCII, no spaces
+HEADER = "Idempotency-Key"
+KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"  # printable ASCII, no spaces (documented in OpenAPI)
 TTL = "24 hours"
+_LIVE = f"created_at >= clock_timestamp() - interval '{TTL}'"
 
 
 @dataclass(frozen=True, slots=True)
-class Stored:
+class Response:
+    """A rendered response: what is stored, and what a replay sends back byte for byte."""
+
     status: int
-    response: Any
+    body: str
+    headers: dict[str, str] = field(default_factory=dict)
+    replayed: bool = False
 
 
-def parse_key(header: str | None) -> str | None:
-    if header is None:
-        return None
-    if not KEY_PATTERN.match(header):
-        raise BadRequest("Idempotency-Key must be 1..255 printable ASCII characters")
-    return header
-
-
-def request_hash(operation: str, raw_body: bytes) -> str:
-    """Hash of the operation and the body's JSON meaning (key order and spacing ignored)."""
-    canonical = json.dumps(json.loads(raw_body), sort_keys=True, ensure_ascii=False)
+def fingerprint(operation: str, request: Any) -> str:
+    """A digest of the operation and the validated request (key order and spacing ignored)."""
+    canonical = json.dumps(request, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(f"{operation}\n{canonical}".encode()).hexdigest()
 
 
-def claim(conn: sa.Connection, key: str, digest: str) -> Stored | None:
-    """Serialise requests with this key; return the stored response if it was seen before."""
-    conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": key})
-    conn.execute(
-        sa.text(
-            f"DELETE FROM idempotency_keys WHERE key = :k"
-            f" AND created_at < clock_timestamp() - interval '{TTL}'"
-        ),
-        {"k": key},
-    )
-    row = conn.execute(
-        sa.text("SELECT request_hash, status, response FROM idempotency_keys WHERE key = :k"),
-        {"k": key},
-    ).one_or_none()
+def once(key: str, digest: str, respond: Callable[[], Response]) -> Response:
+    """The response of the first request with this key: run `respond` at most once."""
+    stored = _find(key, digest)  # a cheap look-up first: a retry never pays for the work
+    if stored is not None:
+        return stored
+    with db.unit_of_work() as conn:  # the write inside `respond` joins this transaction
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": key})
+        stored = _find(key, digest)
+        if stored is not None:
+            return stored
+        response = respond()
+        conn.execute(sa.text("DELETE FROM idempotency_keys WHERE key = :k"), {"k": key})
+        conn.execute(
+            sa.text(
+                "INSERT INTO idempotency_keys (key, request_hash, status, body, headers)"
+                " VALUES (:k, :h, :s, :b, CAST(:headers AS jsonb))"
+            ),
+            {
+                "k": key,
+                "h": digest,
+                "s": response.status,
+                "b": response.body,
+                "headers": json.dumps(response.headers),
+            },
+        )
+    return response
+
+
+def _find(key: str, digest: str) -> Response | None:
+    """The stored response for a live key; Conflict if the key came with another request."""
+    with db.transaction() as conn:
+        row = conn.execute(
+            sa.text(
+                "SELECT request_hash, status, body, headers FROM idempotency_keys"  # noqa: S608
+                f" WHERE key = :k AND {_LIVE}"
+            ),
+            {"k": key},
+        ).one_or_none()
     if row is None:
         return None
     if row.request_hash != digest:
-        raise Conflict("this Idempotency-Key was used with a different request body")
-    return Stored(row.status, row.response)
-
-
-def remember(conn: sa.Connection, key: str, digest: str, status: int, response: Any) -> None:
-    conn.execute(
-        sa.text(
-            "INSERT INTO idempotency_keys (key, request_hash, status, response)"
-            " VALUES (:k, :h, :s, CAST(:r AS jsonb))"
-        ),
-        {"k": key, "h": digest, "s": status, "r": json.dumps(response, ensure_ascii=False)},
-    )
+        raise Conflict(f"this {HEADER} was used with a different request")
+    headers = row.headers if isinstance(row.headers, dict) else json.loads(row.headers)
+    return replace(Response(row.status, row.body, headers), replayed=True)

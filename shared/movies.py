@@ -11,7 +11,7 @@ from shared.errors import NotFound
 from shared.schemas.movies import Movie, MovieCreate, MovieListQuery, MoviePage, MovieUpdate
 
 COLUMNS = "id, title, release_date, director, genre, poster_url, synopsis, created_at, updated_at"
-# sort name -> (SQL expression matching an index, cast for the cursor's text key)
+# sort name -> (SQL expression matching an index, its SQL type)
 SORT_KEYS = {
     "created_at": ("created_at", "timestamptz"),
     "title": ("title", "text"),
@@ -30,7 +30,7 @@ def create(data: MovieCreate) -> Movie:
     with db.transaction() as conn:
         row = (
             conn.execute(
-                sa.text(f"INSERT INTO movies ({names}) VALUES ({values}) RETURNING {COLUMNS}"),
+                sa.text(f"INSERT INTO movies ({names}) VALUES ({values}) RETURNING {COLUMNS}"),  # noqa: S608
                 fields,
             )
             .mappings()
@@ -42,7 +42,7 @@ def create(data: MovieCreate) -> Movie:
 def get(movie_id: int) -> Movie:
     with db.transaction() as conn:
         row = (
-            conn.execute(sa.text(f"SELECT {COLUMNS} FROM movies WHERE id = :id"), {"id": movie_id})
+            conn.execute(sa.text(f"SELECT {COLUMNS} FROM movies WHERE id = :id"), {"id": movie_id})  # noqa: S608
             .mappings()
             .one_or_none()
         )
@@ -59,7 +59,7 @@ def update(movie_id: int, data: MovieUpdate) -> Movie:
     with db.transaction() as conn:
         row = (
             conn.execute(
-                sa.text(f"UPDATE movies SET {assignments} WHERE id = :id RETURNING {COLUMNS}"),
+                sa.text(f"UPDATE movies SET {assignments} WHERE id = :id RETURNING {COLUMNS}"),  # noqa: S608
                 {**changes, "id": movie_id},
             )
             .mappings()
@@ -80,10 +80,17 @@ def delete(movie_id: int) -> None:
         raise _not_found(movie_id)
 
 
-def exists(conn: sa.Connection, movie_id: int, *, lock: bool = False) -> bool:
-    suffix = " FOR KEY SHARE" if lock else ""
-    query = sa.text(f"SELECT 1 FROM movies WHERE id = :id{suffix}")
-    return conn.execute(query, {"id": movie_id}).first() is not None
+def lock_existing(conn: sa.Connection, ids: set[int]) -> set[int]:
+    """Those of `ids` that exist, key-share locked (not deletable) until the transaction ends."""
+    if not ids:
+        return set()
+    rows = conn.execute(
+        sa.text(
+            "SELECT id FROM movies WHERE id = ANY(CAST(:ids AS bigint[])) ORDER BY id FOR KEY SHARE"
+        ),
+        {"ids": db.number_array(sorted(ids))},
+    )
+    return {int(row[0]) for row in rows}
 
 
 def _filters(query: MovieListQuery) -> tuple[list[str], dict[str, Any]]:
@@ -107,28 +114,22 @@ def _filters(query: MovieListQuery) -> tuple[list[str], dict[str, Any]]:
     return where, params
 
 
+def list_movies_listing(query: MovieListQuery) -> pagination.Listing:
+    key, key_type = SORT_KEYS[query.sort.lstrip("-")]
+    where, params = _filters(query)
+    return pagination.Listing(
+        name="movies",
+        columns=COLUMNS,
+        source="movies",
+        order=pagination.Keyset(key, key_type, descending=query.sort.startswith("-")),
+        where=where,
+        params=params,
+    )
+
+
 def list_movies(query: MovieListQuery) -> MoviePage:
     """A keyset page: (sort key, id) strictly after the cursor, in the requested order."""
-    descending = query.sort.startswith("-")
-    key_sql, key_type = SORT_KEYS[query.sort.lstrip("-")]
-    listing = pagination.fingerprint(**query.model_dump(exclude={"limit", "cursor"}))
-    where, params = _filters(query)
-    if query.cursor:
-        position = pagination.decode(query.cursor, listing)
-        op = "<" if descending else ">"
-        where.append(f"({key_sql}, id) {op} (CAST(:key AS {key_type}), :after_id)")
-        params.update(key=position.key, after_id=position.id)
-    order = "DESC" if descending else "ASC"
-    sql = (
-        f"SELECT {COLUMNS}, ({key_sql})::text AS sort_key FROM movies"
-        f"{' WHERE ' + ' AND '.join(where) if where else ''}"
-        f" ORDER BY {key_sql} {order}, id {order} LIMIT :limit"
+    rows, next_cursor = pagination.fetch_page(
+        list_movies_listing(query), limit=query.limit, cursor=query.cursor
     )
-    with db.transaction() as conn:
-        rows = conn.execute(sa.text(sql), {**params, "limit": query.limit + 1}).mappings().all()
-    items = [Movie.model_validate(row) for row in rows[: query.limit]]
-    next_cursor = None
-    if len(rows) > query.limit:
-        last = rows[query.limit - 1]
-        next_cursor = pagination.encode(pagination.Position(last["sort_key"], last["id"]), listing)
-    return MoviePage(items=items, next_cursor=next_cursor)
+    return MoviePage(items=[Movie.model_validate(row) for row in rows], next_cursor=next_cursor)

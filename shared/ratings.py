@@ -7,15 +7,13 @@ and one btree per leaderboard order.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
 
 from shared import db, pagination
-from shared.errors import BadRequest, NotFound
+from shared.errors import NotFound
 from shared.schemas.ratings import (
     LabelCounts,
     Leaderboard,
@@ -36,34 +34,12 @@ COLUMNS = """r.movie_id, r.review_count, r.positive_count, r.neutral_count, r.ne
     r.rating_histogram, r.average_rating, r.bayesian_rating, r.model_versions, r.updated_at,
     r.positivity_sum / nullif(r.review_count, 0) AS average_positivity,
     r.positive_count::numeric / nullif(r.review_count, 0) AS positive_ratio"""
-# order name -> (SQL expression matching a 0005 index, cast for the cursor's text key)
-ORDER_KEYS = {
-    "bayesian": ("coalesce(r.bayesian_rating, 0)", "numeric"),
-    "average": ("coalesce(r.average_rating, 0)", "numeric"),
-    "count": ("r.review_count", "integer"),
-    "recent": ("r.updated_at", "timestamptz"),
-}
-
-
-def _numeric_key(text: str) -> Decimal:
-    value = Decimal(text)
-    if not value.is_finite() or abs(value) > 100:  # rating keys lie in 0..10
-        raise ValueError(text)
-    return value
-
-
-def _integer_key(text: str) -> int:
-    value = int(text)
-    if not 0 <= value < 2**31:
-        raise ValueError(text)
-    return value
-
-
-# SQL type -> parser of a cursor's text key; the typed value is what goes to the database
-KEY_PARSERS: dict[str, Callable[[str], object]] = {
-    "numeric": _numeric_key,
-    "integer": _integer_key,
-    "timestamptz": datetime.fromisoformat,
+# order name -> the keyset reading a 0005 index backwards (ties by movie id, descending)
+ORDERS = {
+    "bayesian": pagination.Keyset("coalesce(r.bayesian_rating, 0)", "numeric", True, "r.movie_id"),
+    "average": pagination.Keyset("coalesce(r.average_rating, 0)", "numeric", True, "r.movie_id"),
+    "count": pagination.Keyset("r.review_count", "integer", True, "r.movie_id"),
+    "recent": pagination.Keyset("r.updated_at", "timestamptz", True, "r.movie_id"),
 }
 STEPS = {"day": "1 day", "week": "1 week", "month": "1 month"}
 
@@ -100,7 +76,7 @@ def get(movie_id: int) -> MovieRating:
     with db.transaction() as conn:
         row = (
             conn.execute(
-                sa.text(f"SELECT {COLUMNS} FROM movie_ratings r WHERE r.movie_id = :id"),
+                sa.text(f"SELECT {COLUMNS} FROM movie_ratings r WHERE r.movie_id = :id"),  # noqa: S608
                 {"id": movie_id},
             )
             .mappings()
@@ -126,62 +102,30 @@ def _leaderboard_filters(query: LeaderboardQuery) -> tuple[list[str], dict[str, 
     return where, params
 
 
-def leaderboard_sql(query: LeaderboardQuery, after: bool) -> str:
+def leaderboard_listing(query: LeaderboardQuery) -> pagination.Listing:
     """The page query: a backward scan of the order's index, joined to movies by primary key."""
-    key_sql, key_type = ORDER_KEYS[query.order]
-    where, _ = _leaderboard_filters(query)
-    if after:
-        where.append(f"({key_sql}, r.movie_id) < (CAST(:key AS {key_type}), :after_id)")
-    return (
-        f"SELECT {COLUMNS}, m.title, m.genre, m.release_date, ({key_sql})::text AS sort_key"
-        " FROM movie_ratings r JOIN movies m ON m.id = r.movie_id"
-        f" WHERE {' AND '.join(where)}"
-        f" ORDER BY {key_sql} DESC, r.movie_id DESC LIMIT :limit"
-    )
-
-
-def leaderboard_params(query: LeaderboardQuery) -> dict[str, Any]:
-    _, params = _leaderboard_filters(query)
-    params["limit"] = query.limit + 1
-    if query.cursor:
-        position = pagination.decode(query.cursor, _listing(query))
-        params.update(key=_checked_key(query.order, position.key), after_id=position.id)
-    return params
-
-
-def _checked_key(order: str, key: str | None) -> object:
-    """The cursor's sort key as a value of the order's type (cursors can be hand-made)."""
-    try:
-        if key is None:
-            raise ValueError("no key")
-        return KEY_PARSERS[ORDER_KEYS[order][1]](key)
-    except (ValueError, InvalidOperation):
-        raise BadRequest("the cursor is not valid") from None
-
-
-def _listing(query: LeaderboardQuery) -> str:
-    return pagination.fingerprint(
-        listing="ratings", **query.model_dump(exclude={"limit", "cursor"})
+    where, params = _leaderboard_filters(query)
+    return pagination.Listing(
+        name="ratings",
+        columns=f"{COLUMNS}, m.title, m.genre, m.release_date",
+        source="movie_ratings r JOIN movies m ON m.id = r.movie_id",
+        order=ORDERS[query.order],
+        where=where,
+        params=params,
     )
 
 
 def leaderboard(query: LeaderboardQuery) -> Leaderboard:
     """A keyset page of movies in the requested order (descending, ties by id descending)."""
-    params = leaderboard_params(query)
-    sql = leaderboard_sql(query, after=query.cursor is not None)
-    with db.transaction() as conn:
-        rows = conn.execute(sa.text(sql), params).mappings().all()
+    rows, next_cursor = pagination.fetch_page(
+        leaderboard_listing(query), limit=query.limit, cursor=query.cursor
+    )
     items = [
         LeaderboardItem(
             **_fields(row), title=row["title"], genre=row["genre"], release_date=row["release_date"]
         )
-        for row in rows[: query.limit]
+        for row in rows
     ]
-    next_cursor = None
-    if len(rows) > query.limit:
-        last = rows[query.limit - 1]
-        position = pagination.Position(last["sort_key"], last["movie_id"])
-        next_cursor = pagination.encode(position, _listing(query))
     return Leaderboard(items=items, next_cursor=next_cursor)
 
 

@@ -1,14 +1,17 @@
-"""Review storage and scoring: every write is one transaction that also moves the aggregates
-(the triggers of migration 0002 see every insert, update and delete)."""
+"""Reviews: scoring, storage and listing. Every write is one transaction that also moves the
+aggregates (the statement-level triggers of migration 0002 see every insert, update and
+delete), and every insert, from HTTP or from an upload, goes through insert()."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 
-from shared import db, idempotency, pagination
+from shared import db, movies, pagination
 from shared.errors import NotFound
 from shared.schemas.reviews import (
     Review,
@@ -18,25 +21,93 @@ from shared.schemas.reviews import (
     ReviewUpdate,
     SentimentOut,
 )
-from shared.sentiment import Sentiment, get_scorer
 
 COLUMNS = (
     "id, movie_id, author, content, label, positivity, confidence, rating, model_version,"
     " external_id, created_at, updated_at"
 )
 SENTIMENT_FIELDS = ("label", "positivity", "confidence", "rating", "model_version")
-FOREIGN_KEY_VIOLATION = "23503"
 
-INSERT = sa.text(f"""
-    INSERT INTO reviews (movie_id, author, content, label, positivity, confidence, rating,
-                         model_version, source_key)
-    SELECT * FROM unnest(CAST(:movie_id AS bigint[]), CAST(:author AS text[]),
-                         CAST(:content AS text[]), CAST(:label AS text[]),
-                         CAST(:positivity AS float8[]), CAST(:confidence AS float8[]),
-                         CAST(:rating AS float8[]), CAST(:model_version AS text[]),
-                         CAST(:source_key AS text[]))
-    RETURNING {COLUMNS}
-""")
+
+class Scored(Protocol):
+    """A sentiment result (shared.sentiment.Sentiment; tests may pass their own)."""
+
+    @property
+    def label(self) -> str: ...
+    @property
+    def positivity(self) -> float: ...
+    @property
+    def confidence(self) -> float: ...
+    @property
+    def rating(self) -> float: ...
+    @property
+    def model_version(self) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class NewReview:
+    """A scored review ready to insert.
+
+    source_key makes a write exactly-once (uploads key each line by object, generation and
+    line); external_id is the uploader's own id, unique per movie; created_at defaults to now.
+    """
+
+    movie_id: int
+    author: str
+    content: str
+    sentiment: Scored
+    source_key: str | None = None
+    external_id: str | None = None
+    created_at: datetime | None = None
+
+
+# ON CONFLICT without a target skips both a seen source key (a redelivered upload batch) and
+# a (movie_id, external_id) already stored (the same file uploaded again). The statement-level
+# insert trigger then moves the aggregates for exactly the rows inserted.
+_INSERT = sa.text(f"""
+INSERT INTO reviews (movie_id, author, content, label, positivity, confidence, rating,
+                     model_version, source_key, external_id, created_at)
+SELECT u.movie_id, u.author, u.content, u.label, u.positivity, u.confidence, u.rating,
+       u.model_version, u.source_key, u.external_id, coalesce(u.created_at, clock_timestamp())
+FROM unnest(CAST(:movie_id AS bigint[]), CAST(:author AS text[]), CAST(:content AS text[]),
+            CAST(:label AS text[]), CAST(:positivity AS float8[]),
+            CAST(:confidence AS float8[]), CAST(:rating AS float8[]),
+            CAST(:model_version AS text[]), CAST(:source_key AS text[]),
+            CAST(:external_id AS text[]), CAST(:created_at AS timestamptz[]))
+     AS u(movie_id, author, content, label, positivity, confidence, rating, model_version,
+          source_key, external_id, created_at)
+ON CONFLICT DO NOTHING
+RETURNING {COLUMNS}
+""")  # noqa: S608
+
+
+def insert(conn: sa.Connection, rows: Sequence[NewReview]) -> list[Review]:
+    """Insert many reviews in one statement; return those inserted, in the order given.
+
+    Rows whose source key or (movie, external id) is already stored are skipped. Every
+    movie must exist: callers check with movies.lock_existing() in the same transaction.
+    """
+    if not rows:
+        return []
+    scores = [row.sentiment for row in rows]
+    params = {
+        "movie_id": db.number_array(row.movie_id for row in rows),
+        "author": db.text_array(row.author for row in rows),
+        "content": db.text_array(row.content for row in rows),
+        "label": db.text_array(score.label for score in scores),
+        "positivity": db.number_array(float(score.positivity) for score in scores),
+        "confidence": db.number_array(float(score.confidence) for score in scores),
+        "rating": db.number_array(float(score.rating) for score in scores),
+        "model_version": db.text_array(score.model_version for score in scores),
+        "source_key": db.text_array(row.source_key for row in rows),
+        "external_id": db.text_array(row.external_id for row in rows),
+        "created_at": db.text_array(
+            row.created_at.isoformat() if row.created_at else None for row in rows
+        ),
+    }
+    inserted = conn.execute(_INSERT, params).mappings().all()
+    # identities are drawn in the order of the unnest rows, so id order is the order given
+    return [to_review(row) for row in sorted(inserted, key=lambda row: row["id"])]
 
 
 def to_review(row: Any) -> Review:
@@ -45,92 +116,46 @@ def to_review(row: Any) -> Review:
     return Review(sentiment=sentiment, **data)
 
 
-def score(texts: Sequence[str]) -> list[Sentiment]:
+def score(texts: Sequence[str]) -> list[Scored]:
     """Score with the instance's model; ModelUnavailable (503) if it cannot be loaded."""
-    return get_scorer().score(list(texts))
+    from shared.sentiment import get_scorer  # the model runtime loads with the first score
+
+    return list(get_scorer().score(list(texts)))
 
 
-def _missing_movies(movie_ids: set[int]) -> NotFound:
-    """The 404 for a write whose foreign key failed, naming every missing movie."""
-    with db.transaction() as conn:
-        found = set(
-            conn.execute(
-                sa.text("SELECT id FROM movies WHERE id = ANY(CAST(:ids AS bigint[]))"),
-                {"ids": sorted(movie_ids)},
-            ).scalars()
-        )
-    missing = sorted(movie_ids - found) or sorted(movie_ids)
+def _missing_movies(missing: set[int]) -> NotFound:
+    """The 404 for a write naming movies that do not exist, naming each of them."""
+    ordered = sorted(missing)
     return NotFound(
-        f"movie {', '.join(map(str, missing))} does not exist",
+        f"movie {', '.join(map(str, ordered))} does not exist",
         errors=[
             {"field": "movie_id", "message": f"movie {m} does not exist", "type": "not_found"}
-            for m in missing
+            for m in ordered
         ],
     )
 
 
-def insert_scored(
-    conn: sa.Connection,
-    items: Sequence[ReviewCreate],
-    sentiments: Sequence[Sentiment],
-    source_keys: Sequence[str | None],
-) -> list[Review]:
-    """One INSERT for many reviews; rows come back in the order given."""
-    params: dict[str, list[Any]] = {
-        "movie_id": [item.movie_id for item in items],
-        "author": [item.author for item in items],
-        "content": [item.content for item in items],
-        "source_key": list(source_keys),
-    }
-    for name in SENTIMENT_FIELDS:
-        params[name] = [getattr(s, name) for s in sentiments]
-    rows = conn.execute(INSERT, params).mappings().all()
-    return [to_review(row) for row in sorted(rows, key=lambda row: row["id"])]
-
-
-def replay(key: str | None, digest: str | None) -> idempotency.Stored | None:
-    """A cheap look-up before scoring, so retries never pay for the model."""
-    if key is None or digest is None:
-        return None
-    with db.transaction() as conn:
-        return idempotency.claim(conn, key, digest)
-
-
-def create(
-    items: Sequence[ReviewCreate], key: str | None = None, digest: str | None = None
-) -> tuple[list[Review] | None, idempotency.Stored | None]:
-    """Score then store; with an Idempotency-Key, (None, stored) means a replay."""
-    stored = replay(key, digest)
-    if stored is not None:
-        return None, stored
+def create(items: Sequence[ReviewCreate]) -> list[Review]:
+    """Score, then store all or nothing; a missing movie is a 404 naming it."""
     sentiments = score([item.content for item in items])
-    source_keys = [f"idem:{key}#{i}" for i in range(len(items))] if key else [None] * len(items)
-    try:
-        with db.transaction() as conn:
-            if key is not None and digest is not None:
-                stored = idempotency.claim(conn, key, digest)
-                if stored is not None:
-                    return None, stored
-            reviews = insert_scored(conn, items, sentiments, source_keys)
-            if key is not None and digest is not None:
-                idempotency.remember(conn, key, digest, 201, _response_body(reviews, len(items)))
-    except sa.exc.DBAPIError as error:  # pg8000 reports every server error the same way
-        if db.sqlstate(error) == FOREIGN_KEY_VIOLATION:  # the movie is missing (or just went)
-            raise _missing_movies({item.movie_id for item in items}) from None
-        raise
-    return reviews, None
-
-
-def _response_body(reviews: list[Review], count: int) -> Any:
-    dumped = [review.model_dump(mode="json") for review in reviews]
-    return dumped[0] if count == 1 and len(dumped) == 1 else {"items": dumped}
+    rows = [
+        NewReview(item.movie_id, item.author, item.content, sentiment)
+        for item, sentiment in zip(items, sentiments, strict=True)
+    ]
+    wanted = {item.movie_id for item in items}
+    with db.transaction() as conn:
+        missing = wanted - movies.lock_existing(conn, wanted)
+        if missing:
+            raise _missing_movies(missing)
+        return insert(conn, rows)
 
 
 def get(review_id: int) -> Review:
     with db.transaction() as conn:
         row = (
             conn.execute(
-                sa.text(f"SELECT {COLUMNS} FROM reviews WHERE id = :id"), {"id": review_id}
+                sa.text(f"SELECT {COLUMNS} FROM reviews WHERE id = :id"),  # noqa: S608
+                {"id": review_id},
             )
             .mappings()
             .one_or_none()
@@ -153,7 +178,8 @@ def update(review_id: int, data: ReviewUpdate) -> Review:
     with db.transaction() as conn:
         row = (
             conn.execute(
-                sa.text(f"UPDATE reviews SET {assignments} WHERE id = :id RETURNING {COLUMNS}"),
+                # column names come from the ReviewUpdate model, values are bound
+                sa.text(f"UPDATE reviews SET {assignments} WHERE id = :id RETURNING {COLUMNS}"),  # noqa: S608
                 {**changes, "id": review_id},
             )
             .mappings()
@@ -164,7 +190,7 @@ def update(review_id: int, data: ReviewUpdate) -> Review:
     return to_review(row)
 
 
-def _sentiment_columns(sentiment: Sentiment) -> dict[str, Any]:
+def _sentiment_columns(sentiment: Scored) -> dict[str, Any]:
     return {name: getattr(sentiment, name) for name in SENTIMENT_FIELDS}
 
 
@@ -177,27 +203,22 @@ def delete(review_id: int) -> None:
         raise NotFound(f"review {review_id} does not exist")
 
 
+NEWEST_FIRST = pagination.Keyset("created_at", "timestamptz", descending=True)
+
+
 def list_reviews(query: ReviewListQuery) -> ReviewPage:
     """Newest first, keyset-paged on (created_at, id)."""
     filters = query.model_dump(include={"movie_id", "label", "author"}, exclude_none=True)
-    listing = pagination.fingerprint(**filters)
-    where = [f"{name} = :{name}" for name in filters]
-    params: dict[str, Any] = dict(filters)
-    if query.cursor:
-        position = pagination.decode(query.cursor, listing)
-        where.append("(created_at, id) < (CAST(:key AS timestamptz), :after_id)")
-        params.update(key=position.key, after_id=position.id)
-    sql = (
-        f"SELECT {COLUMNS}, created_at::text AS sort_key FROM reviews"
-        f"{' WHERE ' + ' AND '.join(where) if where else ''}"
-        " ORDER BY created_at DESC, id DESC LIMIT :limit"
+    rows, next_cursor = pagination.fetch_page(
+        pagination.Listing(
+            columns=COLUMNS,
+            source="reviews",
+            where=[f"{name} = :{name}" for name in filters],
+            params=filters,
+            order=NEWEST_FIRST,
+            name="reviews",
+        ),
+        limit=query.limit,
+        cursor=query.cursor,
     )
-    with db.transaction() as conn:
-        rows = conn.execute(sa.text(sql), {**params, "limit": query.limit + 1}).mappings().all()
-    page = rows[: query.limit]
-    items = [to_review({k: v for k, v in row.items() if k != "sort_key"}) for row in page]
-    next_cursor = None
-    if len(rows) > query.limit:
-        last = page[-1]
-        next_cursor = pagination.encode(pagination.Position(last["sort_key"], last["id"]), listing)
-    return ReviewPage(items=items, next_cursor=next_cursor)
+    return ReviewPage(items=[to_review(row) for row in rows], next_cursor=next_cursor)

@@ -8,6 +8,9 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+# Signs list cursors on a laptop and in tests; the cloud must set its own (Secret Manager).
+DEV_CURSOR_SECRET = "local-development-cursor-key"  # noqa: S105  (refused in the cloud)
+
 
 class Settings(BaseSettings):
     """Everything an instance needs to know; invalid values stop it at start-up."""
@@ -29,6 +32,7 @@ class Settings(BaseSettings):
     cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     retry_after_seconds: int = Field(default=5, ge=1)
+    cursor_secret: SecretStr = Field(default=SecretStr(DEV_CURSOR_SECRET), min_length=16)
 
     # Storage and model.
     models_bucket: str = "models"
@@ -66,6 +70,10 @@ class Settings(BaseSettings):
             raise ValueError("set exactly one of DATABASE_URL or INSTANCE_CONNECTION_NAME")
         if self.instance_connection_name and not self.db_iam_user:
             raise ValueError("INSTANCE_CONNECTION_NAME needs DB_IAM_USER")
+        if self.instance_connection_name and (
+            self.cursor_secret.get_secret_value() == DEV_CURSOR_SECRET
+        ):
+            raise ValueError("a cloud instance needs its own CURSOR_SECRET")
         return self
 
 

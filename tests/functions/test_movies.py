@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 
 import pytest
 
 PROBLEM = "application/problem+json"
+
+
+def _b64(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 def create(movies, auth, **fields):
@@ -250,6 +259,18 @@ def test_every_sort_pages_through_all_rows_once(movies, auth, sort):
     assert values == sorted(values, reverse=sort.startswith("-"))
 
 
+def test_the_longest_titles_page_by_title(movies, auth):
+    for mark in "가나다":
+        create(movies, auth, title=mark * 199 + "😀")  # 4-byte characters, 200 in all
+    page = movies.get("/movies?limit=1&sort=title").get_json()
+    seen = [page["items"][0]["title"][0]]
+    while page["next_cursor"]:
+        query = {"limit": 1, "sort": "title", "cursor": page["next_cursor"]}
+        page = movies.get("/movies", query_string=query).get_json()
+        seen.append(page["items"][0]["title"][0])
+    assert seen == ["가", "나", "다"]
+
+
 def test_pagination_is_stable_under_concurrent_inserts(movies, auth):
     from tests.support import function_client
 
@@ -326,6 +347,64 @@ def test_bad_list_queries_are_422(movies, query):
 
 @pytest.mark.parametrize("cursor", ["garbage", "eyJ4IjoxfQ", "W251bGwsIDEsICJ4Il0"])
 def test_bad_cursors_are_400(movies, cursor):
+    assert_problem(movies.get("/movies", query_string={"cursor": cursor}), 400)
+
+
+# every forged cursor the hostile review found answering 500: base64 JSON without a signature
+FORGED_UNSIGNED = [
+    "WyJ4IiwgMSwgImQxMjBlNDQ5MGMwZGQ5NzUiXQ",  # ["x", 1, "d120e4490c0dd975"]: a text key for a date
+    _b64(json.dumps(["2024-01-01 00:00:00+00", 2**63, "x"])),
+    _b64(json.dumps(["2024-01-01 00:00:00+00", True, "x"])),
+]
+
+
+@pytest.mark.parametrize("cursor", FORGED_UNSIGNED)
+def test_unsigned_cursors_are_400(movies, auth, cursor):
+    create(movies, auth)
+    for sort in ("-created_at", "title", "release_date"):
+        query = {"cursor": cursor, "sort": sort}
+        assert_problem(movies.get("/movies", query_string=query), 400)
+
+
+@pytest.mark.parametrize(
+    ("sort", "key", "row_id"),
+    [
+        ("-created_at", "x", 1),
+        ("-created_at", "2024-01-01 00:00:00", 1),  # no time zone
+        ("release_date", "x", 1),
+        ("release_date", "infinity-ish", 1),
+        ("title", "nul\u0000byte", 1),
+        ("title", "t" * 1001, 1),
+        ("title", "ok", 2**63),
+        ("title", "ok", 0),
+        ("title", "ok", True),
+        ("title", "ok", 1.5),
+        ("title", 5, 1),
+        ("title", None, 1),
+    ],
+)
+def test_signed_cursors_with_bad_parts_are_400(movies, sort, key, row_id):
+    """Signed with the real key, so only the validation of each decoded part refuses them."""
+    from shared import pagination
+    from shared.movies import list_movies_listing
+    from shared.schemas.movies import MovieListQuery
+
+    listing = list_movies_listing(MovieListQuery(sort=sort))
+    forged = pagination.encode(pagination.Position(key, row_id), listing)
+    assert_problem(movies.get("/movies", query_string={"cursor": forged, "sort": sort}), 400)
+
+
+def test_a_tampered_or_foreign_cursor_is_400(movies, auth, monkeypatch):
+    for i in range(3):
+        create(movies, auth, title=f"m{i}")
+    cursor = movies.get("/movies?limit=1").get_json()["next_cursor"]
+    payload, signature = cursor.split(".")
+    tampered = _b64(json.dumps([*json.loads(_unb64(payload))[:1], 1]))
+    assert_problem(movies.get("/movies", query_string={"cursor": f"{tampered}.{signature}"}), 400)
+    monkeypatch.setenv("CURSOR_SECRET", "another-deployment-key")
+    from shared.settings import get_settings
+
+    get_settings.cache_clear()
     assert_problem(movies.get("/movies", query_string={"cursor": cursor}), 400)
 
 

@@ -8,8 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from shared import db, pagination
-from shared import ratings as store
-from shared.ratings import leaderboard_params, leaderboard_sql
+from shared.ratings import leaderboard_listing
 from shared.schemas.ratings import LeaderboardQuery
 from tests.functions.test_ratings import assert_problem
 from tests.shared.test_ratings_helpers import add_movie, add_reviews, review
@@ -135,8 +134,9 @@ def test_a_cursor_only_fits_its_own_listing(ratings, board):
         ("average", "1e999999"),
         ("count", "99999999999"),
     ]:
-        query = LeaderboardQuery(order=order)
-        forged = pagination.encode(pagination.Position(key, 1), store._listing(query))
+        # signed with the real key, so only the validation of each part can refuse them
+        listing = leaderboard_listing(LeaderboardQuery(order=order))
+        forged = pagination.encode(pagination.Position(key, 1), listing)  # type: ignore[arg-type]
         assert_problem(ratings.get(f"/ratings?order={order}&cursor={forged}"), 400)
     assert ratings.get(f"/ratings?limit=2&cursor={cursor}").status_code == 200
 
@@ -165,11 +165,9 @@ def _relations(plan: dict) -> list[tuple[str, str | None, str | None]]:
 
 
 def _explain(query: LeaderboardQuery) -> list[tuple[str, str | None, str | None]]:
-    sql = leaderboard_sql(query, after=query.cursor is not None)
+    sql, params = pagination.page_query(leaderboard_listing(query), query.limit, query.cursor)
     with db.transaction() as conn:
-        raw = conn.execute(
-            sa.text(f"EXPLAIN (FORMAT JSON) {sql}"), leaderboard_params(query)
-        ).scalar_one()
+        raw = conn.execute(sa.text(f"EXPLAIN (FORMAT JSON) {sql}"), params).scalar_one()
     plan = raw if isinstance(raw, list) else json.loads(raw)
     return _relations(plan[0]["Plan"])
 

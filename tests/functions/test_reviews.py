@@ -123,6 +123,29 @@ def test_malformed_and_wrong_type_bodies(reviews, auth):
     )
 
 
+# --- stored byte for byte ---------------------------------------------------------------------
+
+# strings PostgreSQL's array syntax would read as NULL, or split, if they went unquoted
+ARRAY_HOSTILE = ["null", "NULL", " Null ", "a,b", '"quoted"', "back\\slash", "{braces}", "NULL "]
+
+
+@pytest.mark.parametrize("author", ARRAY_HOSTILE)
+def test_any_author_is_stored_byte_for_byte(reviews, auth, movie_id, author):
+    response = post(reviews, auth, movie_id, author=author)
+    assert response.status_code == 201, response.get_data(as_text=True)
+    stored = reviews.get(f"/reviews/{response.get_json()['id']}").get_json()
+    assert stored["author"] == author.strip()
+
+
+def test_a_batch_stores_every_value_byte_for_byte(reviews, auth, movie_id):
+    items = [{"movie_id": movie_id, "author": a, "content": f"{a} 좋아요"} for a in ARRAY_HOSTILE]
+    response = reviews.post("/reviews:batch", json={"items": items}, headers=auth)
+    assert response.status_code == 201, response.get_data(as_text=True)
+    created = response.get_json()["items"]
+    assert [r["author"] for r in created] == [a.strip() for a in ARRAY_HOSTILE]
+    assert [r["content"] for r in created] == [f"{a} 좋아요".strip() for a in ARRAY_HOSTILE]
+
+
 # --- idempotency ------------------------------------------------------------------------------
 
 
@@ -134,6 +157,25 @@ def test_idempotency_key_replays_the_same_response(reviews, auth, movie_id):
     assert again.headers["Idempotent-Replayed"] == "true"
     assert row_count(movie_id) == 1
     assert aggregate(movie_id).review_count == 1
+
+
+def test_a_replay_is_identical_in_status_body_and_location(reviews, auth, movie_id):
+    first = post(reviews, auth, movie_id, **{"Idempotency-Key": "same-1"})
+    again = post(reviews, auth, movie_id, **{"Idempotency-Key": "same-1"})
+    assert (again.status_code, again.get_data()) == (first.status_code, first.get_data())
+    assert again.headers["Location"] == first.headers["Location"]
+    assert again.headers["Content-Type"] == first.headers["Content-Type"]
+
+
+def test_a_replayed_batch_of_one_keeps_the_batch_shape(reviews, auth, movie_id):
+    items = [{"movie_id": movie_id, "author": "a", "content": POSITIVE}]
+    key = {"Idempotency-Key": "batch-of-one"}
+    first = reviews.post("/reviews:batch", json={"items": items}, headers={**auth, **key})
+    again = reviews.post("/reviews:batch", json={"items": items}, headers={**auth, **key})
+    assert first.status_code == again.status_code == 201
+    assert again.get_data() == first.get_data()
+    assert list(again.get_json()) == ["items"]
+    assert row_count(movie_id) == 1
 
 
 def test_idempotency_key_with_another_body_is_409(reviews, auth, movie_id):

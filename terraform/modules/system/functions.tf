@@ -74,6 +74,14 @@ resource "google_cloudfunctions2_function" "this" {
         version = var.api_keys_version
       }
     }
+
+    # signs list cursors; settings refuse to start a cloud instance without it
+    secret_environment_variables {
+      key        = "CURSOR_SECRET"
+      project_id = var.project_id
+      secret     = google_secret_manager_secret.cursor_key.secret_id
+      version    = "latest"
+    }
   }
 
   dynamic "event_trigger" {
@@ -104,6 +112,7 @@ resource "google_cloudfunctions2_function" "this" {
     google_storage_bucket_iam_member.models_reader,
     google_storage_bucket_iam_member.uploads_admin,
     google_secret_manager_secret_iam_member.api_keys_accessor,
+    google_secret_manager_secret_iam_member.cursor_key_accessor,
     time_sleep.eventarc_iam_propagation,
   ]
 }

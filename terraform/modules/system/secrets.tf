@@ -31,3 +31,32 @@ resource "google_secret_manager_secret_iam_member" "api_keys_accessor" {
   role      = "roles/secretmanager.secretAccessor"
   member    = google_service_account.function[each.key].member
 }
+
+# The key that signs list cursors (CURSOR_SECRET): every instance of every function must
+# hold the same one, or a cursor from one instance is refused by the next (settings refuse
+# to start a cloud instance without it). Added by an operator like the API keys
+# (docs/deploy.md); a new version invalidates open cursors only.
+resource "google_secret_manager_secret" "cursor_key" {
+  project   = var.project_id
+  secret_id = "${local.prefix}-cursor-key"
+
+  replication {
+    auto {}
+  }
+
+  labels = {
+    system      = var.name
+    environment = var.environment
+  }
+
+  depends_on = [google_project_service.this]
+}
+
+resource "google_secret_manager_secret_iam_member" "cursor_key_accessor" {
+  for_each = local.function_specs
+
+  project   = var.project_id
+  secret_id = google_secret_manager_secret.cursor_key.secret_id
+  role      = "roles/secretmanager.secretAccessor"
+  member    = google_service_account.function[each.key].member
+}
