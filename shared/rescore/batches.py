@@ -16,11 +16,11 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from shared import db
+from shared.db import number_array, text_array
 from shared.jobs.task import TaskEnv
 from shared.rescore import ledger
 from shared.rescore.ledger import BatchCounts, TaskRow
 from shared.sentiment import Sentiment
-from shared.uploads.store import number_array, text_array
 
 DEADLOCK = "40P01"
 COMMIT_TRIES = 3

@@ -92,7 +92,7 @@ def claim(task: TaskEnv, model_version: str, model_uri: str) -> TaskRow:
         row = _row(
             conn.execute(
                 sa.text(
-                    "UPDATE rescore_tasks SET attempts = attempts + 1,"
+                    "UPDATE rescore_tasks SET attempts = attempts + 1,"  # noqa: S608
                     f" updated_at = clock_timestamp() WHERE {_KEY} RETURNING {COLUMNS}"
                 ),
                 params,
@@ -109,7 +109,8 @@ def claim(task: TaskEnv, model_version: str, model_uri: str) -> TaskRow:
 def fence(conn: sa.Connection, task: TaskEnv, expected_checkpoint: int) -> None:
     """Lock the task's row for this batch; fail unless the checkpoint is still ours."""
     current = conn.execute(
-        sa.text(f"SELECT checkpoint_id FROM rescore_tasks WHERE {_KEY} FOR UPDATE"), _key(task)
+        sa.text(f"SELECT checkpoint_id FROM rescore_tasks WHERE {_KEY} FOR UPDATE"),  # noqa: S608
+        _key(task),
     ).scalar_one()
     if current != expected_checkpoint:
         raise LostCheckpoint(
@@ -122,7 +123,7 @@ def advance(conn: sa.Connection, task: TaskEnv, counts: BatchCounts) -> TaskRow:
     """Move the checkpoint and add the batch's counts, in the batch's transaction."""
     row = conn.execute(
         sa.text(
-            "UPDATE rescore_tasks SET checkpoint_id = :checkpoint_id, seen = seen + :seen,"
+            "UPDATE rescore_tasks SET checkpoint_id = :checkpoint_id, seen = seen + :seen,"  # noqa: S608
             " rescored = rescored + :rescored, conflicts = conflicts + :conflicts,"
             f" updated_at = clock_timestamp() WHERE {_KEY} RETURNING {COLUMNS}"
         ),
@@ -135,7 +136,7 @@ def finish(task: TaskEnv) -> TaskRow:
     with db.transaction() as conn:
         row = conn.execute(
             sa.text(
-                "UPDATE rescore_tasks SET status = 'done',"
+                "UPDATE rescore_tasks SET status = 'done',"  # noqa: S608
                 " finished_at = coalesce(finished_at, clock_timestamp()),"
                 f" updated_at = clock_timestamp() WHERE {_KEY} RETURNING {COLUMNS}"
             ),
@@ -149,7 +150,7 @@ def execution_tasks(execution: str) -> list[TaskRow]:
     with db.transaction() as conn:
         rows = conn.execute(
             sa.text(
-                f"SELECT {COLUMNS} FROM rescore_tasks WHERE execution = :execution"
+                f"SELECT {COLUMNS} FROM rescore_tasks WHERE execution = :execution"  # noqa: S608
                 " ORDER BY task_index"
             ),
             {"execution": execution},

@@ -75,12 +75,13 @@ resource "google_cloudfunctions2_function" "this" {
       }
     }
 
-    # signs list cursors; settings refuse to start a cloud instance without it
+    # signs list cursors; settings refuse to start a cloud instance without it.
+    # Pinned like the API keys, so every instance holds the same key.
     secret_environment_variables {
       key        = "CURSOR_SECRET"
       project_id = var.project_id
       secret     = google_secret_manager_secret.cursor_key.secret_id
-      version    = "latest"
+      version    = var.cursor_key_version
     }
   }
 

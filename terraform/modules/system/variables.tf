@@ -244,6 +244,17 @@ variable "api_keys_version" {
   }
 }
 
+variable "cursor_key_version" {
+  description = "Version of the cursor-signing secret the functions mount (CURSOR_SECRET). Rotation: add a secret version, set this to its number and apply; cursors handed out before stop working, nothing else changes."
+  type        = string
+  default     = "1"
+
+  validation {
+    condition     = can(regex("^[1-9][0-9]*$", var.cursor_key_version))
+    error_message = "cursor_key_version is a secret version number (1, 2, ...); every instance must hold the same key, so \"latest\" is not allowed."
+  }
+}
+
 # --- Model -------------------------------------------------------------------
 
 variable "model_version" {

@@ -1,7 +1,7 @@
 """idempotency keys replay byte for byte: the body as sent, and the headers that matter
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 
 jsonb re-orders keys and re-spaces the text, so a replay could not repeat the first body's
 bytes; the body is now kept as the text that was sent, with the response headers (Location,
@@ -11,8 +11,8 @@ expire within the key TTL (24 hours).
 
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
