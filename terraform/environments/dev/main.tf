@@ -11,6 +11,7 @@ module "system" {
   model_version               = var.model_version
   cors_origins                = var.cors_origins
   api_keys_version            = var.api_keys_version
+  cursor_key_version          = var.cursor_key_version
   public_invoker              = var.public_invoker
   invoker_members             = var.invoker_members
   enable_load_balancer        = var.enable_load_balancer

@@ -13,6 +13,9 @@ cors_origins  = ["https://dev.example.com"]
 # API-key secret version the functions mount (rotation: docs/deploy.md).
 api_keys_version = "1"
 
+# Cursor-signing key version the functions mount (rotation: docs/deploy.md).
+cursor_key_version = "1"
+
 # Public access: false under Domain Restricted Sharing (docs/deploy.md).
 public_invoker  = true
 invoker_members = []

@@ -66,6 +66,12 @@ variable "api_keys_version" {
   default     = "1"
 }
 
+variable "cursor_key_version" {
+  description = "Secret Manager version of the cursor-signing key the functions mount (rotation: docs/deploy.md)."
+  type        = string
+  default     = "1"
+}
+
 variable "alert_emails" {
   description = "E-mail addresses that receive alert notifications (one channel each)."
   type        = list(string)
