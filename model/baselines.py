@@ -17,8 +17,9 @@ from pathlib import Path
 import numpy as np
 
 from model.data import polarity, read_reviews, three_class
-from model.metrics import balanced_accuracy, band_labels, choose_band, macro_f1, rating_mae
+from model.metrics import balanced_accuracy, choose_band, macro_f1, rating_mae
 from model.paths import MODEL_DIR, split_file
+from shared.sentiment.decision import band_labels
 from shared.sentiment.text import normalize
 
 

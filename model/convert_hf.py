@@ -22,7 +22,8 @@ import numpy as np
 
 from model.metrics import choose_band
 from model.quantize import quantize
-from shared.sentiment.manifest import MANIFEST, RATING_LINEAR, Manifest, sha256
+from shared.sentiment.decision import RATING_LINEAR, BandDecision
+from shared.sentiment.manifest import MANIFEST, Manifest, sha256
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -114,7 +115,7 @@ def convert(
         name=f"hf-{src.name}",
         version=version,
         max_length=max_length,
-        neutral_band=band,
+        decision=BandDecision(*band),
         inputs=tuple(names),
         outputs=("positivity",),
         files=files,
@@ -142,14 +143,14 @@ def main(argv: list[str] | None = None) -> None:
     manifest = convert(args.src, args.dst, version, tuple(args.band), args.max_length)
     if args.dev:
         band = choose_dev_band(args.dst, args.dev, args.dev_limit)
-        manifest = Manifest(**{**manifest.__dict__, "neutral_band": band})
+        manifest = Manifest(**{**manifest.__dict__, "decision": BandDecision(*band)})
         (args.dst / MANIFEST).write_bytes(manifest.to_bytes())
     log.info(
-        "converted %s -> %s (version %s, band %s)",
+        "converted %s -> %s (version %s, decision %s)",
         args.src,
         args.dst,
         version,
-        manifest.neutral_band,
+        manifest.decision,
     )
 
 

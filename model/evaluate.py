@@ -5,7 +5,9 @@
 * ``nsmc_accuracy``: accuracy of positivity >= 0.5 on a balanced sample
   (equal numbers of 1-4 and 9-10 reviews, fixed seed),
 * ``macro_f1``: 3-class macro-F1 of the served labels (ratings 5-8 neutral),
-* ``rating_mae``: mean |served rating - true rating| over all reviews.
+* ``rating_mae``: mean |served rating - true rating| over all reviews,
+* ``confidence_ece``: expected calibration error of the served confidence as the
+  probability that the served label is right (15 equal-width bins).
 """
 
 from __future__ import annotations
@@ -19,7 +21,13 @@ from typing import Any
 import numpy as np
 
 from model.data import Reviews, read_reviews, three_class
-from model.metrics import balanced_accuracy, confusion, macro_f1, rating_mae
+from model.metrics import (
+    balanced_accuracy,
+    confusion,
+    expected_calibration_error,
+    macro_f1,
+    rating_mae,
+)
 from shared.sentiment import Scorer, load_scorer
 from shared.sentiment.decision import LABELS
 from shared.sentiment.manifest import MANIFEST
@@ -50,6 +58,9 @@ def evaluate(scorer: Scorer, reviews: Reviews) -> dict[str, Any]:
         "nsmc_accuracy": round(balanced_accuracy(served["positivity"], reviews.ratings), 4),
         "macro_f1": round(macro_f1(gold, served["label"]), 4),
         "rating_mae": round(rating_mae(served["rating"], reviews.ratings), 4),
+        "confidence_ece": round(
+            expected_calibration_error(served["confidence"], served["label"] == gold), 4
+        ),
         "confusion": confusion(gold, served["label"]).tolist(),
         "reviews_per_s": round(len(reviews) / seconds, 1),
     }

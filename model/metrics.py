@@ -5,8 +5,13 @@ from __future__ import annotations
 import numpy as np
 
 from model.data import balanced_index, polarity, three_class
+from shared.sentiment.decision import RegionDecision, band_labels, region_masses, tempered
 
-LABELS = ("negative", "neutral", "positive")
+# Grids searched on dev: temperatures (log-spaced) and the negative/neutral weights
+# against a positive weight of 1.
+TEMPERATURES = np.round(np.exp(np.linspace(np.log(0.5), np.log(3.0), 61)), 4)
+REGION_WEIGHTS = np.round(np.arange(0.5, 3.01, 0.05), 2)
+ECE_BINS = 15
 
 
 def balanced_accuracy(positivity: np.ndarray, ratings: np.ndarray, seed: int = 0) -> float:
@@ -14,11 +19,6 @@ def balanced_accuracy(positivity: np.ndarray, ratings: np.ndarray, seed: int = 0
     index = balanced_index(ratings, seed)
     gold = polarity(ratings[index])
     return float(np.mean((positivity[index] >= 0.5) == (gold == 1.0)))
-
-
-def band_labels(positivity: np.ndarray, low: float, high: float) -> np.ndarray:
-    """0 negative below ``low``, 2 positive at or above ``high``, 1 neutral between."""
-    return np.where(positivity < low, 0, np.where(positivity >= high, 2, 1))
 
 
 def macro_f1(gold: np.ndarray, pred: np.ndarray, n_classes: int = 3) -> float:
@@ -55,3 +55,44 @@ def choose_band(positivity: np.ndarray, ratings: np.ndarray) -> tuple[float, flo
 def rating_mae(expected: np.ndarray, ratings: np.ndarray) -> float:
     """Mean absolute error of predicted vs true 1..10 ratings."""
     return float(np.mean(np.abs(expected - ratings)))
+
+
+def region_nll(rating_probs: np.ndarray, gold: np.ndarray, temperature: float) -> float:
+    """Mean negative log-likelihood of the gold 3-class label under tempered region masses."""
+    masses = region_masses(tempered(rating_probs, temperature))
+    return float(-np.mean(np.log(np.maximum(masses[np.arange(len(gold)), gold], 1e-12))))
+
+
+def fit_temperature(rating_probs: np.ndarray, ratings: np.ndarray) -> float:
+    """The temperature minimising the 3-class NLL of the region masses (calibration)."""
+    gold = three_class(ratings)
+    return float(min(TEMPERATURES, key=lambda t: region_nll(rating_probs, gold, float(t))))
+
+
+def choose_decision(rating_probs: np.ndarray, ratings: np.ndarray) -> tuple[RegionDecision, float]:
+    """Calibrate on ``ratings`` (dev), then grid-search region weights for macro-F1."""
+    temperature = fit_temperature(rating_probs, ratings)
+    masses = region_masses(tempered(rating_probs, temperature))
+    gold = three_class(ratings)
+    best: tuple[float, float, float] = (-1.0, 1.0, 1.0)
+    for w_neg in REGION_WEIGHTS:
+        for w_neu in REGION_WEIGHTS:
+            pred = (masses * np.array([w_neg, w_neu, 1.0])).argmax(axis=1)
+            f1 = macro_f1(gold, pred)
+            if f1 > best[0]:
+                best = (f1, float(w_neg), float(w_neu))
+    return RegionDecision((best[1], best[2], 1.0), temperature), best[0]
+
+
+def expected_calibration_error(
+    confidence: np.ndarray, correct: np.ndarray, bins: int = ECE_BINS
+) -> float:
+    """Sum over equal-width confidence bins of |accuracy - mean confidence| x bin share."""
+    index = np.clip((confidence * bins).astype(np.int64), 0, bins - 1)
+    total = 0.0
+    for b in range(bins):
+        chosen = index == b
+        if chosen.any():
+            gap = abs(float(correct[chosen].mean()) - float(confidence[chosen].mean()))
+            total += gap * float(chosen.sum()) / len(confidence)
+    return float(total)

@@ -10,7 +10,7 @@ import numpy as np
 
 from model.data import Reviews, read_reviews
 from model.export import INPUT_NAMES, OUTPUT_NAMES
-from shared.sentiment.decision import ratings
+from shared.sentiment.decision import RATING_EXPECTED, ratings
 from shared.sentiment.engine import Engine
 
 DEFAULT_MAX_LENGTH = 128
@@ -48,7 +48,10 @@ def engine_for(onnx_path: Path, tokenizer_path: Path, threads: int = 2) -> Engin
 def predict_reviews(engine: Engine, reviews: Reviews) -> Predictions:
     out = engine.run(reviews.texts)
     return Predictions(
-        out.positivity, ratings(out.positivity, out.rating_probs), out.rating_probs, reviews.ratings
+        out.positivity,
+        ratings(out.positivity, out.rating_probs, RATING_EXPECTED),
+        out.rating_probs,
+        reviews.ratings,
     )
 
 

@@ -16,7 +16,8 @@ from model.paths import RUNS_DIR, split_file
 from shared.sentiment.text import build_normalizer
 
 log = logging.getLogger(__name__)
-PAD, UNK = "[PAD]", "[UNK]"
+PAD, UNK = "[PAD]", "[UNK]"  # the special tokens, in this order:
+PAD_ID, UNK_ID = 0, 1  # their ids
 
 
 def build_tokenizer(

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import argparse
 import copy
+import dataclasses
 import json
 import logging
 import math
 import random
 import time
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +32,9 @@ from model.encoded import Encoded, cached_encode
 from model.metrics import balanced_accuracy, rating_mae
 from model.network import NetConfig, SentimentNet
 from model.paths import RUNS_DIR, split_file
+from model.soft_targets import SoftTargets, load
+from model.tokenizer import UNK_ID
+from shared.sentiment.decision import median_ratings
 
 log = logging.getLogger(__name__)
 RATINGS = torch.arange(1, 11, dtype=torch.float32)
@@ -37,23 +42,34 @@ RATINGS = torch.arange(1, 11, dtype=torch.float32)
 SOFT_TARGETS = torch.tensor([0, 0, 0, 0, 0.2, 0.35, 0.5, 0.65, 1, 1], dtype=torch.float32)
 
 
+def option(default: Any, help: str = "") -> Any:
+    """A config field that also becomes a command-line option (see ``parse_args``)."""
+    return field(default=default, metadata={"help": help})
+
+
 @dataclass
 class TrainConfig:
-    """Optimisation settings (stored in checkpoints)."""
+    """Optimisation settings (stored in checkpoints); each is a ``--option`` of the CLI."""
 
-    epochs: int = 3
-    batch_size: int = 256
-    lr: float = 3e-3
-    weight_decay: float = 0.01
-    rating_l1: float = 0.1
-    rating_weight: float = 1.0
-    neutral_weight: float = 0.3
-    warmup: float = 0.05
-    ema: float = 0.0
-    time_budget_s: float | None = None
-    seed: int = 13
-    limit: int | None = None
-    dev_limit: int | None = None
+    epochs: int = option(3)
+    batch_size: int = option(256)
+    lr: float = option(3e-3, "peak learning rate (AdamW)")
+    weight_decay: float = option(0.01)
+    rating_l1: float = option(0.1, "weight of the L1 on the expected rating")
+    rating_weight: float = option(1.0, "weight of the rating loss against the positivity loss")
+    neutral_weight: float = option(0.3, "positivity-loss weight of 5-8 reviews")
+    warmup: float = option(0.05, "share of the schedule spent warming up")
+    ema: float = option(0.0, "decay of the weight average evaluated and exported (0: off)")
+    time_budget_minutes: float | None = option(
+        None, "end training (LR fully decayed) after this much training time"
+    )
+    seed: int = option(13)
+    limit: int | None = option(None, "use the first N train rows")
+    dev_limit: int | None = option(None, "use the first N dev rows")
+    distill: float = option(
+        0.0, "weight of the teachers' soft targets against the gold labels (needs --soft-targets)"
+    )
+    token_dropout: float = option(0.0, "share of tokens replaced by [UNK] in training batches")
     net: dict[str, Any] = field(default_factory=dict)
 
 
@@ -77,17 +93,24 @@ def epoch_batches(lengths: np.ndarray, batch_size: int, seed: int) -> list[np.nd
     return batches
 
 
+Teacher = tuple[torch.Tensor, torch.Tensor]  # P(positive) (B,), rating distribution (B, 10)
+
+
 def multitask_loss(
     net: SentimentNet,
     batch: tuple[torch.Tensor, torch.Tensor],
     ratings: torch.Tensor,
     pos_weight: float,
     cfg: TrainConfig,
+    *,
+    teacher: Teacher | None = None,
 ) -> torch.Tensor:
     """Positivity BCE + rating CE (all rows) + L1 on the expected rating.
 
     BCE: 1-4 -> 0 and 9-10 -> 1, the negatives up-weighted to balance the classes;
-    5-8 -> soft targets with weight ``neutral_weight``.
+    5-8 -> soft targets with weight ``neutral_weight``. With a ``teacher``, both the
+    BCE and the CE mix the gold targets with the teacher's (weight ``cfg.distill``),
+    the row weights staying those of the gold classes.
     """
     logit, rating_logits = net(*batch)
     target = torch.from_numpy(polarity(ratings.numpy()))
@@ -97,31 +120,53 @@ def multitask_loss(
     target = torch.where(polar, target, SOFT_TARGETS[ratings.clamp(1, 10) - 1])
     bce = F.binary_cross_entropy_with_logits(logit, target, weight=weights)
     ce = F.cross_entropy(rating_logits, ratings - 1)
+    if teacher is not None and cfg.distill:
+        soft_pos, soft_probs = teacher
+        soft_bce = F.binary_cross_entropy_with_logits(logit, soft_pos, weight=weights)
+        soft_ce = -(soft_probs * F.log_softmax(rating_logits, dim=-1)).sum(dim=-1).mean()
+        bce = (1.0 - cfg.distill) * bce + cfg.distill * soft_bce
+        ce = (1.0 - cfg.distill) * ce + cfg.distill * soft_ce
     expected = (torch.softmax(rating_logits, dim=-1) * RATINGS).sum(dim=-1)
     l1 = (expected - ratings.float()).abs().mean()
     return bce + cfg.rating_weight * (ce + cfg.rating_l1 * l1)
 
 
+def drop_tokens(ids: torch.Tensor, mask: torch.Tensor, rate: float) -> torch.Tensor:
+    """``ids`` with a random ``rate`` of the real tokens replaced by [UNK] (augmentation)."""
+    if rate <= 0.0:
+        return ids
+    dropped = (torch.rand(ids.shape) < rate) & mask.bool()
+    return ids.masked_fill(dropped, UNK_ID)
+
+
 @torch.no_grad()
-def predict(net: SentimentNet, data: Encoded, batch_size: int = 512) -> tuple[np.ndarray, ...]:
-    """(positivity, expected rating) for every row, in row order."""
+def predict_outputs(
+    net: SentimentNet, data: Encoded, batch_size: int = 512
+) -> tuple[np.ndarray, np.ndarray]:
+    """(P(positive) (n,), rating distribution (n, 10)) for every row, in row order."""
     net.eval()
     order = np.argsort(data.lengths, kind="stable")
     pos = np.zeros(len(data), dtype=np.float32)
-    exp = np.zeros(len(data), dtype=np.float32)
+    probs = np.zeros((len(data), RATINGS.numel()), dtype=np.float32)
     for start in range(0, len(order), batch_size):
         rows = order[start : start + batch_size]
         logit, rating_logits = net(*data.batch(rows))
         pos[rows] = torch.sigmoid(logit).numpy()
-        exp[rows] = (torch.softmax(rating_logits, dim=-1) * RATINGS).sum(dim=-1).numpy()
+        probs[rows] = torch.softmax(rating_logits, dim=-1).numpy()
     net.train()
-    return pos, exp
+    return pos, probs
+
+
+def predict(net: SentimentNet, data: Encoded) -> tuple[np.ndarray, np.ndarray]:
+    """(positivity, expected rating) for every row, in row order."""
+    pos, probs = predict_outputs(net, data)
+    return pos, probs @ RATINGS.numpy()
 
 
 def dev_scores(net: SentimentNet, dev: Encoded) -> dict[str, float]:
-    pos, exp = predict(net, dev)
+    pos, probs = predict_outputs(net, dev)
     acc = balanced_accuracy(pos, dev.ratings)
-    mae = rating_mae(exp, dev.ratings)
+    mae = rating_mae(median_ratings(probs), dev.ratings)  # the served rating
     return {"dev_acc": acc, "dev_mae": mae, "dev_score": acc - 0.02 * mae}
 
 
@@ -147,8 +192,17 @@ class Trainer:
     with a fully decayed learning rate.
     """
 
-    def __init__(self, run: Path, cfg: TrainConfig, train: Encoded, dev: Encoded) -> None:
-        self.run, self.cfg, self.train, self.dev = run, cfg, train, dev
+    def __init__(
+        self,
+        run: Path,
+        cfg: TrainConfig,
+        train: Encoded,
+        dev: Encoded,
+        teacher: SoftTargets | None = None,
+    ) -> None:
+        self.run, self.cfg, self.train, self.dev, self.teacher = run, cfg, train, dev, teacher
+        if teacher is not None:
+            teacher.check_rows(train.ratings, "train")
         seed_everything(cfg.seed)
         self.net = SentimentNet(NetConfig(**cfg.net))
         # Evaluated and exported weights: an exponential moving average when cfg.ema > 0.
@@ -164,8 +218,8 @@ class Trainer:
     def progress(self) -> float:
         planned = self.cfg.epochs * self.steps_per_epoch
         done = (self.epoch * self.steps_per_epoch + self.step) / planned
-        if self.cfg.time_budget_s:
-            done = max(done, self.elapsed / self.cfg.time_budget_s)
+        if self.cfg.time_budget_minutes:
+            done = max(done, self.elapsed / (60.0 * self.cfg.time_budget_minutes))
         return done
 
     def state(self) -> dict[str, Any]:
@@ -213,9 +267,18 @@ class Trainer:
     def train_step(self, rows: np.ndarray) -> float:
         for group in self.opt.param_groups:
             group["lr"] = learning_rate(self.cfg, self.progress())
-        batch = self.train.batch(rows)
+        ids, mask = self.train.batch(rows)
+        ids = drop_tokens(ids, mask, self.cfg.token_dropout)
         ratings = torch.from_numpy(self.train.ratings[rows])
-        loss = multitask_loss(self.net, batch, ratings, self.pos_weight, self.cfg)
+        teacher = None
+        if self.teacher is not None:
+            teacher = (
+                torch.from_numpy(self.teacher.positivity[rows]),
+                torch.from_numpy(self.teacher.rating_probs[rows]),
+            )
+        loss = multitask_loss(
+            self.net, (ids, mask), ratings, self.pos_weight, self.cfg, teacher=teacher
+        )
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.net.parameters(), 1.0)
@@ -283,28 +346,14 @@ def load_split(tokenizer: Tokenizer, path: Path, cache: Path, limit: int | None)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """Run options, plus one option per ``TrainConfig`` and ``NetConfig`` field."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--run", type=Path, default=RUNS_DIR / "main")
     parser.add_argument("--train", type=Path, default=None)
     parser.add_argument("--dev", type=Path, default=None)
-    parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--batch-size", type=int, default=256)
-    parser.add_argument("--lr", type=float, default=3e-3)
-    parser.add_argument("--seed", type=int, default=13)
     parser.add_argument(
-        "--rating-weight",
-        type=float,
-        default=1.0,
-        help="weight of the rating loss against the positivity loss",
+        "--soft-targets", type=Path, default=None, help="folder with the teachers' train.npz"
     )
-    parser.add_argument(
-        "--ema",
-        type=float,
-        default=0.0,
-        help="decay of the weight average evaluated and exported (0: off)",
-    )
-    parser.add_argument("--limit", type=int, default=None, help="use the first N train rows")
-    parser.add_argument("--dev-limit", type=int, default=None)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--checkpoint-minutes", type=float, default=3.0)
     parser.add_argument("--eval-minutes", type=float, default=12.0)
@@ -314,15 +363,34 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=None,
         help="checkpoint and exit after this many steps (rerun to resume)",
     )
-    parser.add_argument(
-        "--time-budget-minutes",
-        type=float,
-        default=None,
-        help="end training (LR fully decayed) after this much training time",
-    )
+    hints = typing.get_type_hints(TrainConfig)
+    for item in dataclasses.fields(TrainConfig):
+        if item.name != "net":
+            # "int | None" parses as int; a plain type as itself
+            kind = (typing.get_args(hints[item.name]) or (hints[item.name],))[0]
+            parser.add_argument(
+                f"--{item.name.replace('_', '-')}",
+                type=kind,
+                default=item.default,
+                help=item.metadata.get("help"),
+            )
     for name, default in NetConfig().to_dict().items():
         parser.add_argument(f"--{name.replace('_', '-')}", type=type(default), default=default)
     return parser.parse_args(argv)
+
+
+def config_from(args: argparse.Namespace, vocab_size: int) -> TrainConfig:
+    net = {k: getattr(args, k) for k in NetConfig().to_dict()} | {"vocab_size": vocab_size}
+    names = [f.name for f in dataclasses.fields(TrainConfig) if f.name != "net"]
+    return TrainConfig(**{name: getattr(args, name) for name in names}, net=net)
+
+
+def load_teacher(path: Path | None, rows: int) -> SoftTargets | None:
+    """The teachers' train targets, cut to the first ``rows`` (``--limit``)."""
+    if path is None:
+        return None
+    full = load(path / "train.npz")
+    return SoftTargets(full.positivity[:rows], full.rating_probs[:rows], full.ratings[:rows])
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -330,26 +398,15 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     torch.set_num_threads(args.threads)
     tokenizer = Tokenizer.from_file(str(args.run / "tokenizer.json"))
-    net = {k: getattr(args, k) for k in NetConfig().to_dict()} | {
-        "vocab_size": tokenizer.get_vocab_size()
-    }
-    cfg = TrainConfig(
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        seed=args.seed,
-        ema=args.ema,
-        rating_weight=args.rating_weight,
-        limit=args.limit,
-        dev_limit=args.dev_limit,
-        net=net,
-        time_budget_s=(args.time_budget_minutes or 0) * 60 or None,
-    )
+    cfg = config_from(args, tokenizer.get_vocab_size())
+    if cfg.distill and args.soft_targets is None:
+        raise SystemExit("--distill needs --soft-targets")
     train_path = args.train or split_file("train")
-    train = load_split(tokenizer, train_path, args.run / "train.npz", args.limit)
-    dev = load_split(tokenizer, args.dev or split_file("dev"), args.run / "dev.npz", args.dev_limit)
+    train = load_split(tokenizer, train_path, args.run / "train.npz", cfg.limit)
+    dev = load_split(tokenizer, args.dev or split_file("dev"), args.run / "dev.npz", cfg.dev_limit)
+    teacher = load_teacher(args.soft_targets, len(train))
     log.info("train %d rows, dev %d rows, config %s", len(train), len(dev), cfg)
-    trainer = Trainer(args.run, cfg, train, dev)
+    trainer = Trainer(args.run, cfg, train, dev, teacher)
     if (args.run / "last.pt").exists():
         trainer.resume(args.run / "last.pt")
     trainer.fit(args.checkpoint_minutes * 60, args.eval_minutes * 60, args.stop_after_steps)

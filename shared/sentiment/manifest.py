@@ -7,10 +7,18 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from shared.sentiment.decision import (
+    LABELS,
+    RATING_EXPECTED,
+    RATING_LINEAR,
+    RATING_MODES,
+    BandDecision,
+    Decision,
+    RegionDecision,
+    decision_from_dict,
+)
+
 MANIFEST = "manifest.json"
-LABELS = ("negative", "neutral", "positive")
-RATING_EXPECTED = "expected"  # rating = E[rating] under the model's 1..10 softmax
-RATING_LINEAR = "linear"  # rating = 1 + 9 * positivity (models without a rating head)
 
 
 class ManifestError(ValueError):
@@ -24,7 +32,7 @@ class Manifest:
     name: str
     version: str
     max_length: int
-    neutral_band: tuple[float, float]
+    decision: Decision
     inputs: tuple[str, ...]
     outputs: tuple[str, ...]
     files: dict[str, str]  # file name -> sha256 hex
@@ -38,12 +46,11 @@ class Manifest:
     def from_bytes(cls, raw: bytes) -> Manifest:
         try:
             data = json.loads(raw)
-            band = data["neutral_band"]
             manifest = cls(
                 name=str(data["name"]),
                 version=str(data["version"]),
                 max_length=int(data["max_length"]),
-                neutral_band=(float(band["low"]), float(band["high"])),
+                decision=_decision(data),
                 inputs=tuple(data["inputs"]),
                 outputs=tuple(data["outputs"]),
                 files=dict(data["files"]),
@@ -59,25 +66,34 @@ class Manifest:
         return manifest
 
     def validate(self) -> None:
-        low, high = self.neutral_band
-        if not 0.0 <= low <= high <= 1.0:
-            raise ManifestError(f"invalid neutral band {self.neutral_band}")
+        try:
+            self.decision.validate()
+        except ValueError as exc:
+            raise ManifestError(str(exc)) from exc
         if tuple(self.labels) != LABELS:
             raise ManifestError(f"labels must be {LABELS}, got {self.labels}")
         if not {"model.onnx", "tokenizer.json"} <= set(self.files):
             raise ManifestError("manifest must list model.onnx and tokenizer.json")
-        if self.rating not in (RATING_EXPECTED, RATING_LINEAR):
+        if self.rating not in RATING_MODES:
             raise ManifestError(f"unknown rating mode {self.rating!r}")
-        if self.rating == RATING_EXPECTED and "rating_probs" not in self.outputs:
-            raise ManifestError("rating mode 'expected' needs a rating_probs output")
+        has_head = "rating_probs" in self.outputs
+        if self.rating != RATING_LINEAR and not has_head:
+            raise ManifestError(f"rating mode {self.rating!r} needs a rating_probs output")
+        if isinstance(self.decision, RegionDecision) and not has_head:
+            raise ManifestError("the region decision needs a rating_probs output")
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "name": self.name,
             "version": self.version,
             "labels": list(self.labels),
             "max_length": self.max_length,
-            "neutral_band": {"low": self.neutral_band[0], "high": self.neutral_band[1]},
+        }
+        if isinstance(self.decision, BandDecision):  # the field older runtimes read
+            data["neutral_band"] = {"low": self.decision.low, "high": self.decision.high}
+        else:
+            data["decision"] = self.decision.to_dict()
+        return data | {
             "inputs": list(self.inputs),
             "outputs": list(self.outputs),
             "rating": self.rating,
@@ -89,6 +105,14 @@ class Manifest:
 
     def to_bytes(self) -> bytes:
         return (json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n").encode()
+
+
+def _decision(data: dict[str, Any]) -> Decision:
+    """The ``decision`` object, or the ``neutral_band`` of artifacts that predate it."""
+    if "decision" in data:
+        return decision_from_dict(dict(data["decision"]))
+    band = data["neutral_band"]
+    return BandDecision(float(band["low"]), float(band["high"]))
 
 
 def sha256(data: bytes) -> str:

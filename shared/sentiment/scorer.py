@@ -8,9 +8,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from shared.sentiment.artifact import fetch_artifact
-from shared.sentiment.decision import LABELS, band_labels, confidences, ratings
+from shared.sentiment.decision import LABELS, RATING_LINEAR, ratings
 from shared.sentiment.engine import Engine, Outputs
-from shared.sentiment.manifest import RATING_LINEAR, Manifest
+from shared.sentiment.manifest import Manifest
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,7 +20,7 @@ class Sentiment:
     label: str  # "positive" | "neutral" | "negative"
     positivity: float  # P(positive) in [0, 1]
     confidence: float  # in [0, 1]
-    rating: float  # expected rating in [1, 10]
+    rating: float  # predicted rating in [1, 10] (see shared/sentiment/decision.py)
     model_version: str
 
 
@@ -59,10 +59,10 @@ class Scorer:
             return []
         out = self.outputs(texts)
         positivity = np.clip(out.positivity.astype(np.float64), 0.0, 1.0)
-        labels = band_labels(positivity, *self.manifest.neutral_band)
         probs = None if out.rating_probs is None else out.rating_probs.astype(np.float64)
-        conf = np.clip(confidences(labels, positivity, probs), 0.0, 1.0)
-        rating = np.clip(ratings(positivity, probs), 1.0, 10.0)
+        labels, conf = self.manifest.decision.decide(positivity, probs)
+        conf = np.clip(conf, 0.0, 1.0)
+        rating = np.clip(ratings(positivity, probs, self.manifest.rating), 1.0, 10.0)
         return [
             Sentiment(LABELS[k], float(p), float(c), float(r), self.version)
             for k, p, c, r in zip(labels, positivity, conf, rating, strict=True)

@@ -3,12 +3,28 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
+from tokenizers import Tokenizer
 
-from model import evaluate, export, package, quantize, tokenizer, train
+from model import (
+    ensemble,
+    evaluate,
+    export,
+    package,
+    quantize,
+    soft_targets,
+    teacher_ngram,
+    teacher_predict,
+    tokenizer,
+    train,
+)
+from model.data import read_reviews
 from shared.sentiment import load_scorer
+from shared.sentiment.decision import RATING_MEDIAN, RegionDecision
 from shared.sentiment.manifest import Manifest, sha256
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "nsmc"
@@ -27,9 +43,7 @@ TINY_NET = [
 ]
 
 
-def test_tiny_pipeline(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    run, out = tmp_path / "run", tmp_path / "artifact"
-    tokenizer.main(["--run", str(run), "--train", str(TRAIN), "--vocab-size", "400"])
+def train_tiny(run: Path, *extra: str) -> None:
     train.main(
         [
             "--run",
@@ -45,17 +59,40 @@ def test_tiny_pipeline(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
             "--threads",
             "1",
             *TINY_NET,
+            *extra,
         ]
     )
-    assert (run / "best.pt").exists() and (run / "last.pt").exists()
-    export.main(["--run", str(run)])
-    quantize.main(["--run", str(run), "--dev", str(DEV)])
-    report = json.loads((run / "quantize.json").read_text())
+
+
+def test_tiny_pipeline(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Teachers -> soft targets -> distilled student -> ONNX -> INT8 -> artifact -> evaluate."""
+    teacher, student, out = tmp_path / "teacher", tmp_path / "student", tmp_path / "artifact"
+    teachers, soft = tmp_path / "teachers", tmp_path / "soft"
+    tokenizer.main(["--run", str(teacher), "--train", str(TRAIN), "--vocab-size", "400"])
+    train_tiny(teacher)
+    assert (teacher / "best.pt").exists() and (teacher / "last.pt").exists()
+    common = ["--data-dir", str(FIXTURES), "--out", str(teachers)]
+    teacher_predict.main(["--run", str(teacher), "--name", "net", "--threads", "1", *common])
+    small = ["--folds", "2", "--min-df", "2", "--max-features", "20000", "--max-iter", "100"]
+    teacher_ngram.main(["--name", "ngram", *small, *common])
+    ensemble.main(
+        ["--teachers", "net", "ngram", "--teachers-dir", str(teachers), "--out", str(soft)]
+    )
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert set(summary["dev"]) == {"net", "ngram", "ensemble"}
+    targets = soft_targets.load(soft / "train.npz")
+    assert len(targets) == 4000 and targets.rating_probs.sum(axis=1) == pytest.approx(1, abs=1e-4)
+
+    shutil.copytree(teacher, student, ignore=shutil.ignore_patterns("*.pt", "history.jsonl"))
+    train_tiny(student, "--soft-targets", str(soft), "--distill", "0.5", "--token-dropout", "0.1")
+    export.main(["--run", str(student)])
+    quantize.main(["--run", str(student), "--dev", str(DEV)])
+    report = json.loads((student / "quantize.json").read_text())
     assert report["label_agreement_0.5"] > 0.9
     package.main(
         [
             "--run",
-            str(run),
+            str(student),
             "--version",
             "tiny-1",
             "--out",
@@ -68,15 +105,41 @@ def test_tiny_pipeline(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     )
     manifest = Manifest.from_bytes((out / "manifest.json").read_bytes())
     assert manifest.version == "tiny-1"
+    assert manifest.rating == RATING_MEDIAN and isinstance(manifest.decision, RegionDecision)
     assert manifest.files["model.onnx"] == sha256((out / "model.onnx").read_bytes())
     assert manifest.metrics["export"]["members"][0]["checkpoint"].endswith("best.pt")
     capsys.readouterr()
     evaluate.main(["--artifact", str(out), "--data", str(TEST), "--threads", "1"])
     metrics = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert metrics["n"] == 600
-    for key in ("nsmc_accuracy", "macro_f1", "rating_mae"):
+    for key in ("nsmc_accuracy", "macro_f1", "rating_mae", "confidence_ece"):
         assert metrics[key] >= 0
     assert load_scorer(str(out)).score(["재밌다"])[0].model_version == "tiny-1"
+
+
+def test_distillation_pulls_the_student_towards_the_teacher(tmp_path: Path) -> None:
+    """With distill=1 and targets that invert the gold labels, the student follows the targets."""
+    from model.checkpoint import load_net
+    from model.encoded import encode
+    from model.train import predict_outputs
+
+    run, soft = tmp_path / "run", tmp_path / "soft"
+    tokenizer.main(["--run", str(run), "--train", str(TRAIN), "--vocab-size", "400"])
+    reviews = read_reviews(TRAIN)
+    flipped = 11 - reviews.ratings  # 1 <-> 10, 4 <-> 7, ...
+    inverted = soft_targets.SoftTargets(
+        (reviews.ratings <= 4).astype(np.float32),
+        np.eye(10, dtype=np.float32)[flipped - 1],
+        reviews.ratings,
+    )
+    soft_targets.save(soft / "train.npz", inverted)
+    train_tiny(run, "--soft-targets", str(soft), "--distill", "1", "--epochs", "3", "--lr", "1e-2")
+    net = load_net(run / "last.pt")
+    tok = Tokenizer.from_file(str(run / "tokenizer.json"))
+    positivity, _ = predict_outputs(net, encode(tok, reviews))
+    polar = (reviews.ratings <= 4) | (reviews.ratings >= 9)
+    agree_with_gold = np.mean((positivity[polar] >= 0.5) == (reviews.ratings[polar] >= 9))
+    assert agree_with_gold < 0.3
 
 
 def test_training_is_reproducible_and_resumable(tmp_path: Path) -> None:

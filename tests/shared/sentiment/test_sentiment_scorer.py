@@ -6,9 +6,11 @@ import json
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from shared.sentiment import Scorer, Sentiment
+from shared.sentiment.decision import LABELS
 
 POSITIVE = [
     "정말 최고의 영화입니다. 배우들 연기도 훌륭하고 감동적이에요",
@@ -57,17 +59,14 @@ def test_fields_are_in_range(scorer: Scorer, artifact_dir: Path) -> None:
         assert result.model_version == version == scorer.version
 
 
-def test_label_follows_neutral_band(scorer: Scorer) -> None:
-    low, high = scorer.manifest.neutral_band
-    for result in scorer.score(MIXED):
-        expected = (
-            "negative"
-            if result.positivity < low
-            else "positive"
-            if result.positivity >= high
-            else "neutral"
-        )
-        assert result.label == expected
+def test_label_and_confidence_follow_the_manifest_decision(scorer: Scorer) -> None:
+    out = scorer.outputs(MIXED)
+    labels, confidence = scorer.manifest.decision.decide(
+        out.positivity.astype(np.float64), out.rating_probs
+    )
+    results = scorer.score(MIXED)
+    assert [r.label for r in results] == [LABELS[k] for k in labels]
+    assert [r.confidence for r in results] == pytest.approx(confidence.tolist())
 
 
 def test_batch_matches_single(scorer: Scorer) -> None:
