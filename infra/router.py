@@ -15,11 +15,16 @@ _SKIP = {"connection", "keep-alive", "transfer-encoding", "server", "date"}
 
 
 class Router:
-    """Forwards each request to the function whose prefix matches, streaming both ways."""
+    """Forwards each request to the function whose prefix matches, streaming both ways.
 
-    def __init__(self, routes: dict[str, str]) -> None:
+    `default` (the web console) gets every path no prefix matches, as the load balancer's
+    default route does; without it such paths are a 404 problem.
+    """
+
+    def __init__(self, routes: dict[str, str], default: str | None = None) -> None:
         # longest prefix first, so /reviews-x never shadows a longer match
         self.routes = sorted(routes.items(), key=lambda item: -len(item[0]))
+        self.default = default
         self.pool = urllib3.PoolManager(
             maxsize=32, retries=False, timeout=urllib3.Timeout(connect=5, read=600)
         )
@@ -28,14 +33,13 @@ class Router:
         for prefix, base in self.routes:
             if path == prefix or path.startswith((prefix + "/", prefix + ":", prefix + "?")):
                 return base
-        return None
+        return self.default
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         request = Request(environ)
         if request.path == "/healthz":
-            return _json(200, {"status": "ok", "routes": dict(self.routes)})(
-                environ, start_response
-            )
+            routes = dict(self.routes) | ({"/": self.default} if self.default else {})
+            return _json(200, {"status": "ok", "routes": routes})(environ, start_response)
         base = self.target(request.path)
         if base is None:
             return _json(
@@ -101,5 +105,11 @@ class KeepAliveHandler(WSGIRequestHandler):
         """Quiet: each function already logs every request it serves."""
 
 
-def serve(port: int, routes: dict[str, str]) -> None:
-    run_simple("127.0.0.1", port, Router(routes), threaded=True, request_handler=KeepAliveHandler)
+def serve(port: int, routes: dict[str, str], default: str | None = None) -> None:
+    run_simple(
+        "127.0.0.1",
+        port,
+        Router(routes, default),
+        threaded=True,
+        request_handler=KeepAliveHandler,
+    )

@@ -45,6 +45,7 @@ class Function:
     port: int
     signature: str = "http"
     prefixes: tuple[str, ...] = ()
+    default: bool = False  # gets every path no prefix matches (the load balancer's default)
 
 
 FUNCTIONS = (
@@ -52,6 +53,7 @@ FUNCTIONS = (
     Function("reviews", "reviews", 8082, prefixes=("/reviews", "/sentiment")),
     Function("ratings", "ratings", 8083, prefixes=("/ratings",)),
     Function("reviews", "on_upload", 8084, signature="cloudevent"),
+    Function("web", "web", 8085, default=True),
 )
 
 
@@ -127,6 +129,8 @@ class Stack:
             )
             for prefix in fn.prefixes:
                 routes[prefix] = f"http://127.0.0.1:{fn.port}"
+            if fn.default:
+                routes["/"] = f"http://127.0.0.1:{fn.port}"
         for fn in FUNCTIONS:
             if (REPO / "functions" / fn.name / "main.py").exists() and fn.signature == "http":
                 _wait_http(f"http://127.0.0.1:{fn.port}/healthz", fn.target)
@@ -233,6 +237,7 @@ def main() -> None:
             GOOGLE_CLOUD_PROJECT="local",
             CORS_ORIGINS=os.environ.get("CORS_ORIGINS", "http://localhost:3000"),
             TOKENIZERS_PARALLELISM="false",
+            API_BASE_URL=f"http://127.0.0.1:{ROUTER_PORT}",  # the console calls the APIs here
         )
         if url:
             stack.env["DATABASE_URL"] = url
@@ -242,11 +247,14 @@ def main() -> None:
         print(f"model      {stack.env['MODEL_URI']}", flush=True)
         routes = stack.start_functions()
         stack.start_eventarc()
+        default = routes.pop("/", None)
         print(f"\nBase URL:  http://127.0.0.1:{ROUTER_PORT}  ({', '.join(sorted(routes))})")
+        if default:
+            print(f"Console:   http://127.0.0.1:{ROUTER_PORT}/   (API docs: /docs)")
         print(f"API key:   {api_key.split(',')[0]}   (send as X-API-Key on writes)")
         print("Uploads:   python -m infra.upload FILE   (or: make upload FILE=...)")
         print("Ctrl-C stops everything.\n", flush=True)
-        serve(ROUTER_PORT, routes)
+        serve(ROUTER_PORT, routes, default)
     except KeyboardInterrupt:
         pass
     finally:

@@ -58,6 +58,8 @@ def build_engine(settings: Settings) -> sa.Engine:
         "pool_pre_ping": True,
         "connect_args": {"timeout": 10} if settings.database_url else {},
     }
+    if not (settings.database_url or settings.instance_connection_name):
+        raise RuntimeError("no database configured: set DATABASE_URL or INSTANCE_CONNECTION_NAME")
     make = _direct_engine if settings.database_url else _cloud_sql_engine
     engine = make(settings, **pool)
     timeout_ms = settings.db_statement_timeout_ms

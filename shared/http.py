@@ -83,7 +83,7 @@ class Route:
 class Api:
     """One function's routes; calling the instance is the functions-framework entry point."""
 
-    def __init__(self, title: str, description: str = "") -> None:
+    def __init__(self, title: str, description: str = "", *, prefix: str | None = None) -> None:
         self.title = title
         self.description = description
         self.routes: list[Route] = []
@@ -93,6 +93,10 @@ class Api:
             _readyz
         )
         self.route("/openapi.json", "GET", summary="This document")(self._openapi)
+        if prefix:  # behind one base URL (router, load balancer) /openapi.json is the console's
+            self.route(f"{prefix}/openapi.json", "GET", summary="This document, under the prefix")(
+                self._prefixed_openapi
+            )
 
     def route(
         self,
@@ -184,6 +188,9 @@ class Api:
         from shared.openapi import build_document
 
         return build_document(self)
+
+    def _prefixed_openapi(self, call: Call) -> dict[str, Any]:
+        return self._openapi(call)
 
 
 def _healthz(_call: Call) -> dict[str, str]:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, StringConstraints, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # Signs list cursors on a laptop and in tests; the cloud must set its own (Secret Manager).
 DEV_CURSOR_SECRET = "local-development-cursor-key"  # noqa: S105  (refused in the cloud)
+RateLimit = Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]{0,6}/(second|minute|hour|day)$")]
 
 
 class Settings(BaseSettings):
@@ -54,6 +55,22 @@ class Settings(BaseSettings):
     # Rescoring job (shared/rescore): reviews read, scored and updated per transaction.
     rescore_batch_size: int = Field(default=512, ge=1, le=10_000)
 
+    # Web console (functions/web): where the public APIs are, and its own limits. One base URL
+    # (the local router or the load balancer) or each function's own URL (run.app without a
+    # load balancer); a per-function URL wins over the base URL.
+    api_base_url: str | None = None
+    movies_api_url: str | None = None
+    reviews_api_url: str | None = None
+    ratings_api_url: str | None = None
+    api_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    console_token: SecretStr | None = None  # sent as X-Console-Token; Cloud Armor exempts it
+    web_secret_key: SecretStr | None = None  # signs sessions and CSRF tokens (default: derived)
+    # per client: every write through the console / sentiment previews while typing
+    web_write_rate_limit: RateLimit = "30/minute"
+    web_preview_rate_limit: RateLimit = "120/minute"
+    web_upload_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    web_trusted_proxy_hops: int = Field(default=0, ge=0, le=5)  # X-Forwarded-For entries to trust
+
     google_cloud_project: str | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -64,10 +81,24 @@ class Settings(BaseSettings):
             return tuple(part.strip() for part in value.split(",") if part.strip())
         return value
 
+    def api_url(self, function: Literal["movies", "reviews", "ratings"]) -> str:
+        """Base URL of one function's public API, without a trailing slash."""
+        own = {
+            "movies": self.movies_api_url,
+            "reviews": self.reviews_api_url,
+            "ratings": self.ratings_api_url,
+        }[function]
+        url = own or self.api_base_url
+        if not url:
+            raise ValueError(f"set API_BASE_URL or {function.upper()}_API_URL")
+        return url.rstrip("/")
+
     @model_validator(mode="after")
     def _one_database(self) -> Settings:
-        if bool(self.database_url) == bool(self.instance_connection_name):
-            raise ValueError("set exactly one of DATABASE_URL or INSTANCE_CONNECTION_NAME")
+        # Neither is fine for the web console, which never touches the database; shared.db
+        # refuses to build a pool without one.
+        if self.database_url and self.instance_connection_name:
+            raise ValueError("set only one of DATABASE_URL or INSTANCE_CONNECTION_NAME")
         if self.instance_connection_name and not self.db_iam_user:
             raise ValueError("INSTANCE_CONNECTION_NAME needs DB_IAM_USER")
         if self.instance_connection_name and (

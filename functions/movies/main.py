@@ -9,7 +9,7 @@ from shared import movies as store
 from shared.http import Api, Call, Reply
 from shared.schemas.movies import Movie, MovieCreate, MovieListQuery, MoviePage, MovieUpdate
 
-api = Api("movies", "Movies: create, list, read, update and delete.")
+api = Api("movies", "Movies: create, list, read, update and delete.", prefix="/movies")
 
 
 @api.route(

@@ -30,7 +30,7 @@ rating), `count` or `recent` (last aggregate change), descending, from one index
 `GET /ratings/{{movie_id}}/trend` sums the per-UTC-day aggregate into day, week or month periods
 (empty periods included), over at most 366 days, 260 weeks or 120 months."""
 
-api = Api("ratings", DESCRIPTION)
+api = Api("ratings", DESCRIPTION, prefix="/ratings")
 
 
 @api.route(

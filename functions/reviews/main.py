@@ -22,7 +22,11 @@ from shared.schemas.reviews import (
     SentimentRequest,
 )
 
-api = Api("reviews", "Reviews scored by the sentiment model at write time; sentiment previews.")
+api = Api(
+    "reviews",
+    "Reviews scored by the sentiment model at write time; sentiment previews.",
+    prefix="/reviews",
+)
 WRITE_ERRORS = (404, 409, 503)
 
 

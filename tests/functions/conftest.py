@@ -1,11 +1,15 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import ExitStack
 
 import pytest
 
 from shared.sentiment import reset_scorer
 from shared.settings import get_settings
+from shared.web import openapi
+from tests.functions.web_support import API_FUNCTIONS, api_env, function_app, serve
 from tests.shared.uploads.helpers import create_movies, use_model
 from tests.support import function_client
 
@@ -48,3 +52,22 @@ def on_upload(database, gcs, monkeypatch):
     use_model(monkeypatch)
     create_movies(3)
     return function_client("reviews", target="on_upload", signature="cloudevent")
+# --- the web console ------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def live_apis() -> Iterator[dict[str, str]]:
+    """movies, reviews and ratings served over real HTTP (the console's backends)."""
+    with ExitStack() as stack:
+        yield {name: stack.enter_context(serve(function_app(name))) for name in API_FUNCTIONS}
+
+
+@pytest.fixture
+def web(database: str, live_apis: dict[str, str], monkeypatch: pytest.MonkeyPatch):
+    """The console (test client) on this test's database, calling the live APIs."""
+    for name, value in api_env(live_apis).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("WEB_WRITE_RATE_LIMIT", "1000/minute")
+    get_settings.cache_clear()
+    openapi.reset()
+    return function_client("web")

@@ -1,0 +1,116 @@
+"""Console uploads: put a review file into the uploads bucket, then read its report back.
+
+A file goes to `console/<token>/<name>` (token: 128 random bits, so a follow-up URL is an
+unguessable capability); the upload handler writes `reports/<object>.json` and
+`rejects/<object>.jsonl` when it is done (shared.uploads.report). The console's identity may
+create objects and read only those two prefixes of its own uploads.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import IO, Any
+
+from shared import storage
+from shared.settings import get_settings
+
+PREFIX = "console"
+SUFFIXES = (".jsonl", ".csv", ".jsonl.gz", ".csv.gz")
+TOKEN = re.compile(r"^[0-9a-f]{32}$")
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+CONTENT_TYPES = {".jsonl": "application/x-ndjson", ".csv": "text/csv", ".gz": "application/gzip"}
+
+
+class UploadRejected(ValueError):
+    """The file cannot be accepted (type, name, emptiness); the message is for the user."""
+
+
+@dataclass(frozen=True, slots=True)
+class UploadRef:
+    token: str
+    name: str
+
+    @property
+    def object_name(self) -> str:
+        return f"{PREFIX}/{self.token}/{self.name}"
+
+    @property
+    def report_name(self) -> str:
+        return f"reports/{self.object_name}.json"
+
+    @property
+    def rejects_name(self) -> str:
+        return f"rejects/{self.object_name}.jsonl"
+
+    @classmethod
+    def parse(cls, token: str, name: str) -> UploadRef | None:
+        if TOKEN.match(token) and NAME.match(name) and name.lower().endswith(SUFFIXES):
+            return cls(token, name)
+        return None
+
+
+def safe_name(filename: str) -> str:
+    """A bucket-safe version of the user's file name that keeps its type suffix."""
+    base = filename.replace("\\", "/").rsplit("/", 1)[-1].strip()
+    lowered = base.lower()
+    suffix = next((s for s in sorted(SUFFIXES, key=len, reverse=True) if lowered.endswith(s)), "")
+    if not suffix:
+        raise UploadRejected(".jsonl, .csv 파일(또는 .gz로 압축한 파일)만 올릴 수 있습니다.")
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", base[: -len(suffix)]).strip("._-")[:80]
+    return f"{stem or 'reviews'}{suffix}"
+
+
+def store(stream: IO[bytes], filename: str) -> UploadRef:
+    """Put the upload (already size-capped by the request limit) into the bucket."""
+    ref = UploadRef(uuid.uuid4().hex, safe_name(filename))
+    size = stream.seek(0, io.SEEK_END)
+    if not size:
+        raise UploadRejected("빈 파일입니다.")
+    stream.seek(0)
+    kind = ".gz" if ref.name.endswith(".gz") else "." + ref.name.rsplit(".", 1)[-1]
+    blob = storage.get_client().bucket(get_settings().uploads_bucket).blob(ref.object_name)
+    # generation 0: create only, never overwrite (the console may not delete or replace)
+    blob.upload_from_file(
+        stream, size=size, content_type=CONTENT_TYPES[kind], if_generation_match=0
+    )
+    return ref
+
+
+def report(ref: UploadRef) -> dict[str, Any] | None:
+    """The handler's report, or None while the file is still being processed."""
+    from google.api_core.exceptions import NotFound
+
+    blob = storage.get_client().bucket(get_settings().uploads_bucket).blob(ref.report_name)
+    try:
+        data = blob.download_as_bytes()
+    except NotFound:
+        return None
+    parsed = json.loads(data)
+    return parsed if isinstance(parsed, dict) else None
+
+
+def rejects(ref: UploadRef) -> Iterator[bytes] | None:
+    """The rejected lines (JSONL) as a stream of chunks, or None if there are none."""
+    from google.api_core.exceptions import NotFound
+
+    blob = storage.get_client().bucket(get_settings().uploads_bucket).blob(ref.rejects_name)
+    reader = blob.open("rb", chunk_size=256 * 1024)
+    try:
+        first = reader.read(64 * 1024)
+    except NotFound:
+        reader.close()
+        return None
+
+    def chunks() -> Iterator[bytes]:
+        with reader:
+            chunk = first
+            while chunk:
+                yield chunk
+                chunk = reader.read(64 * 1024)
+
+    return chunks()
