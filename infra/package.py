@@ -36,13 +36,17 @@ REPO = Path(__file__).resolve().parent.parent
 SHARED_PACKAGE = "shared"
 
 # Every function Terraform deploys a bundle for (reviews-uploads reuses reviews).
-FUNCTIONS: tuple[str, ...] = ("movies", "reviews", "ratings")
+FUNCTIONS: tuple[str, ...] = ("movies", "reviews", "ratings", "web")
 
 # Dependencies a bundle must never carry: movies and ratings stay small and
 # fast to cold-start without the ONNX runtime (DESIGN.md, "Layout").
 FORBIDDEN_REQUIREMENTS: dict[str, frozenset[str]] = {
     "movies": frozenset({"onnxruntime", "tokenizers"}),
     "ratings": frozenset({"onnxruntime", "tokenizers"}),
+    # the console reaches data only through the public APIs: no model, no database driver
+    "web": frozenset(
+        {"onnxruntime", "tokenizers", "sqlalchemy", "pg8000", "cloud-sql-python-connector"}
+    ),
 }
 
 # 1980-01-01 is the earliest timestamp a zip entry can hold.
@@ -140,12 +144,26 @@ def shared_modules(main_py: Path, root: Path = REPO) -> dict[str, Path]:
 
 
 def _package_data(package_dir: Path) -> list[Path]:
-    """Non-Python files shipped inside an included package directory (e.g. py.typed, SQL)."""
-    return sorted(
+    """Files shipped with an included package: its non-Python files (py.typed, SQL), and
+    everything in its data folders (folders without __init__.py: templates, static assets).
+    Subpackages bring their own data when they are imported."""
+    files = [
         p
         for p in package_dir.iterdir()
         if p.is_file() and p.suffix not in _SKIP_SUFFIXES and p.suffix != ".py"
-    )  # direct children only: subpackages bring their own data when imported
+    ]
+    for folder in package_dir.iterdir():
+        if folder.is_dir() and folder.name != "__pycache__" and not _is_package(folder):
+            files.extend(
+                p
+                for p in folder.rglob("*")
+                if p.is_file() and p.suffix not in _SKIP_SUFFIXES and "__pycache__" not in p.parts
+            )
+    return sorted(files)
+
+
+def _is_package(folder: Path) -> bool:
+    return (folder / "__init__.py").is_file()
 
 
 # --- requirements ----------------------------------------------------------

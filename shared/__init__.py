@@ -1,1 +1,1 @@
-"""Code shared by the movies, reviews and ratings functions."""
+"""Code shared by the movies, reviews, ratings and web functions."""

@@ -97,7 +97,7 @@ class TrendChart:
     bars: list[Bar]
     line: str  # SVG polyline points of the mean positivity (periods with reviews only)
     dots: list[tuple[float, float, str, float]]  # x, y, period, positivity
-    ticks: list[tuple[float, str]]  # x, label
+    ticks: list[tuple[float, str, str]]  # x, label, anchor class (start / middle / end)
     peak: int
     total: int
 
@@ -139,9 +139,14 @@ def trend(points: list[TrendPoint]) -> TrendChart:
                 )
             )
     line = " ".join(f"{x},{y}" for x, y, _, _ in dots)
+    last = len(points) - 1
     ticks = [
-        (round(index * slot + slot / 2, 2), points[index].period.strftime("%m/%d"))
-        for index in sorted({0, len(points) // 2, len(points) - 1})
+        (
+            0.0 if index == 0 else float(TREND_W) if index == last else round(index * slot, 2),
+            points[index].period.strftime("%m/%d"),
+            "start" if index == 0 else "end" if index == last else "middle",
+        )
+        for index in sorted({0, len(points) // 2, last})
         if points
     ]
     total = sum(p.review_count for p in points)

@@ -28,7 +28,7 @@ def page(response: Any) -> Node:
     return parse_html(response.get_data(as_text=True))
 
 
-def csrf(web: Any, path: str = "/movies/new") -> str:
+def csrf(web: Any, path: str = "/films/new") -> str:
     """The CSRF token of this client's session, from a form page."""
     token = page(web.get(path)).one("input", name="csrf_token").attrs["value"]
     assert token
@@ -37,15 +37,15 @@ def csrf(web: Any, path: str = "/movies/new") -> str:
 
 def add_movie(web: Any, **fields: str) -> int:
     data = {"title": "기생충", **fields, "csrf_token": csrf(web)}
-    response = web.post("/movies", data=data)
+    response = web.post("/films", data=data)
     assert response.status_code == 303, response.get_data(as_text=True)
-    match = re.fullmatch(r"/movies/(\d+)", response.headers["Location"])
+    match = re.fullmatch(r"/films/(\d+)", response.headers["Location"])
     assert match, response.headers["Location"]
     return int(match.group(1))
 
 
 def write_review(web: Any, movie_id: int, content: str, author: str = "관객", **extra: str) -> Any:
-    form = page(web.get(f"/movies/{movie_id}"))
+    form = page(web.get(f"/films/{movie_id}"))
     data = {
         "csrf_token": form.one("input", name="csrf_token").attrs["value"],
         "request_id": form.one("input", name="request_id").attrs["value"],
@@ -53,7 +53,7 @@ def write_review(web: Any, movie_id: int, content: str, author: str = "관객", 
         "content": content,
         **extra,
     }
-    return web.post(f"/movies/{movie_id}/reviews", data=data)
+    return web.post(f"/films/{movie_id}/reviews", data=data)
 
 
 def stat(doc: Node, name: str) -> str:
@@ -83,7 +83,7 @@ def assert_strict_page(response: Any) -> None:
     assert API_KEY not in response.get_data(as_text=True)
 
 
-@pytest.mark.parametrize("path", ["/", "/movies", "/movies/new", "/upload", "/docs", "/nope"])
+@pytest.mark.parametrize("path", ["/", "/films", "/films/new", "/upload", "/docs", "/nope"])
 def test_every_page_is_strict_and_korean(web, path):
     response = web.get(path)
     assert response.status_code == (404 if path == "/nope" else 200)
@@ -95,7 +95,7 @@ def test_every_page_is_strict_and_korean(web, path):
 def test_movie_pages_are_strict_and_never_leak_the_key(web):
     movie_id = add_movie(web, synopsis="줄거리")
     assert write_review(web, movie_id, POSITIVE).status_code == 303
-    for path in (f"/movies/{movie_id}", f"/movies/{movie_id}/edit", f"/movies/{movie_id}/delete"):
+    for path in (f"/films/{movie_id}", f"/films/{movie_id}/edit", f"/films/{movie_id}/delete"):
         response = web.get(path)
         assert response.status_code == 200
         assert_strict_page(response)
@@ -104,7 +104,7 @@ def test_movie_pages_are_strict_and_never_leak_the_key(web):
 
 
 def test_assets_are_vendored_and_cached_by_content_hash(web):
-    doc = page(web.get(f"/movies/{add_movie(web)}"))
+    doc = page(web.get(f"/films/{add_movie(web)}"))
     urls = [n.attrs["href"] for n in doc.find_all("link")] + [
         n.attrs["src"] for n in doc.find_all("script")
     ]
@@ -150,7 +150,7 @@ def test_list_searches_filters_and_sorts(web):
     add_movie(web, title="올드보이", genre="스릴러", director="박찬욱", release_date="2003-11-21")
 
     def titles(**query: str) -> list[str]:
-        response = web.get("/movies", query_string=query)
+        response = web.get("/films", query_string=query)
         assert response.status_code == 200
         return [a.text for a in page(response).find_all("a", class_="title")]
 
@@ -167,7 +167,7 @@ def test_list_searches_filters_and_sorts(web):
 def test_list_pages_with_the_api_cursor(web, movies, auth):
     for index in range(23):
         movies.post("/movies", json={"title": f"영화 {index:02d}"}, headers=auth)
-    first = page(web.get("/movies"))
+    first = page(web.get("/films"))
     assert len(first.find_all("a", class_="title")) == 20
     next_link = first.one("a", rel="next").attrs["href"]
     second = page(web.get(next_link))
@@ -184,7 +184,7 @@ def test_list_pages_with_the_api_cursor(web, movies, auth):
     [({"year": "이천"}, "개봉 연도"), ({"cursor": "not-a-cursor"}, "페이지 정보")],
 )
 def test_list_explains_bad_filters(web, query, message):
-    response = web.get("/movies", query_string=query)
+    response = web.get("/films", query_string=query)
     assert response.status_code == 400
     assert message in page(response).one("p", class_="form-error").text
 
@@ -194,11 +194,11 @@ def test_list_explains_bad_filters(web, query, message):
 
 def test_add_movie_redirects_to_its_page_with_a_message(web):
     movie_id = add_movie(web, director="봉준호", genre="드라마", release_date="2019-05-30")
-    doc = page(web.get(f"/movies/{movie_id}"))
+    doc = page(web.get(f"/films/{movie_id}"))
     assert doc.by_id("movie-title").text == "기생충"
     assert "2019년 · 드라마 · 감독 봉준호" in doc.one("p", class_="meta").text
     assert "추가했습니다" in doc.one("p", class_="flash").text
-    assert "추가했습니다" not in page(web.get(f"/movies/{movie_id}")).text  # shown once
+    assert "추가했습니다" not in page(web.get(f"/films/{movie_id}")).text  # shown once
 
 
 @pytest.mark.parametrize(
@@ -214,7 +214,7 @@ def test_add_movie_redirects_to_its_page_with_a_message(web):
 )
 def test_add_movie_shows_api_errors_next_to_the_fields(web, fields, field, message):
     data = {"title": "제목", **fields, "csrf_token": csrf(web)}
-    response = web.post("/movies", data=data)
+    response = web.post("/films", data=data)
     assert response.status_code == 422
     doc = page(response)
     assert message in doc.by_id(f"{field}-error").text
@@ -225,18 +225,18 @@ def test_add_movie_shows_api_errors_next_to_the_fields(web, fields, field, messa
 
 
 def test_forms_need_the_csrf_token(web):
-    for path in ("/movies", "/upload", "/preview"):
+    for path in ("/films", "/upload", "/preview"):
         response = web.post(path, data={"title": "x", "content": "좋아요"})
         assert response.status_code == 400
         assert "보안 토큰" in page(response).text
     token = csrf(web)
-    response = web.post("/movies", data={"title": "x", "csrf_token": token + "x"})
+    response = web.post("/films", data={"title": "x", "csrf_token": token + "x"})
     assert response.status_code == 400
 
 
 def test_edit_movie_changes_and_clears_fields(web):
     movie_id = add_movie(web, genre="드라마", director="봉준호")
-    form = page(web.get(f"/movies/{movie_id}/edit"))
+    form = page(web.get(f"/films/{movie_id}/edit"))
     assert form.by_id("genre").attrs["value"] == "드라마"
     data = {
         "csrf_token": form.one("input", name="csrf_token").attrs["value"],
@@ -244,14 +244,14 @@ def test_edit_movie_changes_and_clears_fields(web):
         "genre": "",
         "director": "봉준호",
     }
-    response = web.post(f"/movies/{movie_id}/edit", data=data)
+    response = web.post(f"/films/{movie_id}/edit", data=data)
     assert response.status_code == 303
-    doc = page(web.get(f"/movies/{movie_id}"))
+    doc = page(web.get(f"/films/{movie_id}"))
     assert doc.by_id("movie-title").text == "기생충 (흑백판)"
     assert "드라마" not in doc.one("p", class_="meta").text
 
     data["title"] = ""
-    response = web.post(f"/movies/{movie_id}/edit", data=data)
+    response = web.post(f"/films/{movie_id}/edit", data=data)
     assert response.status_code == 422
     assert "비어 있을 수 없습니다" in page(response).by_id("title-error").text
 
@@ -260,15 +260,15 @@ def test_delete_says_how_many_reviews_go_and_deletes(web):
     movie_id = add_movie(web, title="지울 영화")
     for content in (POSITIVE, NEGATIVE):
         assert write_review(web, movie_id, content).status_code == 303
-    confirm = page(web.get(f"/movies/{movie_id}/delete"))
+    confirm = page(web.get(f"/films/{movie_id}/delete"))
     assert "리뷰 2개" in confirm.by_id("delete-warning").text
     token = confirm.one("input", name="csrf_token").attrs["value"]
-    response = web.post(f"/movies/{movie_id}/delete", data={"csrf_token": token})
-    assert response.status_code == 303 and response.headers["Location"] == "/movies"
-    listing = page(web.get("/movies"))
+    response = web.post(f"/films/{movie_id}/delete", data={"csrf_token": token})
+    assert response.status_code == 303 and response.headers["Location"] == "/films"
+    listing = page(web.get("/films"))
     assert "리뷰 2개도 함께 삭제" in listing.one("p", class_="flash").text
-    assert web.get(f"/movies/{movie_id}").status_code == 404
-    response = web.post(f"/movies/{movie_id}/delete", data={"csrf_token": token})
+    assert web.get(f"/films/{movie_id}").status_code == 404
+    response = web.post(f"/films/{movie_id}/delete", data={"csrf_token": token})
     assert response.status_code == 404
 
 
@@ -276,14 +276,14 @@ def test_delete_says_how_many_reviews_go_and_deletes(web):
 
 
 def test_unknown_movie_is_a_korean_404(web):
-    for path in ("/movies/999999", "/movies/999999/edit", "/movies/999999/delete"):
+    for path in ("/films/999999", "/films/999999/edit", "/films/999999/delete"):
         response = web.get(path)
         assert response.status_code == 404
         assert "찾을 수 없습니다" in page(response).text
 
 
 def test_movie_page_without_reviews(web):
-    doc = page(web.get(f"/movies/{add_movie(web)}"))
+    doc = page(web.get(f"/films/{add_movie(web)}"))
     assert stat(doc, "count") == "0"
     assert stat(doc, "positivity") == "–" and stat(doc, "bayesian") == "–"
     assert "아직 리뷰가 없습니다" in doc.by_id("rating-card").text
@@ -295,7 +295,7 @@ def test_reviews_show_their_verdict_and_move_the_rating_card(web):
     response = write_review(web, movie_id, POSITIVE)
     assert response.status_code == 303
     location = response.headers["Location"]
-    assert re.fullmatch(rf"/movies/{movie_id}\?new=\d+#review-\d+", location), location
+    assert re.fullmatch(rf"/films/{movie_id}\?new=\d+#review-\d+", location), location
     doc = page(web.get(location))
     assert "긍정" in doc.one("p", class_="flash").text
     new = doc.one("li", class_="new")
@@ -305,7 +305,7 @@ def test_reviews_show_their_verdict_and_move_the_rating_card(web):
     positivity_one = float(stat(doc, "positivity").rstrip("%"))
 
     assert write_review(web, movie_id, NEGATIVE).status_code == 303
-    doc = page(web.get(f"/movies/{movie_id}"))
+    doc = page(web.get(f"/films/{movie_id}"))
     assert stat(doc, "count") == "2"
     assert float(stat(doc, "positivity").rstrip("%")) < positivity_one
     badges = [r.one("span", class_="badge").text for r in doc.find_all("li", class_="review")]
@@ -324,15 +324,15 @@ def test_reviews_filter_by_label_and_page(web, reviews, auth):
     batch = [{"movie_id": movie_id, "author": "a", "content": POSITIVE}] * 22
     batch += [{"movie_id": movie_id, "author": "b", "content": NEGATIVE}] * 3
     assert reviews.post("/reviews:batch", json={"items": batch}, headers=auth).status_code == 201
-    doc = page(web.get(f"/movies/{movie_id}"))
+    doc = page(web.get(f"/films/{movie_id}"))
     assert len(doc.find_all("li", class_="review")) == 20
     second = page(web.get(doc.one("a", rel="next").attrs["href"]))
     assert len(second.find_all("li", class_="review")) == 5
-    negative = page(web.get(f"/movies/{movie_id}?label=negative"))
+    negative = page(web.get(f"/films/{movie_id}?label=negative"))
     badges = {r.one("span", class_="badge").text for r in negative.find_all("li", class_="review")}
     assert badges == {"부정"}
     assert len(negative.find_all("li", class_="review")) == 3
-    bad = web.get(f"/movies/{movie_id}?cursor=garbage")
+    bad = web.get(f"/films/{movie_id}?cursor=garbage")
     assert bad.status_code == 400
 
 
@@ -357,21 +357,21 @@ def test_invalid_review_keeps_the_text_and_says_why(web, author, content, field,
 
 def test_a_double_submitted_review_is_stored_once(web):
     movie_id = add_movie(web)
-    form = page(web.get(f"/movies/{movie_id}"))
+    form = page(web.get(f"/films/{movie_id}"))
     data = {
         "csrf_token": form.one("input", name="csrf_token").attrs["value"],
         "request_id": form.one("input", name="request_id").attrs["value"],
         "author": "관객",
         "content": POSITIVE,
     }
-    first = web.post(f"/movies/{movie_id}/reviews", data=data)
-    again = web.post(f"/movies/{movie_id}/reviews", data=data)
+    first = web.post(f"/films/{movie_id}/reviews", data=data)
+    again = web.post(f"/films/{movie_id}/reviews", data=data)
     assert first.status_code == again.status_code == 303
     assert first.headers["Location"] == again.headers["Location"]
-    assert stat(page(web.get(f"/movies/{movie_id}")), "count") == "1"
+    assert stat(page(web.get(f"/films/{movie_id}")), "count") == "1"
 
     data["content"] = NEGATIVE  # the same form, resubmitted with other text
-    conflict = web.post(f"/movies/{movie_id}/reviews", data=data)
+    conflict = web.post(f"/films/{movie_id}/reviews", data=data)
     assert conflict.status_code == 409
     doc = page(conflict)
     assert "이미" in doc.one("p", class_="form-error").text
@@ -380,11 +380,11 @@ def test_a_double_submitted_review_is_stored_once(web):
 
 def test_review_of_a_deleted_movie_is_404(web):
     movie_id = add_movie(web)
-    form = page(web.get(f"/movies/{movie_id}"))
+    form = page(web.get(f"/films/{movie_id}"))
     token = form.one("input", name="csrf_token").attrs["value"]
-    web.post(f"/movies/{movie_id}/delete", data={"csrf_token": token})
+    web.post(f"/films/{movie_id}/delete", data={"csrf_token": token})
     response = web.post(
-        f"/movies/{movie_id}/reviews",
+        f"/films/{movie_id}/reviews",
         data={"csrf_token": token, "author": "a", "content": POSITIVE, "request_id": "x"},
     )
     assert response.status_code == 404
@@ -393,11 +393,11 @@ def test_review_of_a_deleted_movie_is_404(web):
 def test_hostile_text_is_shown_as_text(web):
     movie_id = add_movie(web, title=HOSTILE, synopsis=HOSTILE)
     assert write_review(web, movie_id, HOSTILE, author="<b>나쁜</b>").status_code == 303
-    for path in (f"/movies/{movie_id}", "/movies", "/", f"/movies/{movie_id}/delete"):
+    for path in (f"/films/{movie_id}", "/films", "/", f"/films/{movie_id}/delete"):
         html = web.get(path).get_data(as_text=True)
         assert "<script>alert" not in html and "<img src=x" not in html, path
         assert "<b>나쁜" not in html
-    doc = page(web.get(f"/movies/{movie_id}"))
+    doc = page(web.get(f"/films/{movie_id}"))
     assert doc.by_id("movie-title").text == HOSTILE
     assert doc.one("p", class_="content").text == HOSTILE
 
@@ -418,7 +418,7 @@ def test_preview_scores_what_is_typed_without_storing(web):
     assert preview(web, NEGATIVE).one("p").attrs["data-label"] == "negative"
     assert "미리 보여" in preview(web, "   ").text
     assert "2000자" in preview(web, "가" * 2001).text
-    assert stat(page(web.get(f"/movies/{movie_id}")), "count") == "0"
+    assert stat(page(web.get(f"/films/{movie_id}")), "count") == "0"
 
 
 @pytest.fixture
@@ -450,11 +450,11 @@ def test_model_outage_is_explained_and_the_text_kept(web, request):
 def test_an_unreachable_api_is_a_friendly_503(web, monkeypatch):
     monkeypatch.setenv("MOVIES_API_URL", "http://127.0.0.1:9")  # discard port: refused
     get_settings.cache_clear()
-    response = web.get("/movies")
+    response = web.get("/films")
     assert response.status_code == 503
     assert response.headers["Retry-After"]
     assert "잠시 후 다시" in page(response).text
-    response = web.post("/movies", data={"title": "x", "csrf_token": csrf(web)})
+    response = web.post("/films", data={"title": "x", "csrf_token": csrf(web)})
     assert response.status_code == 503
     assert "잠시 후 다시" in page(response).one("p", class_="form-error").text
 
@@ -464,12 +464,12 @@ def test_writes_are_rate_limited_per_client(web, monkeypatch):
     get_settings.cache_clear()
     token = csrf(web)
     for _ in range(2):
-        assert web.post("/movies", data={"title": "x", "csrf_token": token}).status_code == 303
-    response = web.post("/movies", data={"title": "x", "csrf_token": token})
+        assert web.post("/films", data={"title": "x", "csrf_token": token}).status_code == 303
+    response = web.post("/films", data={"title": "x", "csrf_token": token})
     assert response.status_code == 429
     assert 0 < int(response.headers["Retry-After"]) <= 60
     assert "요청이 너무 많습니다" in page(response).text
-    assert web.get("/movies").status_code == 200  # reads are not limited
+    assert web.get("/films").status_code == 200  # reads are not limited
 
 
 def test_rate_limit_keys_on_the_forwarded_client_behind_trusted_proxies(web, monkeypatch):
@@ -480,7 +480,7 @@ def test_rate_limit_keys_on_the_forwarded_client_behind_trusted_proxies(web, mon
 
     def post(forwarded: str) -> Any:
         headers = {"X-Forwarded-For": forwarded}
-        return web.post("/movies", data={"title": "x", "csrf_token": token}, headers=headers)
+        return web.post("/films", data={"title": "x", "csrf_token": token}, headers=headers)
 
     assert post("1.1.1.1").status_code == 303
     assert post("2.2.2.2").status_code == 303  # another client
@@ -488,8 +488,8 @@ def test_rate_limit_keys_on_the_forwarded_client_behind_trusted_proxies(web, mon
 
 
 def test_method_not_allowed_and_unknown_paths(web):
-    assert web.delete("/movies").status_code == 405
-    response = web.get("/movies/abc")
+    assert web.delete("/films").status_code == 405
+    response = web.get("/films/abc")
     assert response.status_code == 404
     assert "찾을 수 없습니다" in page(response).text
 
@@ -661,3 +661,16 @@ def test_docs_page_loads_swagger_ui_from_vendored_files(web):
     for src in scripts:
         assert web.get(src).status_code == 200
     assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+
+
+def test_console_paths_never_collide_with_api_prefixes():
+    """Behind one base URL the router sends the API prefixes to the functions: the console
+    must live elsewhere (that is why its movie pages are under /films)."""
+    from infra.router import Router
+    from infra.stack import FUNCTIONS
+    from shared.web.app import get_app
+
+    router = Router({prefix: "api" for fn in FUNCTIONS for prefix in fn.prefixes}, "console")
+    for rule in get_app().url_map.iter_rules():
+        sample = re.sub(r"<[^>]+>", "1", rule.rule)
+        assert router.target(sample) == "console", rule.rule

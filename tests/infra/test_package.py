@@ -22,6 +22,7 @@ ENTRY_POINTS = {
     "movies": ("movies",),
     "reviews": ("reviews", "on_upload"),
     "ratings": ("ratings",),
+    "web": ("web",),
 }
 HEAVY = {"onnxruntime", "tokenizers"}
 
@@ -191,8 +192,12 @@ def test_bundle_contents(name: str, bundles: Bundles) -> None:
     assert requirements, "empty requirements.txt"
     assert all("==" in line for line in requirements), requirements
     names = package.requirement_names(requirements)
-    if name in ("movies", "ratings"):
+    if name in ("movies", "ratings", "web"):
         assert not names & HEAVY, f"{name} must not ship {names & HEAVY}"
+    if name == "web":  # templates and vendored assets travel with the console
+        assert "shared/web/templates/movies/detail.html" in entries
+        assert "shared/web/static/vendor/htmx/htmx.min.js" in entries
+        assert not names & {"sqlalchemy", "pg8000"}, "the console never touches the database"
 
 
 @pytest.mark.timeout(900)  # a cold pip cache downloads onnxruntime for reviews

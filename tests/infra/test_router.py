@@ -71,3 +71,11 @@ def test_unreachable_function_is_a_503_problem():
 def test_healthz_lists_routes(upstream):
     body = Client(Router({"/movies": upstream})).get("/healthz").get_json()
     assert body["routes"] == {"/movies": upstream}
+
+
+def test_default_route_takes_every_unmatched_path(upstream):
+    client = Client(Router({"/movies": "http://127.0.0.1:9"}, default=upstream))
+    for path in ("/", "/films/1", "/docs", "/openapi.json", "/moviesx"):
+        assert client.get(path).get_json()["path"].rstrip("?") == path
+    health = Client(Router({"/movies": upstream}, default=upstream)).get("/healthz").get_json()
+    assert health["routes"]["/"] == upstream

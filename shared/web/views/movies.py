@@ -32,7 +32,7 @@ UNAVAILABLE = "서비스에 잠시 연결할 수 없습니다. 잠시 후 다시
 # --- list --------------------------------------------------------------------
 
 
-@bp.get("/movies")
+@bp.get("/films")
 def list_movies() -> tuple[str, int]:
     args = flask.request.args
     filters = {name: args.get(name, "").strip() for name in FILTERS}
@@ -76,12 +76,12 @@ def _filter_error(problem: ApiProblem) -> str:
 # --- add / edit / delete -----------------------------------------------------
 
 
-@bp.get("/movies/new")
+@bp.get("/films/new")
 def new_movie() -> str:
     return flask.render_template("movies/form.html", movie=None, values={}, errors={})
 
 
-@bp.post("/movies")
+@bp.post("/films")
 def create_movie() -> ResponseReturnValue:
     limit_writes()
     form = flask.request.form
@@ -93,14 +93,14 @@ def create_movie() -> ResponseReturnValue:
     return redirect("movies.movie", movie_id=movie.id)
 
 
-@bp.get("/movies/<int:movie_id>/edit")
+@bp.get("/films/<int:movie_id>/edit")
 def edit_movie(movie_id: int) -> str:
     movie = api.get_movie(movie_id)
     values = {name: getattr(movie, name) or "" for name in forms.MOVIE_FIELDS}
     return flask.render_template("movies/form.html", movie=movie, values=values, errors={})
 
 
-@bp.post("/movies/<int:movie_id>/edit")
+@bp.post("/films/<int:movie_id>/edit")
 def update_movie(movie_id: int) -> ResponseReturnValue:
     limit_writes()
     movie = api.get_movie(movie_id)
@@ -130,13 +130,13 @@ def _form_again(
     return html, _status(problem), _retry(problem)
 
 
-@bp.get("/movies/<int:movie_id>/delete")
+@bp.get("/films/<int:movie_id>/delete")
 def confirm_delete(movie_id: int) -> str:
     movie, rating = parallel(lambda: api.get_movie(movie_id), lambda: api.get_rating(movie_id))
     return flask.render_template("movies/delete.html", movie=movie, reviews=rating.review_count)
 
 
-@bp.post("/movies/<int:movie_id>/delete")
+@bp.post("/films/<int:movie_id>/delete")
 def delete_movie(movie_id: int) -> ResponseReturnValue:
     limit_writes()
     movie, rating = parallel(lambda: api.get_movie(movie_id), lambda: api.get_rating(movie_id))
@@ -150,7 +150,7 @@ def delete_movie(movie_id: int) -> ResponseReturnValue:
 # --- the movie page ----------------------------------------------------------
 
 
-@bp.get("/movies/<int:movie_id>")
+@bp.get("/films/<int:movie_id>")
 def movie(movie_id: int) -> str:
     return _movie_page(movie_id, values={}, errors={})
 
@@ -185,7 +185,7 @@ def _movie_page(
     )
 
 
-@bp.post("/movies/<int:movie_id>/reviews")
+@bp.post("/films/<int:movie_id>/reviews")
 def create_review(movie_id: int) -> ResponseReturnValue:
     limit_writes()
     form = flask.request.form
