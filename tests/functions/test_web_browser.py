@@ -33,6 +33,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from infra.eventarc import Forwarder
 from infra.localpg import EmbeddedPostgres
 from infra.router import Router
+from infra.stack import FUNCTIONS
 from shared import db, storage
 from shared.settings import get_settings
 from shared.web import openapi
@@ -198,7 +199,8 @@ def stat(page: Page, name: str) -> Any:
 def test_add_movie_then_find_it_in_the_list_and_by_search(page: Page) -> None:
     title = f"브라우저 영화 {uuid.uuid4().hex[:6]}"
     page.goto("/")
-    page.get_by_role("navigation", name="주 메뉴").get_by_role("link", name="영화 추가").click()
+    menu = page.get_by_role("navigation", name="주 메뉴")
+    menu.get_by_role("link", name="영화 추가").click()
     page.fill("#title", title)
     page.fill("#director", "봉준호")
     page.fill("#genre", "드라마")
