@@ -44,12 +44,7 @@ POSITIVE = "정말 재미있고 감동적인 최고의 영화였어요. 배우�
 NEGATIVE = "시간 아깝다. 스토리도 엉망이고 연기도 최악인 쓰레기 영화"
 SCREENSHOTS = REPO / "docs" / "screenshots"
 FIXTURE_REVIEWS = REPO / "tests" / "fixtures" / "nsmc" / "reviews-test.tsv.gz"
-ROUTES = {
-    "/movies": "movies",
-    "/reviews": "reviews",
-    "/sentiment": "reviews",
-    "/ratings": "ratings",
-}
+ROUTES = {p: fn.name for fn in FUNCTIONS for p in fn.prefixes}  # as `make run` routes
 
 
 # --- the system under test ------------------------------------------------------------
