@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check
 
-.PHONY: run test lint typecheck iac pytest venv venv-test upload rescore bench clean
+.PHONY: run test lint typecheck iac pytest browser screenshots venv venv-test upload rescore bench clean
 
 venv: $(VENV)/.run-deps
 venv-test: $(VENV)/.test-deps
@@ -25,7 +25,11 @@ $(VENV)/.test-deps: $(VENV)/.run-deps model/requirements.txt
 run: venv
 	$(PY) -m infra.stack
 
-test: venv-test lint typecheck iac pytest
+test: venv-test browser lint typecheck iac pytest
+
+# Debian's Chromium + a Korean font for the console's browser tests (installed when missing)
+browser:
+	bash infra/install_browser.sh
 
 lint:
 	$(VENV)/bin/ruff check .
@@ -41,6 +45,10 @@ iac:
 
 pytest:
 	$(PY) -m pytest -p no:cacheprovider
+
+# the README's pictures of the console, from the browser tests' own pages
+screenshots: venv browser
+	UPDATE_SCREENSHOTS=1 $(PY) -m pytest -p no:cacheprovider -q tests/functions/test_web_browser.py -k screenshots
 
 upload: venv
 	$(PY) -m infra.upload "$(FILE)"

@@ -26,8 +26,6 @@ from typing import Any
 
 import pytest
 import requests
-
-pytest.importorskip("playwright")
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from infra.eventarc import Forwarder
@@ -400,9 +398,9 @@ def test_screenshots_paint_and_weight(page: Page, showcase: int, tmp_path: Path)
     page.goto(f"/films/{showcase}")
     expect(stat(page, "count")).to_have_text("120")
     expect(page.locator("svg.trend rect.count")).not_to_have_count(0)
-    paint = page.evaluate(
-        "performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? null"
-    )
+    fcp = "performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? null"
+    page.wait_for_function(f"{fcp} !== null")
+    paint = page.evaluate(fcp)
     weight = sum(sizes.values())
     shoot(page, "movie", tmp_path)
     print(f"\nmovie page: first contentful paint {paint:.0f} ms, weight {weight / 1024:.1f} KiB")

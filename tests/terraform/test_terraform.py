@@ -145,6 +145,7 @@ def test_providers_in_use_are_declared(module: Config) -> None:
     used = {"google"}
     for (rtype, _), body in module.resources.items():
         used.add(body.get("provider", rtype.split("_", 1)[0]).replace("${", "").rstrip("}"))
+    used.discard("terraform")  # terraform_data is built in, never a required provider
     assert used <= declared, used - declared
 
 
@@ -240,8 +241,8 @@ def test_checkov_skips_have_reasons() -> None:
 def test_function_specs_cover_every_function(module: Config) -> None:
     assert set(specs(module)) == set(FUNCTIONS)
     assert set(module.default("functions")) == set(FUNCTIONS)
-    # every bundle Terraform uploads is one infra.package builds
-    assert {s["bundle"] for s in specs(module).values()} == set(package.FUNCTIONS)
+    # every bundle Terraform uploads is one infra.package builds (web: web.tf)
+    assert {s["bundle"] for s in specs(module).values()} | {"web"} == set(package.FUNCTIONS)
     assert specs(module)["reviews-uploads"]["bundle"] == "reviews"
     assert specs(module)["reviews-uploads"]["entry_point"] == "on_upload"
 
@@ -290,8 +291,10 @@ def test_public_invoker_only_on_http_functions(module: Config) -> None:
         if any(m in anonymous for m in members if isinstance(m, str)):
             holders.append((rtype, name, body))
     assert [(t, n) for t, n, _ in holders] == [
-        ("google_cloud_run_v2_service_iam_member", "public_invoker")
-    ], "only the public invoker binding may name allUsers/allAuthenticatedUsers"
+        ("google_cloud_run_v2_service_iam_member", "public_invoker"),
+        ("google_cloud_run_v2_service_iam_member", "web_public"),  # the site (web.tf)
+    ], "only the public invoker bindings may name allUsers/allAuthenticatedUsers"
+    assert holders[1][2]["count"] == "${var.public_invoker ? 1 : 0}"
     body = holders[0][2]
     # Domain Restricted Sharing refuses allUsers: public_invoker = false turns it off
     assert body["for_each"] == "${var.public_invoker ? local.public_functions : {}}"

@@ -9,6 +9,10 @@ output "api_base_url" {
   value = module.system.api_base_url
 }
 
+output "web_url" {
+  value = module.system.web_url
+}
+
 output "load_balancer_ip" {
   value = module.system.load_balancer_ip
 }

@@ -1,0 +1,160 @@
+"""The web console's movie page against the running local stack (start it with `make run`).
+
+Run: .venv/bin/python bench/bench_web.py [--base-url http://127.0.0.1:8080] [-n 300]
+
+Seeds one movie with 200 real NSMC reviews (through the public API), then prints:
+- the server render of /films/<id> (HTML out of the console, which makes its four API calls
+  in parallel, through the router as configured by `make run`): p50/p90/p99 through the
+  router (one base URL, as a browser sees it) and straight to the console (--web-url);
+- in headless Chromium (Debian's, when installed): first contentful paint p50 over fresh
+  page loads, the page weight (HTML + CSS + JS bytes), and console errors.
+The movie is deleted at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import shutil
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+import requests
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURE = REPO / "tests" / "fixtures" / "nsmc" / "reviews-test.tsv.gz"
+FCP = "performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? null"
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def seed(base: str, key: str, reviews: int) -> int:
+    session = requests.Session()
+    session.headers["X-API-Key"] = key
+    response = session.post(
+        f"{base}/movies",
+        json={
+            "title": "벤치마크 영화",
+            "genre": "드라마",
+            "director": "벤치",
+            "synopsis": "줄거리",
+        },
+        timeout=30,
+    )
+    response.raise_for_status()
+    movie_id = int(response.json()["id"])
+    with gzip.open(FIXTURE, "rt", encoding="utf-8") as rows:
+        texts = [t for line in list(rows)[1:] if (t := line.split("\t")[4].strip())]
+    items = [
+        {"movie_id": movie_id, "author": f"관객{i}", "content": texts[i % len(texts)]}
+        for i in range(reviews)
+    ]
+    for start in range(0, reviews, 100):
+        batch = session.post(
+            f"{base}/reviews:batch", json={"items": items[start : start + 100]}, timeout=60
+        )
+        batch.raise_for_status()
+    return movie_id
+
+
+def render_times(url: str, count: int) -> dict[str, float]:
+    session = requests.Session()
+    for _ in range(min(20, count)):  # warm the pools and the per-instance caches
+        session.get(url, timeout=30).raise_for_status()
+    times = []
+    for _ in range(count):
+        started = time.perf_counter()
+        response = session.get(url, timeout=30)
+        times.append((time.perf_counter() - started) * 1000)
+        if response.status_code != 200:
+            raise SystemExit(f"unexpected {response.status_code} from {url}")
+    return {
+        "p50": percentile(times, 0.5),
+        "p90": percentile(times, 0.9),
+        "p99": percentile(times, 0.99),
+        "mean": statistics.fmean(times),
+    }
+
+
+def browser_figures(url: str, loads: int) -> dict[str, Any] | None:
+    """First contentful paint p50, page weight and console errors in headless Chromium."""
+    exe = shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(exe).exists():
+        return None
+    from playwright.sync_api import sync_playwright
+
+    paints: list[float] = []
+    errors: list[str] = []
+    weight = 0
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=exe, args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
+        )
+        for load in range(loads + 1):
+            context = browser.new_context(locale="ko-KR", viewport={"width": 1200, "height": 900})
+            page = context.new_page()
+            sizes: dict[str, int] = {}
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.on(
+                "response",
+                lambda r, sizes=sizes: (
+                    sizes.__setitem__(r.url, len(r.body()))
+                    if r.request.resource_type in ("document", "stylesheet", "script")
+                    else None
+                ),
+            )
+            page.goto(url, wait_until="load")
+            page.wait_for_function(FCP + " !== null")
+            paint = page.evaluate(FCP)
+            if load:  # the first load warms the server; count the others
+                paints.append(float(paint))
+            weight = sum(sizes.values())
+            context.close()
+        browser.close()
+    return {"fcp_p50": statistics.median(paints), "weight": weight, "errors": errors}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--base-url", default="http://127.0.0.1:8080")
+    parser.add_argument("--web-url", default="http://127.0.0.1:8085", help="the console alone")
+    parser.add_argument("--api-key", default=None, help="default: .local/api-key")
+    parser.add_argument("--reviews", type=int, default=200)
+    parser.add_argument("-n", "--requests", type=int, default=300)
+    parser.add_argument("--loads", type=int, default=10, help="browser page loads")
+    args = parser.parse_args()
+    key = args.api_key or (REPO / ".local" / "api-key").read_text().strip()
+
+    movie_id = seed(args.base_url, key, args.reviews)
+    path = f"/films/{movie_id}"
+    try:
+        print(f"movie page {path}: {args.reviews} reviews, {args.requests} requests each\n")
+        print(f"{'server render':<34}{'p50':>8}{'p90':>8}{'p99':>8}{'mean':>8}  (ms)")
+        targets = (("through the router", args.base_url), ("straight to the console", args.web_url))
+        for label, base in targets:
+            r = render_times(base + path, args.requests)
+            print(f"{label:<34}{r['p50']:>8.2f}{r['p90']:>8.2f}{r['p99']:>8.2f}{r['mean']:>8.2f}")
+        figures = browser_figures(args.base_url + path, args.loads)
+        if figures is None:
+            print("\nbrowser: no chromium (apt-get install chromium); figures skipped")
+        else:
+            print(
+                f"\nfirst contentful paint p50 ({args.loads} fresh loads): "
+                f"{figures['fcp_p50']:.0f} ms"
+            )
+            print(f"page weight (HTML + CSS + JS):  {figures['weight'] / 1024:.1f} KiB")
+            print(f"console errors:                 {len(figures['errors'])} {figures['errors']}")
+    finally:
+        requests.delete(
+            f"{args.base_url}/movies/{movie_id}", headers={"X-API-Key": key}, timeout=30
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,94 @@
+"""terraform/modules/system/web.tf: the console's function, identity, settings and route."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from infra import package
+from infra.stack import FUNCTIONS as LOCAL_FUNCTIONS
+from shared.settings import Settings
+from tests.terraform.test_terraform import MODULE, Config, load
+
+
+@pytest.fixture(scope="module")
+def module() -> Config:
+    return load(MODULE)
+
+
+def web_function(module: Config) -> dict[str, Any]:
+    return module.resource("google_cloudfunctions2_function", "web")
+
+
+def members_of(module: Config, member: str) -> list[tuple[str, str, dict[str, Any]]]:
+    return [(t, n, b) for (t, n), b in module.resources.items() if b.get("member") == member]
+
+
+def test_web_is_its_own_function_from_its_own_bundle(module: Config) -> None:
+    fn = web_function(module)
+    assert fn["build_config"][0]["entry_point"] == "web"
+    assert "web" in package.FUNCTIONS
+    assert "web" in {f.name for f in LOCAL_FUNCTIONS}
+    source = fn["build_config"][0]["source"][0]["storage_source"][0]["object"]
+    assert source == "${google_storage_bucket_object.web_bundle.name}"
+    bundle = module.resource("google_storage_bucket_object", "web_bundle")
+    assert re.search(r"\$\{filesha256\(.*web\.zip", bundle["name"])
+    service = fn["service_config"][0]
+    assert service["service_account_email"] == "${google_service_account.web.email}"
+    assert service["ingress_settings"] == "${local.http_ingress}"
+
+
+def test_web_identity_has_only_secret_access_and_upload_rights(module: Config) -> None:
+    grants = members_of(module, "${google_service_account.web.member}")
+    roles = {(t, b["role"]) for t, _, b in grants}
+    assert roles == {
+        ("google_project_iam_member", "roles/logging.logWriter"),
+        ("google_secret_manager_secret_iam_member", "roles/secretmanager.secretAccessor"),
+        ("google_storage_bucket_iam_member", "roles/storage.objectCreator"),
+        ("google_storage_bucket_iam_member", "roles/storage.objectViewer"),
+    }
+    for _, name, body in grants:
+        if body["role"].startswith("roles/storage."):
+            assert body["bucket"] == "${google_storage_bucket.uploads.name}", name
+        if body["role"] == "roles/storage.objectViewer":
+            condition = body["condition"][0]["expression"]
+            for prefix in ("reports", "rejects"):
+                assert f"objects/{prefix}/console/" in condition
+    assert not any("cloudsql" in b["role"] for _, _, b in grants)
+    # not in function_specs: no database user, no SQL grant, no model access
+    assert "web" not in module.locals["function_specs"]
+
+
+def test_web_env_names_are_settings_and_the_key_comes_from_secret_manager(module: Config) -> None:
+    text = (MODULE / "web.tf").read_text(encoding="utf-8")
+    locals_block = text[text.index("locals {") : text.index('resource "terraform_data"')]
+    names = set(re.findall(r"\b([A-Z][A-Z0-9_]+)\s*=", locals_block))
+    known = {name.upper() for name in Settings.model_fields}
+    assert names - {"THREADS"} <= known, names - known
+    assert {"API_BASE_URL", "MOVIES_API_URL", "REVIEWS_API_URL", "RATINGS_API_URL"} <= names
+    secret = web_function(module)["service_config"][0]["secret_environment_variables"][0]
+    assert secret["key"] == "API_KEYS" and "API_KEYS" not in names
+    assert secret["version"] == "${var.api_keys_version}"
+
+
+def test_web_is_the_load_balancers_default_route_behind_cloud_armor(module: Config) -> None:
+    url_map = module.resource("google_compute_url_map", "https")
+    assert url_map["default_service"] == "${google_compute_backend_service.web[0].id}"
+    assert url_map["path_matcher"][0]["default_service"] == url_map["default_service"]
+    backend = module.resource("google_compute_backend_service", "web")
+    assert backend["security_policy"] == "${google_compute_security_policy.api[0].id}"
+    armor = module.resource("google_compute_security_policy", "api")
+    priorities = {rule["priority"]: rule for rule in armor["rule"]}
+    console = priorities[1500]
+    assert console["action"] == "allow"
+    assert "x-console-token" in console["match"][0]["expr"][0]["expression"]
+    assert priorities[2000]["action"] == "throttle"  # people still get the per-IP budget
+
+
+def test_web_outputs_its_url_in_every_environment(module: Config) -> None:
+    assert "web_url" in module.outputs
+    for env in ("dev", "prod"):
+        outputs = load(MODULE.parents[1] / "environments" / env).outputs
+        assert outputs["web_url"]["value"] == "${module.system.web_url}"
