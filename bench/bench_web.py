@@ -18,10 +18,12 @@ import gzip
 import shutil
 import statistics
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import requests
+from playwright.sync_api import Response
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURE = REPO / "tests" / "fixtures" / "nsmc" / "reviews-test.tsv.gz"
@@ -81,6 +83,12 @@ def render_times(url: str, count: int) -> dict[str, float]:
     }
 
 
+def _count_bytes(sizes: dict[str, int], response: Response) -> None:
+    """HTML, CSS and JS bytes of a page (images are posters: not the page's weight)."""
+    if response.request.resource_type in ("document", "stylesheet", "script"):
+        sizes[response.url] = len(response.body())
+
+
 def browser_figures(url: str, loads: int) -> dict[str, Any] | None:
     """First contentful paint p50, page weight and console errors in headless Chromium."""
     exe = shutil.which("chromium") or "/usr/bin/chromium"
@@ -101,14 +109,7 @@ def browser_figures(url: str, loads: int) -> dict[str, Any] | None:
             sizes: dict[str, int] = {}
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
             page.on("pageerror", lambda e: errors.append(str(e)))
-            page.on(
-                "response",
-                lambda r, sizes=sizes: (
-                    sizes.__setitem__(r.url, len(r.body()))
-                    if r.request.resource_type in ("document", "stylesheet", "script")
-                    else None
-                ),
-            )
+            page.on("response", partial(_count_bytes, sizes))
             page.goto(url, wait_until="load")
             page.wait_for_function(FCP + " !== null")
             paint = page.evaluate(FCP)

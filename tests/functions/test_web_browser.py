@@ -26,7 +26,16 @@ from typing import Any
 
 import pytest
 import requests
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    ConsoleMessage,
+    Dialog,
+    Error,
+    Page,
+    Request,
+    expect,
+    sync_playwright,
+)
 
 from infra.eventarc import Forwarder
 from infra.localpg import EmbeddedPostgres
@@ -142,18 +151,25 @@ class Watch:
         self.dialogs: list[str] = []
 
     def attach(self, page: Page) -> None:
-        page.on(
-            "console",
-            lambda m: self.errors.append(f"console: {m.text}") if m.type == "error" else None,
-        )
-        page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
-        page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
-        page.on(
-            "request",
-            lambda r: (
-                None if r.url.startswith((self.base, "data:")) else self.foreign.append(r.url)
-            ),
-        )
+        page.on("console", self._console)
+        page.on("pageerror", self._crash)
+        page.on("dialog", self._dialog)
+        page.on("request", self._request)
+
+    def _console(self, message: ConsoleMessage) -> None:
+        if message.type == "error":
+            self.errors.append(f"console: {message.text}")
+
+    def _crash(self, error: Error) -> None:
+        self.errors.append(f"pageerror: {error}")
+
+    def _dialog(self, dialog: Dialog) -> None:
+        self.dialogs.append(dialog.message)  # alert(), confirm(): a script ran
+        dialog.dismiss()
+
+    def _request(self, request: Request) -> None:
+        if not request.url.startswith((self.base, "data:")):
+            self.foreign.append(request.url)
 
 
 def new_page(browser: Browser, console: str, **options: Any) -> tuple[Page, Watch]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from shared.settings import get_settings
@@ -10,7 +12,7 @@ from shared.web.openapi import MergeConflict, merge
 PROBLEM = {"type": "object", "properties": {"status": {"type": "integer"}}}
 
 
-def document(paths: dict, schemas: dict) -> dict:
+def document(paths: dict[str, Any], schemas: dict[str, Any]) -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
         "info": {"title": "x", "description": "d"},
