@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hmac
 import json
-import logging
 import re
 import time
 from collections.abc import Callable
@@ -30,7 +29,6 @@ from shared.errors import (
 )
 from shared.settings import get_settings
 
-log = logging.getLogger("shared.http")
 MAX_ID = 2**63 - 1
 ALLOWED_HEADERS = "Content-Type, X-API-Key, Idempotency-Key, X-Cloud-Trace-Context"
 
@@ -147,7 +145,7 @@ class Api:
             response = problems.render_unexpected(exc, request.path)
             problem = ApiError.title
         _apply_cors(request, response)
-        _log_request(request, response, time.perf_counter() - started, problem)
+        logs.log_request(request, response, time.perf_counter() - started, problem)
         return response
 
     def _dispatch(self, request: flask.Request) -> flask.Response:
@@ -316,31 +314,3 @@ def _apply_cors(request: flask.Request, response: flask.Response) -> None:
         response.headers["Access-Control-Allow-Origin"] = origin
         response.headers.add("Vary", "Origin")
     response.headers["Access-Control-Expose-Headers"] = "Retry-After, Location"
-
-
-def _log_request(
-    request: flask.Request, response: flask.Response, seconds: float, problem: str | None
-) -> None:
-    """One line per request; `problem` (the problem title, e.g. "Model Unavailable") lets
-    log-based metrics tell 503s apart (terraform/modules/system/monitoring.tf)."""
-    status = response.status_code
-    level = logging.ERROR if status >= 500 else logging.WARNING if status >= 400 else logging.INFO
-    log.log(
-        level,
-        "%s %s %s",
-        request.method,
-        request.path,
-        status,
-        extra={
-            "problem": problem,
-            "httpRequest": {
-                "requestMethod": request.method,
-                "requestUrl": request.url,
-                "status": status,
-                "latency": f"{seconds:.6f}s",
-                "userAgent": request.user_agent.string,
-                "remoteIp": request.remote_addr,
-                "responseSize": str(response.content_length or 0),
-            },
-        },
-    )

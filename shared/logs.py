@@ -50,3 +50,34 @@ def set_trace(header: str | None, project: str | None) -> None:
         _trace.set(None)
         return
     _trace.set(f"projects/{project}/traces/{trace_id}" if project else trace_id)
+
+
+# Every function's request lines, the console's included, come from this logger: the
+# log-based metrics (terraform/modules/system/monitoring.tf) select it by name.
+_requests = logging.getLogger("shared.http")
+
+
+def log_request(request: Any, response: Any, seconds: float, problem: str | None = None) -> None:
+    """One line per request (a flask Request and Response); `problem` (the problem title,
+    e.g. "Model Unavailable") lets log-based metrics tell 503s apart."""
+    status = response.status_code
+    level = logging.ERROR if status >= 500 else logging.WARNING if status >= 400 else logging.INFO
+    _requests.log(
+        level,
+        "%s %s %s",
+        request.method,
+        request.path,
+        status,
+        extra={
+            "problem": problem,
+            "httpRequest": {
+                "requestMethod": request.method,
+                "requestUrl": request.url,
+                "status": status,
+                "latency": f"{seconds:.6f}s",
+                "userAgent": request.user_agent.string,
+                "remoteIp": request.remote_addr,
+                "responseSize": str(response.content_length or 0),
+            },
+        },
+    )

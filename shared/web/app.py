@@ -68,7 +68,7 @@ def handle(request: flask.Request) -> flask.Response:
     request.url_rule = request.view_args = request.routing_exception = None
     with flask.ctx.RequestContext(app, request.environ, request=request):
         response = app.full_dispatch_request()
-    _log(request, response, time.perf_counter() - started)
+    logs.log_request(request, response, time.perf_counter() - started)
     return response
 
 
@@ -166,25 +166,3 @@ def _http_error(error: HTTPException) -> flask.Response | HTTPException:
 def _unexpected(error: Exception) -> flask.Response:
     log.error("unhandled error in the console", exc_info=error)
     return error_page(500)
-
-
-def _log(request: flask.Request, response: flask.Response, seconds: float) -> None:
-    status = response.status_code
-    level = logging.ERROR if status >= 500 else logging.WARNING if status >= 400 else logging.INFO
-    log.log(
-        level,
-        "%s %s %s",
-        request.method,
-        request.path,
-        status,
-        extra={
-            "httpRequest": {
-                "requestMethod": request.method,
-                "requestUrl": request.url,
-                "status": status,
-                "latency": f"{seconds:.6f}s",
-                "userAgent": request.user_agent.string,
-                "remoteIp": request.remote_addr,
-            }
-        },
-    )

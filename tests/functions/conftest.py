@@ -52,6 +52,8 @@ def on_upload(database, gcs, monkeypatch):
     use_model(monkeypatch)
     create_movies(3)
     return function_client("reviews", target="on_upload", signature="cloudevent")
+
+
 # --- the web console ------------------------------------------------------------
 
 

@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 
-from shared.sentiment import reset_scorer
 from shared.settings import get_settings
 from shared.web import uploads as web_uploads
 from tests.functions.web_support import Node, parse_html, serve
@@ -419,17 +418,6 @@ def test_preview_scores_what_is_typed_without_storing(web):
     assert "미리 보여" in preview(web, "   ").text
     assert "2000자" in preview(web, "가" * 2001).text
     assert stat(page(web.get(f"/films/{movie_id}")), "count") == "0"
-
-
-@pytest.fixture
-def model_missing(monkeypatch, tmp_path):
-    monkeypatch.setenv("MODEL_URI", str(tmp_path / "no-such-model"))
-    get_settings.cache_clear()
-    reset_scorer()
-    yield
-    monkeypatch.undo()
-    get_settings.cache_clear()
-    reset_scorer()
 
 
 def test_model_outage_is_explained_and_the_text_kept(web, request):

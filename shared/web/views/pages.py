@@ -27,3 +27,11 @@ def home() -> str:
 @bp.get("/healthz")
 def healthz() -> flask.Response:
     return flask.jsonify(status="ok")
+
+
+@bp.get("/readyz")
+def readyz() -> flask.Response:
+    """Ready when the APIs behind the console answer (a one-row leaderboard read); else the
+    503 page with Retry-After (the uptime check in monitoring.tf watches this)."""
+    api.leaderboard("recent", 0, 1)
+    return flask.jsonify(status="ready")

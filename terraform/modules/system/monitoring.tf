@@ -3,11 +3,13 @@
 # runbook"), uptime checks on every public function's /readyz, and a
 # dashboard. Everything is derived from local.function_specs (locals.tf): a
 # new function is covered by adding its entry there, nothing here changes.
+# The web console (web.tf) is deployed outside function_specs (no database,
+# no model) and joins the lists here as "web".
 
 locals {
   # A 2nd gen function is a Cloud Run service of the same name.
-  run_services  = { for k in keys(local.function_specs) : k => "${local.prefix}-${k}" }
-  http_services = [for k in keys(local.http_functions) : local.run_services[k]]
+  run_services  = { for k in concat(keys(local.function_specs), ["web"]) : k => "${local.prefix}-${k}" }
+  http_services = [for k in concat(keys(local.http_functions), ["web"]) : local.run_services[k]]
 
   # Our own log lines (shared/logs.py): JSON on stdout, parsed by Cloud
   # Logging into jsonPayload; httpRequest (shared/http.py, one line per
@@ -182,12 +184,18 @@ locals {
   # then refuse outside traffic), otherwise each function's run.app URL.
   # Private functions (public_invoker = false) are called with an OIDC token
   # of the Monitoring service agent, which gets run.invoker below.
-  uptime_targets = {
+  uptime_targets = merge({
     for k in keys(local.public_functions) : k => {
       host = var.enable_load_balancer ? var.domain : trimprefix(google_cloudfunctions2_function.this[k].service_config[0].uri, "https://")
       path = var.enable_load_balancer ? "/readyz/${k}" : "/readyz"
     }
-  }
+    }, {
+    # the console is the load balancer's default route: its /readyz is plain
+    web = {
+      host = var.enable_load_balancer ? var.domain : trimprefix(google_cloudfunctions2_function.web.service_config[0].uri, "https://")
+      path = "/readyz"
+    }
+  })
   uptime_oidc = !var.public_invoker && !var.enable_load_balancer
 }
 

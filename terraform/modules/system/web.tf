@@ -205,6 +205,18 @@ resource "google_cloud_run_v2_service_iam_member" "web_invokers" {
   member   = each.value
 }
 
+# The /readyz uptime check (monitoring.tf) calls a private console with the
+# Monitoring service agent's OIDC token, as it does the functions.
+resource "google_cloud_run_v2_service_iam_member" "web_uptime_invoker" {
+  count = local.uptime_oidc ? 1 : 0
+
+  project  = var.project_id
+  location = var.region
+  name     = google_cloudfunctions2_function.web.name
+  role     = "roles/run.invoker"
+  member   = "serviceAccount:service-${data.google_project.this.number}@gcp-sa-monitoring-notification.iam.gserviceaccount.com"
+}
+
 # --- behind the load balancer: the default route (lb.tf) ------------------------
 
 resource "google_compute_region_network_endpoint_group" "web" {
