@@ -87,6 +87,8 @@ def create_app(settings: Settings) -> flask.Flask:
         MAX_CONTENT_LENGTH=settings.web_upload_max_bytes + MULTIPART_OVERHEAD,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        # Behind Google's front end (trusted proxy hops > 0) every request is HTTPS.
+        SESSION_COOKIE_SECURE=settings.web_trusted_proxy_hops > 0,
         SESSION_COOKIE_NAME="console",
         WTF_CSRF_TIME_LIMIT=None,  # valid for the browser session the cookie lives in
         WTF_CSRF_SSL_STRICT=False,  # behind a proxy the scheme lies; SameSite + token suffice

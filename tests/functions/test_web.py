@@ -475,6 +475,15 @@ def test_rate_limit_keys_on_the_forwarded_client_behind_trusted_proxies(web, mon
     assert post("9.9.9.9, 1.1.1.1").status_code == 429  # a spoofed left entry changes nothing
 
 
+@pytest.mark.parametrize(("hops", "secure"), [("0", False), ("1", True)])
+def test_session_cookie_is_http_only_and_secure_behind_google(web, monkeypatch, hops, secure):
+    monkeypatch.setenv("WEB_TRUSTED_PROXY_HOPS", hops)
+    get_settings.cache_clear()
+    cookie = web.get("/films/new").headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert ("Secure" in cookie) is secure  # run.app and the load balancer are HTTPS only
+
+
 def test_method_not_allowed_and_unknown_paths(web):
     assert web.delete("/films").status_code == 405
     response = web.get("/films/abc")
