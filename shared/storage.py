@@ -21,7 +21,7 @@ def get_client() -> Any:
 
 
 def _make_client() -> Any:
-    from google.cloud import storage  # type: ignore[attr-defined]
+    from google.cloud import storage  # type: ignore[attr-defined,unused-ignore]  # depends on which google.cloud packages are installed
 
     if os.environ.get("STORAGE_EMULATOR_HOST"):
         from google.auth.credentials import AnonymousCredentials
