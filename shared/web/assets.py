@@ -21,8 +21,12 @@ def _digest(path: str) -> str:
 
 
 def url(path: str) -> str:
-    """/assets/<path>?v=<hash>: a new file is a new URL, so it may be cached forever."""
-    return flask.url_for("static", filename=path, v=_digest(path))
+    """/assets/<path>?v=<hash>: a new file is a new URL, so it may be cached forever.
+    Built once per app (a page asks for the same few on every render)."""
+    built: dict[str, str] = flask.current_app.extensions.setdefault("asset_urls", {})
+    if path not in built:
+        built[path] = flask.url_for("static", filename=path, v=_digest(path))
+    return built[path]
 
 
 def megabytes(size: int) -> str:
