@@ -30,6 +30,10 @@ class UploadRejected(ValueError):
     """The file cannot be accepted (type, name, emptiness); the message is for the user."""
 
 
+class UploadTooLarge(UploadRejected):
+    """Over WEB_UPLOAD_MAX_BYTES (bodies far over it are refused before they are read)."""
+
+
 @dataclass(frozen=True, slots=True)
 class UploadRef:
     token: str
@@ -71,6 +75,8 @@ def store(stream: IO[bytes], filename: str) -> UploadRef:
     size = stream.seek(0, io.SEEK_END)
     if not size:
         raise UploadRejected("빈 파일입니다.")
+    if size > get_settings().web_upload_max_bytes:
+        raise UploadTooLarge(size)
     stream.seek(0)
     kind = ".gz" if ref.name.endswith(".gz") else "." + ref.name.rsplit(".", 1)[-1]
     blob = storage.get_client().bucket(get_settings().uploads_bucket).blob(ref.object_name)

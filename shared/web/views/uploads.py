@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import flask
 from flask.typing import ResponseReturnValue
 
@@ -26,6 +24,8 @@ def upload() -> ResponseReturnValue:
         return flask.render_template("uploads/form.html", error="올릴 파일을 고르세요."), 400
     try:
         ref = uploads.store(file.stream, file.filename)
+    except uploads.UploadTooLarge:
+        flask.abort(413)
     except uploads.UploadRejected as rejected:
         return flask.render_template("uploads/form.html", error=str(rejected)), 400
     return redirect("uploads.status", token=ref.token, name=ref.name)
@@ -41,14 +41,14 @@ def _ref(token: str, name: str) -> uploads.UploadRef:
 @bp.get("/uploads/<token>/<name>")
 def status(token: str, name: str) -> str:
     ref = _ref(token, name)
-    return flask.render_template("uploads/status.html", ref=ref, report=_report(ref))
+    return flask.render_template("uploads/status.html", ref=ref, report=uploads.report(ref))
 
 
 @bp.get("/uploads/<token>/<name>/report")
 def report_fragment(token: str, name: str) -> str:
     """What htmx polls every second: the same block, with the report once it exists."""
     ref = _ref(token, name)
-    return flask.render_template("uploads/_report.html", ref=ref, report=_report(ref))
+    return flask.render_template("uploads/_report.html", ref=ref, report=uploads.report(ref))
 
 
 @bp.get("/uploads/<token>/<name>/rejects")
@@ -60,7 +60,3 @@ def rejects(token: str, name: str) -> flask.Response:
     response = flask.Response(chunks, mimetype="text/plain")
     response.headers["Content-Disposition"] = f'attachment; filename="rejects-{ref.name}.jsonl"'
     return response
-
-
-def _report(ref: uploads.UploadRef) -> dict[str, Any] | None:
-    return uploads.report(ref)
