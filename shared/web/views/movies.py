@@ -236,9 +236,11 @@ def preview() -> str:
         message = "지금은 미리 볼 수 없습니다. 등록은 잠시 후 다시 시도해 주세요."
         return flask.render_template("movies/_preview.html", sentiment=None, message=message)
     except ApiProblem as problem:
-        message = "리뷰는 2000자 이내로, 제어 문자 없이 써 주세요."
-        if problem.status not in (400, 422):
-            message = "미리 볼 수 없습니다."
+        message = {
+            400: "리뷰는 2000자 이내로, 제어 문자 없이 써 주세요.",
+            422: "리뷰는 2000자 이내로, 제어 문자 없이 써 주세요.",
+            429: "지금은 미리 보기 요청이 많습니다. 잠시 후 다시 입력해 보세요.",
+        }.get(problem.status, "미리 볼 수 없습니다.")
         return flask.render_template("movies/_preview.html", sentiment=None, message=message)
     return flask.render_template("movies/_preview.html", sentiment=sentiment, message=None)
 
