@@ -12,6 +12,14 @@ from werkzeug.wrappers import Request, Response
 
 # Response headers the WSGI server sets itself (hop-by-hop or recomputed).
 _SKIP = {"connection", "keep-alive", "transfer-encoding", "server", "date"}
+# A pooled connection can be closed by the function (gunicorn drops idle keep-alive
+# connections) just as a request goes out on it. Requests that are safe to send twice are
+# then sent again on a fresh connection, as HTTP clients do (RFC 9110 9.2.2): idempotent
+# methods, and any request carrying an Idempotency-Key (the function replays it). Others
+# are retried only when the connection was never made; otherwise the client gets a 503.
+IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+ATTEMPTS = 3
+POOL_SIZE = 32  # connections per function; further requests wait for one (block=True)
 
 
 class Router:
@@ -26,7 +34,7 @@ class Router:
         self.routes = sorted(routes.items(), key=lambda item: -len(item[0]))
         self.default = default
         self.pool = urllib3.PoolManager(
-            maxsize=32, retries=False, timeout=urllib3.Timeout(connect=5, read=600)
+            maxsize=POOL_SIZE, block=True, timeout=urllib3.Timeout(connect=5, read=600)
         )
 
     def target(self, path: str) -> str | None:
@@ -37,9 +45,8 @@ class Router:
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         request = Request(environ)
-        if request.path == "/healthz":
-            routes = dict(self.routes) | ({"/": self.default} if self.default else {})
-            return _json(200, {"status": "ok", "routes": routes})(environ, start_response)
+        if request.path == "/healthz":  # says it is up, and nothing about what is behind it
+            return _json(200, {"status": "ok"})(environ, start_response)
         base = self.target(request.path)
         if base is None:
             return _json(
@@ -68,6 +75,7 @@ class Router:
                 body=request.get_data(),
                 preload_content=False,
                 redirect=False,
+                retries=_retries(request),
             )
         except urllib3.exceptions.HTTPError:
             return _json(
@@ -85,6 +93,21 @@ class Router:
         return Response(
             upstream.stream(64 * 1024, decode_content=False), status=upstream.status, headers=kept
         )
+
+
+def _retries(request: Request) -> urllib3.Retry:
+    replayable = request.method in IDEMPOTENT or "Idempotency-Key" in request.headers
+    return urllib3.Retry(
+        total=ATTEMPTS,
+        connect=ATTEMPTS,
+        read=ATTEMPTS if replayable else 0,
+        other=0,
+        status=0,
+        redirect=0,
+        allowed_methods=None,  # `read` above already says which requests may be resent
+        backoff_factor=0.02,
+        raise_on_redirect=False,
+    )
 
 
 def _json(

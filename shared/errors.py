@@ -57,6 +57,15 @@ class UnsupportedMediaType(ApiError):
     status, title, type_slug = 415, "Unsupported Media Type", "unsupported-media-type"
 
 
+class TooManyRequests(ApiError):
+    """A bounded resource is busy; the client should retry after Retry-After seconds."""
+
+    status, title, type_slug = 429, "Too Many Requests", "too-many-requests"
+
+    def __init__(self, detail: str | None = None, *, retry_after: int = 1) -> None:
+        super().__init__(detail, headers={"Retry-After": str(retry_after)})
+
+
 class ValidationFailed(ApiError):
     status, title, type_slug = 422, "Unprocessable Content", "validation"
 

@@ -1,4 +1,8 @@
-"""OpenAPI 3.1 generated from an Api's routes and their pydantic models."""
+"""OpenAPI 3.1 generated from an Api's routes: the handlers' signatures and pydantic models.
+
+Every rule the server enforces on a request is in the schemas it validates with (lengths,
+patterns, bounds, closed objects), so a request that fits the document is accepted.
+"""
 
 from __future__ import annotations
 
@@ -8,23 +12,27 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, TypeAdapter
 from pydantic.json_schema import models_json_schema
 
+from shared import idempotency
 from shared.problems import PROBLEM_SCHEMA
 
 if TYPE_CHECKING:
     from shared.http import Api, Route
 
 REF = "#/components/schemas/{model}"
+MAX_ID = 2**63 - 1
 ERROR_TEXT = {
-    400: "Malformed request (bad JSON, bad UTF-8, bad cursor)",
+    400: "Malformed request (bad JSON, duplicate keys, bad UTF-8, bad cursor, repeated parameter)",
     401: "Missing X-API-Key",
     403: "Invalid X-API-Key",
     404: "Not found",
-    409: "Conflict",
+    409: "Conflict (an Idempotency-Key reused with another request)",
     413: "Body too large",
     415: "Body is not application/json",
     422: "Invalid fields",
+    429: "Too many requests at once; retry after Retry-After seconds",
     503: "A dependency is unavailable; retry after Retry-After seconds",
 }
+RETRY_AFTER = {"Retry-After": {"schema": {"type": "integer", "minimum": 1}, "required": True}}
 _PARAM = re.compile(r"<(?:(\w+):)?(\w+)>")
 
 
@@ -64,59 +72,109 @@ def _operation(route: Route, refs: dict[type[BaseModel], Any]) -> dict[str, Any]
     op: dict[str, Any] = {
         "summary": route.summary,
         "operationId": route.handler.__name__.lstrip("_"),
-        "parameters": _path_params(route) + _query_params(route, refs),
+        "parameters": _path_params(route) + _query_params(route) + _header_params(route),
         "responses": {str(route.status): _success(route, refs)},
     }
+    if route.description:
+        op["description"] = route.description
     if route.body is not None:
         op["requestBody"] = {
             "required": True,
             "content": {"application/json": {"schema": refs[route.body]}},
         }
-    statuses = set(route.errors)
-    if route.body is not None:
-        statuses |= {400, 413, 415, 422}
-    if route.query is not None:
-        statuses |= {400, 422}
     if route.auth:
-        statuses |= {401, 403}
         op["security"] = [{"apiKey": []}]
-    if "<" in route.rule:
-        statuses.add(404)
-    for status in sorted(statuses):
-        op["responses"][str(status)] = {
+    for status in sorted(_error_statuses(route)):
+        response: dict[str, Any] = {
             "description": ERROR_TEXT[status],
             "content": {
                 "application/problem+json": {"schema": {"$ref": REF.format(model="Problem")}}
             },
         }
+        if status in (429, 503):
+            response["headers"] = RETRY_AFTER
+        op["responses"][str(status)] = response
     return op
 
 
+def _error_statuses(route: Route) -> set[int]:
+    statuses = set(route.errors)
+    if route.body is not None:
+        statuses |= {400, 413, 415, 422}
+    if route.query is not None:
+        statuses |= {400, 422}
+    if route.idempotent:
+        statuses |= {400, 409}
+    if route.auth:
+        statuses |= {401, 403}
+    if route.path_params:
+        statuses.add(404)
+    return statuses
+
+
 def _success(route: Route, refs: dict[type[BaseModel], Any]) -> dict[str, Any]:
-    if route.status == 204:
-        return {"description": "No content"}
     if route.response is None:
-        return {"description": "OK", "content": {"application/json": {"schema": {}}}}
+        return {"description": "No content"}
     schema = refs.get(route.response) or TypeAdapter(route.response).json_schema(ref_template=REF)
-    return {"description": "OK", "content": {"application/json": {"schema": schema}}}
+    described: dict[str, Any] = {
+        "description": "OK" if route.status == 200 else "Created",
+        "content": {"application/json": {"schema": schema}},
+    }
+    if route.status == 201:
+        described["headers"] = {
+            "Location": {"schema": {"type": "string"}, "description": "the new resource"}
+        }
+    return described
 
 
 def _path_params(route: Route) -> list[dict[str, Any]]:
-    params = []
-    for converter, name in _PARAM.findall(route.rule):
-        kind = (
-            {"type": "integer", "minimum": 1} if converter in ("id", "int") else {"type": "string"}
-        )
-        params.append({"name": name, "in": "path", "required": True, "schema": kind})
-    return params
+    return [
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+        }
+        for name in route.path_params
+    ]
 
 
-def _query_params(route: Route, refs: dict[type[BaseModel], Any]) -> list[dict[str, Any]]:
+def _query_params(route: Route) -> list[dict[str, Any]]:
     if route.query is None:
         return []
     schema = route.query.model_json_schema(ref_template=REF)
     required = set(schema.get("required", []))
     return [
-        {"name": name, "in": "query", "required": name in required, "schema": prop}
+        {
+            "name": name,
+            "in": "query",
+            "required": name in required,
+            "schema": _not_null(prop),
+            **({"description": prop["description"]} if "description" in prop else {}),
+        }
         for name, prop in schema.get("properties", {}).items()
+    ]
+
+
+def _not_null(schema: dict[str, Any]) -> dict[str, Any]:
+    """An optional query parameter is absent, never null: drop pydantic's null branch."""
+    options = [s for s in schema.get("anyOf", []) if s.get("type") != "null"]
+    if len(options) == 1:
+        rest = {k: v for k, v in schema.items() if k not in ("anyOf", "default", "description")}
+        schema = {**options[0], **rest}
+    return {k: v for k, v in schema.items() if k not in ("title", "description")}
+
+
+def _header_params(route: Route) -> list[dict[str, Any]]:
+    if not route.idempotent:
+        return []
+    return [
+        {
+            "name": idempotency.HEADER,
+            "in": "header",
+            "required": False,
+            "description": "replays the first response to a retry with the same key and "
+            "request (24 hours); another request with the key is a 409",
+            "schema": {"type": "string", "pattern": idempotency.KEY_PATTERN},
+        }
     ]

@@ -31,7 +31,9 @@ class Settings(BaseSettings):
     # HTTP surface.
     api_keys: Annotated[tuple[SecretStr, ...], NoDecode] = ()
     cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
-    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    # the largest valid request (100 reviews of 2,000 characters, each sent \u-escaped as a
+    # surrogate pair) is about 2.5 MB: every request the schemas accept fits
+    max_body_bytes: int = Field(default=4 * 1_048_576, ge=1024)
     retry_after_seconds: int = Field(default=5, ge=1)
     cursor_secret: SecretStr = Field(default=SecretStr(DEV_CURSOR_SECRET), min_length=16)
 
@@ -41,6 +43,7 @@ class Settings(BaseSettings):
     model_uri: str = "model/artifacts/nsmc-bilstm-v2-20261123"  # the committed default artifact
     model_threads: int = Field(default=1, ge=1, le=64)
     model_batch_size: int = Field(default=64, ge=1, le=1024)
+    sentiment_preview_concurrency: int = Field(default=2, ge=1, le=64)
 
     # Uploads (the CloudEvent handler).
     upload_max_bytes: int = Field(default=1 << 30, ge=1024)

@@ -6,9 +6,10 @@ import flask
 import functions_framework
 from cloudevents.http import CloudEvent
 
+import shared.previews
 import shared.reviews
 from shared import uploads
-from shared.http import Api, Call, Reply
+from shared.http import Api, Reply
 from shared.schemas.reviews import (
     Review,
     ReviewBatch,
@@ -17,6 +18,7 @@ from shared.schemas.reviews import (
     ReviewListQuery,
     ReviewPage,
     ReviewUpdate,
+    SentimentBatch,
     SentimentList,
     SentimentOut,
     SentimentRequest,
@@ -30,85 +32,78 @@ api = Api(
 WRITE_ERRORS = (404, 409, 503)
 
 
-@api.route(
+@api.post(
     "/reviews",
-    "POST",
     summary="Create a review and score it",
-    body=ReviewCreate,
-    response=Review,
     status=201,
     auth=True,
     errors=WRITE_ERRORS,
     idempotent=True,
 )
-def create_review(call: Call) -> Reply:
-    review = shared.reviews.create([call.body])[0]
-    return Reply(201, review, {"Location": f"/reviews/{review.id}"})
+def create_review(body: ReviewCreate) -> Reply[Review]:
+    review = shared.reviews.create([body])[0]
+    return Reply(review, 201, {"Location": f"/reviews/{review.id}"})
 
 
-@api.route(
+@api.post(
     "/reviews:batch",
-    "POST",
     summary="Create up to 100 reviews, all or nothing",
-    body=ReviewBatch,
-    response=ReviewList,
     status=201,
     auth=True,
     errors=WRITE_ERRORS,
     idempotent=True,
 )
-def create_reviews(call: Call) -> ReviewList:
-    return ReviewList(items=shared.reviews.create(call.body.items))
+def create_reviews(body: ReviewBatch) -> Reply[ReviewList]:
+    return Reply(ReviewList(items=shared.reviews.create(body.items)), 201)
 
 
-@api.route(
-    "/reviews",
-    "GET",
-    summary="List reviews, newest first",
-    query=ReviewListQuery,
-    response=ReviewPage,
-)
-def list_reviews(call: Call) -> ReviewPage:
-    return shared.reviews.list_reviews(call.query)
+@api.get("/reviews", summary="List reviews, newest first")
+def list_reviews(query: ReviewListQuery) -> ReviewPage:
+    return shared.reviews.list_reviews(query)
 
 
-@api.route("/reviews/<id:review_id>", "GET", summary="Get a review", response=Review)
-def get_review(call: Call) -> Review:
-    return shared.reviews.get(call.path["review_id"])
+@api.get("/reviews/<id:review_id>", summary="Get a review")
+def get_review(review_id: int) -> Review:
+    return shared.reviews.get(review_id)
 
 
-@api.route(
+@api.patch(
     "/reviews/<id:review_id>",
-    "PATCH",
     summary="Edit a review (new content is rescored)",
-    body=ReviewUpdate,
-    response=Review,
     auth=True,
     errors=(503,),
 )
-def update_review(call: Call) -> Review:
-    return shared.reviews.update(call.path["review_id"], call.body)
+def update_review(review_id: int, body: ReviewUpdate) -> Review:
+    return shared.reviews.update(review_id, body)
 
 
-@api.route("/reviews/<id:review_id>", "DELETE", summary="Delete a review", status=204, auth=True)
-def delete_review(call: Call) -> None:
-    shared.reviews.delete(call.path["review_id"])
+@api.delete("/reviews/<id:review_id>", summary="Delete a review", auth=True)
+def delete_review(review_id: int) -> None:
+    shared.reviews.delete(review_id)
 
 
-@api.route(
+@api.post(
     "/sentiment",
-    "POST",
-    summary="Score text without storing it (previews)",
-    body=SentimentRequest,
-    response=SentimentList,
+    summary="Score one text without storing it (previews; public)",
+    description=shared.previews.POLICY,
+    errors=(429, 503),
+)
+def preview_sentiment(body: SentimentRequest) -> SentimentList:
+    return SentimentList(items=[_out(shared.previews.preview(body.text))])
+
+
+@api.post(
+    "/sentiment:batch",
+    summary="Score up to 100 texts without storing them",
+    auth=True,
     errors=(503,),
 )
-def preview_sentiment(call: Call) -> SentimentList:
-    texts = [call.body.text] if call.body.text is not None else call.body.texts
-    scores = shared.reviews.score(texts)
-    return SentimentList(
-        items=[SentimentOut.model_validate(s, from_attributes=True) for s in scores]
-    )
+def score_texts(body: SentimentBatch) -> SentimentList:
+    return SentimentList(items=[_out(s) for s in shared.reviews.score(body.texts)])
+
+
+def _out(scored: shared.reviews.Scored) -> SentimentOut:
+    return SentimentOut.model_validate(scored, from_attributes=True)
 
 
 @functions_framework.http

@@ -5,30 +5,31 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from shared.schemas.common import (
     Cursor,
     HttpUrlText,
     Limit,
-    MultiLine,
     RequestModel,
     ResponseModel,
-    SingleLine,
-    bounded,
+    Strip,
+    multi_line,
+    single_line,
+    unset,
 )
 
-Title = Annotated[str, bounded(200), SingleLine]
-Name = Annotated[str, bounded(200), SingleLine]
-Genre = Annotated[str, bounded(50), SingleLine]
-Synopsis = Annotated[str, bounded(5000), MultiLine]
-ReleaseDate = Annotated[date, Field(ge=date(1870, 1, 1), le=date(2100, 12, 31))]
+Title = Annotated[str, single_line(200), Strip]
+Name = Annotated[str, single_line(200), Strip]
+Genre = Annotated[str, single_line(50), Strip]
+Synopsis = Annotated[str, multi_line(5000), Strip]
+Year = Annotated[int, Field(ge=1, le=9999)]
 MovieSort = Literal["created_at", "-created_at", "title", "-title", "release_date", "-release_date"]
 
 
 class MovieCreate(RequestModel):
     title: Title
-    release_date: ReleaseDate | None = None
+    release_date: date | None = None
     director: Name | None = None
     genre: Genre | None = None
     poster_url: HttpUrlText | None = None
@@ -36,21 +37,17 @@ class MovieCreate(RequestModel):
 
 
 class MovieUpdate(RequestModel):
-    """Partial update: only the fields sent change; null clears an optional field."""
+    """Partial update: only the fields sent change; null clears an optional field.
 
-    title: Title | None = None
-    release_date: ReleaseDate | None = None
+    The title can change but not be cleared: it is absent from the request or a title.
+    """
+
+    title: Title = unset()
+    release_date: date | None = None
     director: Name | None = None
     genre: Genre | None = None
     poster_url: HttpUrlText | None = None
     synopsis: Synopsis | None = None
-
-    @field_validator("title")
-    @classmethod
-    def _title_not_null(cls, value: str | None) -> str:
-        if value is None:
-            raise ValueError("title cannot be null")
-        return value
 
     def changes(self) -> dict[str, object]:
         return self.model_dump(exclude_unset=True)
@@ -76,10 +73,10 @@ class MoviePage(ResponseModel):
 class MovieListQuery(RequestModel):
     limit: Limit = 20
     cursor: Cursor | None = None
-    q: Annotated[str, bounded(200), SingleLine] | None = Field(
+    q: Annotated[str, single_line(200), Strip] | None = Field(
         default=None, description="case-insensitive substring of the title"
     )
     director: Name | None = None
     genre: Genre | None = None
-    year: Annotated[int, Field(ge=1870, le=2100)] | None = None
+    year: Year | None = Field(default=None, description="release year")
     sort: MovieSort = "-created_at"

@@ -7,14 +7,13 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from shared.schemas.common import Cursor, Limit, RequestModel, ResponseModel
-from shared.schemas.movies import Genre
+from shared.schemas.common import Cursor, Limit, QueryDay, RequestModel, ResponseModel
+from shared.schemas.movies import Genre, Year
 
 LeaderboardOrder = Literal["bayesian", "average", "count", "recent"]
 Bucket = Literal["day", "week", "month"]
 MAX_PERIODS: dict[str, int] = {"day": 366, "week": 260, "month": 120}
 DEFAULT_PERIODS = 30
-Day = Annotated[date, Field(ge=date(1900, 1, 1), le=date(2200, 12, 31))]
 
 
 class LabelCounts(ResponseModel):
@@ -66,9 +65,7 @@ class LeaderboardQuery(RequestModel):
         default=1, description="only movies with at least this many reviews (0 includes all)"
     )
     genre: Genre | None = Field(default=None, description="case-insensitive exact genre")
-    year: Annotated[int, Field(ge=1870, le=2100)] | None = Field(
-        default=None, description="release year"
-    )
+    year: Year | None = Field(default=None, description="release year")
     limit: Limit = 20
     cursor: Cursor | None = None
 
@@ -94,49 +91,43 @@ def period_start(day: date, bucket: str) -> date:
 
 
 def shift_periods(start: date, bucket: str, periods: int) -> date:
-    """The start of the period `periods` before the period starting at `start`."""
-    if bucket == "day":
-        return start - timedelta(days=periods)
-    if bucket == "week":
-        return start - timedelta(weeks=periods)
-    months = start.year * 12 + start.month - 1 - periods
-    return date(months // 12, months % 12 + 1, 1)
-
-
-def count_periods(first: date, last: date, bucket: str) -> int:
-    a, b = period_start(first, bucket), period_start(last, bucket)
-    if bucket == "day":
-        return (b - a).days + 1
-    if bucket == "week":
-        return (b - a).days // 7 + 1
-    return (b.year * 12 + b.month) - (a.year * 12 + a.month) + 1
+    """The start of the period `periods` before the period starting at `start` (never
+    before the first day the calendar holds)."""
+    if bucket == "month":
+        months = start.year * 12 + start.month - 1 - periods
+        return date(months // 12, months % 12 + 1, 1) if months >= 12 else date.min
+    step = timedelta(days=periods if bucket == "day" else 7 * periods)
+    return start - step if start - date.min >= step else date.min
 
 
 class TrendQuery(RequestModel):
-    """from/to are inclusive UTC days; to defaults to today, from to 30 periods back."""
+    """from/to are inclusive UTC days; to defaults to today, from to 30 periods back.
+
+    No combination is an error: a `from` after `to` is an empty range, and a range longer
+    than the bucket allows keeps its last periods (`from` moves up), so every request that
+    fits the schema is answered.
+    """
 
     bucket: Bucket = Field(
         default="day",
-        description="day | week (from Monday) | month; a range may span at most "
-        "366 days, 260 weeks or 120 months",
+        description="day | week (from Monday) | month; at most 366 days, 260 weeks or "
+        "120 months are returned, the last ones of the range",
     )
-    from_: Day | None = Field(
-        default=None, alias="from", description="first UTC day (inclusive); default 30 periods back"
+    from_: QueryDay | None = Field(
+        default=None,
+        alias="from",
+        description="first UTC day (inclusive); default 30 periods back; moved up to the "
+        "first period allowed when the range is longer; after `to`, the range is empty",
     )
-    to: Day | None = Field(default=None, description="last UTC day (inclusive); default today")
+    to: QueryDay | None = Field(default=None, description="last UTC day (inclusive); default today")
 
     @model_validator(mode="after")
     def _resolve_range(self) -> TrendQuery:
         last = self.to or datetime.now(UTC).date()
-        first = self.from_ or shift_periods(
-            period_start(last, self.bucket), self.bucket, DEFAULT_PERIODS - 1
-        )
-        if first > last:
-            raise ValueError("from must not be after to")
-        cap = MAX_PERIODS[self.bucket]
-        if count_periods(first, last, self.bucket) > cap:
-            raise ValueError(f"the range spans more than {cap} {self.bucket} periods")
-        self.from_, self.to = first, last
+        end = period_start(last, self.bucket)
+        earliest = shift_periods(end, self.bucket, MAX_PERIODS[self.bucket] - 1)
+        first = self.from_ or shift_periods(end, self.bucket, DEFAULT_PERIODS - 1)
+        self.from_, self.to = max(first, earliest), last
         return self
 
     @property

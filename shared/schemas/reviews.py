@@ -5,22 +5,24 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import BeforeValidator, Field, field_validator
 
 from shared.schemas.common import (
     Cursor,
     Limit,
-    MultiLine,
     RequestModel,
     ResponseModel,
-    SingleLine,
-    bounded,
+    Strip,
+    json_integer,
+    multi_line,
+    single_line,
+    unset,
 )
 
-MovieId = Annotated[int, Field(ge=1, le=2**63 - 1)]
-Author = Annotated[str, bounded(50), SingleLine]
-Content = Annotated[str, bounded(2000), MultiLine]
-ExternalId = Annotated[str, bounded(200), SingleLine]
+MovieId = Annotated[int, Field(ge=1, le=2**63 - 1), BeforeValidator(json_integer)]
+Author = Annotated[str, single_line(50), Strip]
+Content = Annotated[str, multi_line(2000), Strip]
+ExternalId = Annotated[str, single_line(200), Strip]
 Label = Literal["positive", "neutral", "negative"]
 MAX_BATCH = 100
 
@@ -36,17 +38,13 @@ class ReviewBatch(RequestModel):
 
 
 class ReviewUpdate(RequestModel):
-    """Partial update; a content change is rescored. The movie of a review never changes."""
+    """Partial update; a content change is rescored. The movie of a review never changes.
 
-    author: Author | None = None
-    content: Content | None = None
+    Author and content can change but not be cleared: each is absent or a text.
+    """
 
-    @field_validator("author", "content")
-    @classmethod
-    def _not_null(cls, value: str | None) -> str:
-        if value is None:
-            raise ValueError("cannot be null")
-        return value
+    author: Author = unset()
+    content: Content = unset()
 
 
 class UploadLine(RequestModel):
@@ -106,16 +104,15 @@ class ReviewListQuery(RequestModel):
 
 
 class SentimentRequest(RequestModel):
-    """Preview scoring: exactly one of `text` or `texts`."""
+    """A public preview: one text."""
 
-    text: Content | None = None
-    texts: Annotated[list[Content], Field(min_length=1, max_length=MAX_BATCH)] | None = None
+    text: Content
 
-    @model_validator(mode="after")
-    def _exactly_one(self) -> SentimentRequest:
-        if (self.text is None) == (self.texts is None):
-            raise ValueError("send exactly one of `text` or `texts`")
-        return self
+
+class SentimentBatch(RequestModel):
+    """Scoring many texts at once (needs an API key)."""
+
+    texts: Annotated[list[Content], Field(min_length=1, max_length=MAX_BATCH)]
 
 
 class SentimentList(ResponseModel):

@@ -54,13 +54,20 @@ class Prepared:
 
 def _batches(obj: UploadObject, after_line: int, settings: Settings) -> Iterator[list[RawRecord]]:
     batch: list[RawRecord] = []
-    for record in reader.records(obj, limits(settings)):
-        if record.line <= after_line:
-            continue  # committed by an earlier attempt
-        batch.append(record)
-        if len(batch) >= settings.upload_batch_size:
+    try:
+        for record in reader.records(obj, limits(settings)):
+            if record.line <= after_line:
+                continue  # committed by an earlier attempt
+            batch.append(record)
+            if len(batch) >= settings.upload_batch_size:
+                yield batch
+                batch = []
+    except reader.PoisonObject:
+        # the lines read before a cap are processed like any others, then the object fails:
+        # the report then counts every line up to the cap, whatever the batch boundaries
+        if batch:
             yield batch
-            batch = []
+        raise
     if batch:
         yield batch
 

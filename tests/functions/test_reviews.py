@@ -8,6 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from shared import db
+from shared.settings import get_settings
 from tests.functions.test_movies import assert_problem
 from tests.support import function_client
 
@@ -105,8 +106,51 @@ def test_invalid_reviews_are_422(reviews, auth, movie_id, body, field):
 
 
 def test_content_is_trimmed_and_2000_characters_fit(reviews, auth, movie_id):
-    body = post(reviews, auth, movie_id, "  " + "가" * 2000 + "\n ").get_json()
-    assert body["content"] == "가" * 2000
+    body = post(reviews, auth, movie_id, " " + "가" * 1997 + "\n ").get_json()
+    assert body["content"] == "가" * 1997
+    assert post(reviews, auth, movie_id, "가" * 2000).status_code == 201
+
+
+def test_lengths_count_the_text_as_sent(reviews, auth, movie_id):
+    """The published maxLength is the rule: surrounding spaces count too."""
+    assert_problem(post(reviews, auth, movie_id, "가" * 1999 + "  "), 422, "content")
+    assert_problem(post(reviews, auth, movie_id, author=" " * 45 + "a" * 6), 422, "author")
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("movie_id", True),
+        ("movie_id", "MOVIE"),
+        ("movie_id", 1.5),
+        ("author", 5),
+        ("content", None),
+    ],
+)
+def test_no_type_is_coerced(reviews, auth, movie_id, field, value):
+    body = {"movie_id": movie_id, "author": "관객", "content": "좋아요", field: value}
+    if value == "MOVIE":
+        body[field] = str(movie_id)
+    elif value == 1.5:
+        body[field] = movie_id + 0.5
+    assert_problem(reviews.post("/reviews", json=body, headers=auth), 422, field)
+    assert row_count(movie_id) == 0
+
+
+def test_an_integral_number_is_the_integer_json_schema_says_it_is(reviews, auth, movie_id):
+    body = {"movie_id": float(movie_id), "author": "관객", "content": "좋아요"}
+    response = reviews.post("/reviews", json=body, headers=auth)
+    assert response.status_code == 201, response.get_data(as_text=True)
+    assert response.get_json()["movie_id"] == movie_id
+
+
+def test_duplicate_keys_are_400(reviews, auth, movie_id):
+    raw = f'{{"movie_id": {movie_id}, "author": "a", "author": "b", "content": "좋아요"}}'
+    response = reviews.post(
+        "/reviews", data=raw.encode(), content_type="application/json", headers=auth
+    )
+    assert_problem(response, 400)
+    assert row_count(movie_id) == 0
 
 
 def test_writes_need_a_key(reviews, movie_id):
@@ -316,20 +360,69 @@ def test_delete_removes_the_review_and_its_share_of_the_aggregate(reviews, auth,
 # --- previews and model outages ---------------------------------------------------------------
 
 
-def test_sentiment_preview_scores_without_storing(reviews, movie_id):
+def test_sentiment_preview_scores_without_storing(reviews, auth, movie_id):
     one = reviews.post("/sentiment", json={"text": POSITIVE})
     assert one.status_code == 200
     assert one.get_json()["items"][0]["label"] == "positive"
-    many = reviews.post("/sentiment", json={"texts": [POSITIVE, NEGATIVE]}).get_json()
+    texts = {"texts": [POSITIVE, NEGATIVE]}
+    many = reviews.post("/sentiment:batch", json=texts, headers=auth).get_json()
     assert [s["label"] for s in many["items"]] == ["positive", "negative"]
     assert row_count(movie_id) == 0
 
 
 @pytest.mark.parametrize(
-    "body", [{}, {"text": "a", "texts": ["b"]}, {"texts": []}, {"texts": ["x"] * 101}, {"text": ""}]
+    "body",
+    [{}, {"text": "a", "texts": ["b"]}, {"texts": ["b"]}, {"text": ""}, {"text": "x" * 2001}],
 )
 def test_sentiment_preview_validation(reviews, body):
     assert_problem(reviews.post("/sentiment", json=body), 422)
+
+
+@pytest.mark.parametrize("body", [{}, {"texts": []}, {"texts": ["x"] * 101}, {"text": "a"}])
+def test_sentiment_batch_validation(reviews, auth, body):
+    assert_problem(reviews.post("/sentiment:batch", json=body, headers=auth), 422)
+
+
+def test_scoring_many_texts_needs_a_key(reviews):
+    """The cost decision: only one text per anonymous request."""
+    texts = {"texts": ["가" * 2000] * 100}
+    assert_problem(reviews.post("/sentiment:batch", json=texts), 401)
+    assert_problem(reviews.post("/sentiment", json=texts), 422)
+
+
+def test_previews_beyond_the_instance_limit_are_429_at_once(reviews, monkeypatch):
+    """The cost decision: a bounded number of anonymous previews score at once per instance."""
+    import shared.previews
+
+    monkeypatch.setenv("SENTIMENT_PREVIEW_CONCURRENCY", "1")
+    get_settings.cache_clear()
+    shared.previews.reset()
+    entered, release = threading.Event(), threading.Event()
+    real_score = shared.reviews.score
+
+    def slow_score(texts):
+        entered.set()
+        release.wait(10)
+        return real_score(texts)
+
+    monkeypatch.setattr(shared.reviews, "score", slow_score)
+    first: list[int] = []
+    busy = threading.Thread(
+        target=lambda: first.append(reviews.post("/sentiment", json={"text": "좋다"}).status_code)
+    )
+    other = function_client("reviews")
+    busy.start()
+    try:
+        assert entered.wait(10)
+        response = other.post("/sentiment", json={"text": "좋다"})
+        assert_problem(response, 429)
+        assert int(response.headers["Retry-After"]) >= 1
+    finally:
+        release.set()
+        busy.join()
+    assert first == [200]
+    assert other.post("/sentiment", json={"text": "좋다"}).status_code == 200
+    shared.previews.reset()
 
 
 def test_missing_model_gives_503_and_reads_keep_working(reviews, auth, movie_id, request):

@@ -197,6 +197,37 @@ def test_bad_gzip_fails_with_report(on_upload, gcs, data):
     assert "gzip" in report["error"]
 
 
+def test_an_empty_gz_is_not_gzip_and_fails(on_upload, gcs):
+    report = failed_report(gcs, on_upload, put(gcs, "empty.jsonl.gz", b""))
+    assert "gzip" in report["error"]
+
+
+def test_blank_lines_count_toward_the_line_cap(on_upload, gcs, monkeypatch):
+    """A small .gz of newlines fails at the line cap, not after decompressing to the byte cap."""
+    settings_env(monkeypatch, UPLOAD_MAX_LINES=1000)
+    report = failed_report(gcs, on_upload, put(gcs, "newlines.jsonl.gz", gz(b"\n" * 5000)))
+    assert "more than 1000 lines" in report["error"]
+    assert (report["lines"], report["inserted"]) == (0, 0)
+
+
+@pytest.mark.parametrize("kind", ["jsonl", "csv"])
+def test_lines_before_a_cap_are_counted_exactly(on_upload, gcs, monkeypatch, kind):
+    """The lines read before a cap is hit are committed and reported, whatever the batch."""
+    settings_env(monkeypatch, UPLOAD_MAX_LINES=6)
+    header = b"movie_id,author,content\r\n" if kind == "csv" else b""
+    line = (
+        b'1,a,"\xec\xa2\x8b\xec\x95\x84\xec\x9a\x94"\r\n'
+        if kind == "csv"
+        else '{"movie_id": 1, "author": "a", "content": "좋아요"}\r\n'.encode()
+    )
+    data = header + line * 3 + b"\r\n" * 10 + line * 3
+    blob = put(gcs, f"capped.{kind}", data)
+    report = failed_report(gcs, on_upload, blob)
+    assert "more than 6 lines" in report["error"]
+    assert (report["lines"], report["inserted"], report["rejected"]) == (3, 3, 0)
+    assert review_count(blob) == 3
+
+
 def test_truncated_gzip_fails_with_report(on_upload, gcs):
     data = gz(fixture("mixed.jsonl") * 50)
     report = failed_report(gcs, on_upload, put(gcs, "cut.jsonl.gz", data[: len(data) // 2]))
