@@ -53,9 +53,10 @@ HandlerT = TypeVar("HandlerT", bound=Callable[..., Any])
 
 
 class IdConverter(BaseConverter):
-    """Any one path segment: the handler's int parameter decides (a bad id is a 404)."""
+    """Any integer segment: the handler's int parameter decides (0 or beyond bigint is a
+    404), so an unsupported method on any numeric id is a 405 with the item's Allow."""
 
-    regex = "[^/]+"
+    regex = "-?[0-9]+"
 
 
 @dataclass(frozen=True, slots=True)

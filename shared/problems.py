@@ -10,6 +10,13 @@ import flask
 from pydantic import ValidationError
 
 from shared.errors import ApiError, ValidationFailed
+from shared.schemas.common import HTTP_URL, MULTI_LINE, SINGLE_LINE
+
+PATTERN_WORDS = {
+    SINGLE_LINE: "must not contain control characters or line breaks",
+    MULTI_LINE: "must not contain control characters",
+    HTTP_URL: "must be an absolute http or https URL",
+}
 
 PROBLEM_TYPE_BASE = "https://errors.movie-reviews.dev/"
 log = logging.getLogger("shared.http")
@@ -20,12 +27,22 @@ def field_errors(
 ) -> list[dict[str, Any]]:
     """Pydantic errors as {field, message, type}; the input value is never echoed back."""
     rows = []
-    for item in error.errors(include_url=False, include_input=False):
+    for item in error.errors(include_url=False):
         location = [str(part) for part in (*prefix, *item["loc"])]
-        rows.append(
-            {"field": ".".join(location) or None, "message": item["msg"], "type": item["type"]}
-        )
+        kind, message = _explained(item)
+        rows.append({"field": ".".join(location) or None, "message": message, "type": kind})
     return rows
+
+
+def _explained(item: Any) -> tuple[str, str]:
+    """A text rule's pattern failure in words (the published pattern is the rule itself)."""
+    pattern = (item.get("ctx") or {}).get("pattern")
+    if item["type"] != "string_pattern_mismatch" or pattern not in PATTERN_WORDS:
+        return item["type"], item["msg"]
+    value = item.get("input")
+    if pattern != HTTP_URL and isinstance(value, str) and not value.strip():
+        return "string_too_short", "must contain visible text, not only spaces"
+    return "value_error", PATTERN_WORDS[pattern]
 
 
 def from_validation(error: ValidationError, where: str) -> ValidationFailed:

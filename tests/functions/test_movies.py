@@ -111,7 +111,7 @@ def test_every_method_on_a_bad_id_is_a_404_problem(movies, auth, bad):
         assert_problem(response, 404)
 
 
-@pytest.mark.parametrize("bad", BAD_IDS[:-1])
+@pytest.mark.parametrize("bad", ["0", "-1", str(2**63), "99999999999999999999"])
 def test_an_unknown_method_on_a_bad_id_is_405_with_the_item_allow(movies, auth, bad):
     response = movies.put(f"/movies/{bad}", json={}, headers=auth)
     assert_problem(response, 405)
@@ -120,7 +120,7 @@ def test_an_unknown_method_on_a_bad_id_is_405_with_the_item_allow(movies, auth, 
 
 
 @pytest.mark.parametrize(
-    "path", ["/movies//1", "/movies/\n", "/movies/1/\n", "/\n", "/x\ny", "/movies/1/"]
+    "path", ["/movies//1", "/movies/\n", "/movies/1/\n", "/\n", "/x\ny"]
 )
 def test_odd_paths_are_404_problems_never_redirects_or_html(movies, path):
     for method in ("GET", "DELETE", "PUT"):
