@@ -119,9 +119,7 @@ def test_an_unknown_method_on_a_bad_id_is_405_with_the_item_allow(movies, auth, 
     assert "POST" not in response.headers["Allow"]
 
 
-@pytest.mark.parametrize(
-    "path", ["/movies//1", "/movies/\n", "/movies/1/\n", "/\n", "/x\ny"]
-)
+@pytest.mark.parametrize("path", ["/movies//1", "/movies/\n", "/movies/1/\n", "/\n", "/x\ny"])
 def test_odd_paths_are_404_problems_never_redirects_or_html(movies, path):
     for method in ("GET", "DELETE", "PUT"):
         # PATH_INFO as a server passes it (a test-client URL starting "//" would name a host)
