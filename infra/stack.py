@@ -109,9 +109,6 @@ class Stack:
         routes: dict[str, str] = {}
         for fn in FUNCTIONS:
             source = REPO / "functions" / fn.name / "main.py"
-            if not source.exists():
-                print(f"skipping   {fn.target}: {source.relative_to(REPO)} not written yet")
-                continue
             self.spawn(
                 sys.executable,
                 "-m",
@@ -132,21 +129,20 @@ class Stack:
             if fn.default:
                 routes["/"] = f"http://127.0.0.1:{fn.port}"
         for fn in FUNCTIONS:
-            if (REPO / "functions" / fn.name / "main.py").exists() and fn.signature == "http":
+            if fn.signature == "http":
                 _wait_http(f"http://127.0.0.1:{fn.port}/healthz", fn.target)
         return routes
 
     def start_eventarc(self) -> None:
-        if (REPO / "infra" / "eventarc.py").exists():
-            self.spawn(
-                sys.executable,
-                "-m",
-                "infra.eventarc",
-                "--bucket",
-                "uploads",
-                "--target",
-                "http://127.0.0.1:8084/",
-            )
+        self.spawn(
+            sys.executable,
+            "-m",
+            "infra.eventarc",
+            "--bucket",
+            "uploads",
+            "--target",
+            "http://127.0.0.1:8084/",
+        )
 
     def stop(self) -> None:
         """SIGINT everything (gunicorn's quick shutdown), then SIGKILL whatever lingers."""

@@ -27,7 +27,7 @@ def _make_client() -> Any:
         from google.auth.credentials import AnonymousCredentials
 
         project = os.environ.get("GOOGLE_CLOUD_PROJECT", "local")
-        return storage.Client(project=project, credentials=AnonymousCredentials())
+        return storage.Client(project=project, credentials=AnonymousCredentials())  # type: ignore[no-untyped-call]
     return storage.Client()
 
 
