@@ -38,6 +38,13 @@ SHARED_PACKAGE = "shared"
 # Every function Terraform deploys a bundle for (reviews-uploads reuses reviews).
 FUNCTIONS: tuple[str, ...] = ("movies", "reviews", "ratings", "web")
 
+# Modules a bundle carries beyond what its main.py imports. The reviews bundle is also the
+# source of the Cloud Run job image (infra/job_image.py, terraform jobs.tf), whose tasks run
+# these modules with the same files and pins the reviews functions deploy.
+EXTRA_MODULES: dict[str, tuple[str, ...]] = {
+    "reviews": ("shared.rescore.__main__",),
+}
+
 # Dependencies a bundle must never carry: movies and ratings stay small and
 # fast to cold-start without the ONNX runtime (DESIGN.md, "Layout").
 FORBIDDEN_REQUIREMENTS: dict[str, frozenset[str]] = {
@@ -127,10 +134,10 @@ def _with_parents(module: str) -> list[str]:
     return [".".join(parts[: i + 1]) for i in range(len(parts))]
 
 
-def shared_modules(main_py: Path, root: Path = REPO) -> dict[str, Path]:
-    """Every ``shared`` module ``main_py`` needs at import time or later, by dotted name."""
+def shared_modules(main_py: Path, root: Path = REPO, extra: Iterable[str] = ()) -> dict[str, Path]:
+    """Every ``shared`` module ``main_py`` (and the ``extra`` modules) need, by dotted name."""
     resolved: dict[str, Path] = {}
-    pending = sorted(_imported_modules(main_py, None, root))
+    pending = sorted(_imported_modules(main_py, None, root) | set(extra))
     while pending:
         for name in _with_parents(pending.pop()):
             if name in resolved:
@@ -244,7 +251,7 @@ def bundle_contents(name: str, root: Path = REPO) -> dict[str, bytes]:
         "main.py": main_py.read_bytes(),
         "requirements.txt": ("\n".join(requirements) + "\n").encode(),
     }
-    for path in shared_modules(main_py, root).values():
+    for path in shared_modules(main_py, root, EXTRA_MODULES.get(name, ())).values():
         contents[path.relative_to(root).as_posix()] = path.read_bytes()
         if path.name == "__init__.py":
             for data in _package_data(path.parent):

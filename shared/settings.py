@@ -51,6 +51,16 @@ class Settings(BaseSettings):
     upload_max_lines: int = Field(default=5_000_000, ge=1)
     upload_batch_size: int = Field(default=512, ge=1, le=10_000)
     upload_event_max_age_seconds: int = Field(default=24 * 3600, ge=60)
+    # Fan-out (shared/uploads/fanout.py): with UPLOAD_JOB set, a JSONL object over the threshold
+    # is split into byte ranges processed by one execution of that Cloud Run job, one task per
+    # range (about UPLOAD_FANOUT_BYTES_PER_TASK each, clamped to MIN..MAX tasks); at most
+    # MAX_RUNNING fan-outs run at once, the others are processed by the function itself.
+    upload_job: str | None = None
+    upload_fanout_threshold_bytes: int = Field(default=64 << 20, ge=1)
+    upload_fanout_bytes_per_task: int = Field(default=32 << 20, ge=1)
+    upload_fanout_min_tasks: int = Field(default=2, ge=1, le=10_000)
+    upload_fanout_max_tasks: int = Field(default=16, ge=1, le=10_000)
+    upload_fanout_max_running: int = Field(default=1, ge=1, le=1000)
 
     # Cloud Run Jobs: "cloud" starts executions through the Admin API, "local" through the
     # local job runner (infra/jobs.py, set by `make run`).

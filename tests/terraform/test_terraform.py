@@ -499,6 +499,12 @@ def budget(module: Config, args: dict[str, Any] | None = None) -> tuple[int, int
         k: f["max_instances"] * (f["db_pool_size"] + f["db_max_overflow"])
         for k, f in functions.items()
     }
+    per_function |= {
+        f"job-{k}": j["max_executions"]
+        * j["parallelism"]
+        * (j["db_pool_size"] + j["db_max_overflow"])
+        for k, j in value("jobs").items()
+    }
     max_connections = value("db_max_connections") or tier_max_connections(module, value("db_tier"))
     return (
         sum(per_function.values()),
@@ -513,7 +519,14 @@ def test_budget_locals_are_what_this_test_evaluates(module: Config) -> None:
         "${{for k, f in var.functions : k => "
         "f.max_instances * (f.db_pool_size + f.db_max_overflow)}}"
     )
-    assert loc["db_connection_demand"] == "${sum(values(local.db_connections_per_function))}"
+    assert loc["db_connections_per_job"] == (
+        '${{for k, j in var.jobs : "job-${k}" => '
+        "j.max_executions * j.parallelism * (j.db_pool_size + j.db_max_overflow)}}"
+    )
+    assert loc["db_connection_demand"] == (
+        "${sum(concat(values(local.db_connections_per_function), "
+        "values(local.db_connections_per_job)))}"
+    )
     assert loc["db_connection_budget"] == (
         "${local.db_max_connections - var.db_reserved_connections}"
     )
@@ -552,8 +565,15 @@ def test_tier_max_connections_table(module: Config, tier: str, expected: int) ->
 
 def test_default_configuration_within_budget(module: Config) -> None:
     demand, available, per_function = budget(module)
-    assert per_function == {"movies": 20, "reviews": 12, "reviews-uploads": 4, "ratings": 20}
-    assert demand == 56
+    assert per_function == {
+        "movies": 20,
+        "reviews": 12,
+        "reviews-uploads": 4,
+        "ratings": 20,
+        "job-rescore": 8,
+        "job-uploads": 8,
+    }
+    assert demand == 72
     assert available == 90  # db-custom-1-3840: 100 - 10 reserved
     assert demand <= available
 
@@ -565,7 +585,7 @@ def test_environment_within_budget(module: Config, envs: dict[str, Config], env:
 
 
 def test_budget_catches_an_overcommitted_tier(module: Config) -> None:
-    # the default functions on a micro instance: 56 connections > 25 - 10
+    # the default functions and jobs on a micro instance: 72 connections > 25 - 10
     demand, available, _ = budget(module, {"db_tier": "db-f1-micro"})
     assert demand > available
 
@@ -662,7 +682,7 @@ def test_terraform_accepts_default_budget(terraform: Any) -> None:
     result = terraform({})
     assert result.returncode == 0, result.stdout + result.stderr
     assert re.search(r"budget\s*=\s*90", result.stdout)
-    assert re.search(r"demand\s*=\s*56", result.stdout)
+    assert re.search(r"demand\s*=\s*72", result.stdout)
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)

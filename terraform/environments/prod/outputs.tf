@@ -60,3 +60,11 @@ output "db_connection_budget" {
 output "model_version" {
   value = module.system.model_version
 }
+
+output "job_image" {
+  value = module.system.job_image
+}
+
+output "jobs" {
+  value = module.system.jobs
+}

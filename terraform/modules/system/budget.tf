@@ -3,7 +3,8 @@
 #
 # Every instance of a function owns one SQLAlchemy pool of at most
 # db_pool_size + db_max_overflow connections, so at full scale-out the
-# functions hold sum(max_instances x (pool + overflow)) connections. That
+# functions hold sum(max_instances x (pool + overflow)) connections, and the
+# jobs' running tasks sum(max_executions x parallelism x (pool + overflow)). That
 # must fit under the instance's max_connections minus what is reserved for
 # Cloud SQL itself, migrations and operators; otherwise a traffic spike turns
 # into "remaining connection slots are reserved" errors instead of queuing.
@@ -36,6 +37,11 @@ locals {
   db_connections_per_function = {
     for k, f in var.functions : k => f.max_instances * (f.db_pool_size + f.db_max_overflow)
   }
-  db_connection_demand = sum(values(local.db_connections_per_function))
+  # Cloud Run job tasks hold pools too: every running task of every running
+  # execution (jobs.tf).
+  db_connections_per_job = {
+    for k, j in var.jobs : "job-${k}" => j.max_executions * j.parallelism * (j.db_pool_size + j.db_max_overflow)
+  }
+  db_connection_demand = sum(concat(values(local.db_connections_per_function), values(local.db_connections_per_job)))
   db_connection_budget = local.db_max_connections - var.db_reserved_connections
 }

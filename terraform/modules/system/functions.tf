@@ -20,6 +20,12 @@ locals {
         UPLOADS_BUCKET = google_storage_bucket.uploads.name
         MODEL_URI      = local.model_uri
         MODEL_THREADS  = tostring(var.model_threads)
+      } : {}, # large uploads fan out to the upload job (jobs.tf); never fewer tasks
+      # than its parallelism, never more running fan-outs than the budget counts
+      spec.event ? {
+        UPLOAD_JOB                = google_cloud_run_v2_job.this["uploads"].id
+        UPLOAD_FANOUT_MIN_TASKS   = tostring(var.jobs["uploads"].parallelism)
+        UPLOAD_FANOUT_MAX_RUNNING = tostring(var.jobs["uploads"].max_executions)
       } : {},
     )
   }

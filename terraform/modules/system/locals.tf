@@ -54,7 +54,11 @@ locals {
 
   # The connector logs in as the service account's email minus the
   # ".gserviceaccount.com" suffix; that is also the Cloud SQL IAM user name.
-  db_iam_users  = { for k, sa in google_service_account.function : k => trimsuffix(sa.email, ".gserviceaccount.com") }
+  # The jobs' identities (jobs.tf) log in the same way, as "job-<name>".
+  db_iam_users = merge(
+    { for k, sa in google_service_account.function : k => trimsuffix(sa.email, ".gserviceaccount.com") },
+    { for k, sa in google_service_account.job : "job-${k}" => trimsuffix(sa.email, ".gserviceaccount.com") },
+  )
   build_db_user = trimsuffix(var.build_service_account_email, ".gserviceaccount.com")
 
   model_uri = "gs://${google_storage_bucket.models.name}/sentiment/${var.model_version}/"

@@ -66,12 +66,13 @@ output "api_keys_secret" {
 }
 
 output "db_connection_budget" {
-  description = "Connections the functions may open at full scale-out vs. what the instance allows."
+  description = "Connections the functions and jobs may open at full scale-out vs. what the instance allows."
   value = {
     demand          = local.db_connection_demand
     budget          = local.db_connection_budget
     max_connections = local.db_max_connections
     per_function    = local.db_connections_per_function
+    per_job         = local.db_connections_per_job
   }
 }
 

@@ -145,7 +145,7 @@ resource "google_sql_database_instance" "main" {
   lifecycle {
     precondition {
       condition     = local.db_connection_demand <= local.db_connection_budget
-      error_message = "Connection budget exceeded: functions may open ${local.db_connection_demand} connections (${jsonencode(local.db_connections_per_function)}, each max_instances x (db_pool_size + db_max_overflow)) but ${var.db_tier} allows ${local.db_max_connections} minus ${var.db_reserved_connections} reserved = ${local.db_connection_budget}. Lower max_instances or pool sizes, or pick a larger tier."
+      error_message = "Connection budget exceeded: functions and jobs may open ${local.db_connection_demand} connections (${jsonencode(merge(local.db_connections_per_function, local.db_connections_per_job))}: each function max_instances x (db_pool_size + db_max_overflow), each job max_executions x parallelism x (db_pool_size + db_max_overflow)) but ${var.db_tier} allows ${local.db_max_connections} minus ${var.db_reserved_connections} reserved = ${local.db_connection_budget}. Lower max_instances, parallelism or pool sizes, or pick a larger tier."
     }
   }
 

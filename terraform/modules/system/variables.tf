@@ -199,6 +199,75 @@ variable "functions" {
   }
 }
 
+# --- Cloud Run Jobs (jobs.tf) ---------------------------------------------------
+
+variable "jobs" {
+  description = <<-EOT
+    Sizing of the two Cloud Run jobs. Keys are fixed: rescore (the model
+    rollout backfill) and uploads (large uploads fanned out across tasks).
+    task_count is the default number of tasks (an execution may override it:
+    the upload handler picks one per file, never below parallelism);
+    parallelism is how many run at once. Every running task holds one pool of
+    db_pool_size + db_max_overflow connections, so a job counts
+    max_executions x parallelism x (db_pool_size + db_max_overflow) against
+    the connection budget; the upload handler starts no more than
+    max_executions fan-outs at once (the rest are processed in the function).
+    timeout_seconds is per task attempt; max_retries per task (0-10).
+  EOT
+  type = map(object({
+    task_count      = number
+    parallelism     = number
+    max_executions  = number
+    timeout_seconds = number
+    max_retries     = number
+    cpu             = string
+    memory          = string
+    db_pool_size    = number
+    db_max_overflow = number
+  }))
+  default = {
+    # 4 tasks on 1 vCPU each rescore ~4 x 3,000 reviews/s; Cloud SQL's write
+    # capacity, not the tasks, is the ceiling (README, "Measured figures").
+    rescore = {
+      task_count      = 4
+      parallelism     = 4
+      max_executions  = 1
+      timeout_seconds = 3600
+      max_retries     = 3
+      cpu             = "1"
+      memory          = "1Gi"
+      db_pool_size    = 2 # one read + one commit connection
+      db_max_overflow = 0
+    }
+    uploads = {
+      task_count      = 4
+      parallelism     = 4
+      max_executions  = 1
+      timeout_seconds = 3600
+      max_retries     = 3
+      cpu             = "1"
+      memory          = "1Gi"
+      db_pool_size    = 2 # the shard's lease + its commit
+      db_max_overflow = 0
+    }
+  }
+
+  validation {
+    condition     = length(setsubtract(keys(var.jobs), ["rescore", "uploads"])) == 0 && length(setsubtract(["rescore", "uploads"], keys(var.jobs))) == 0
+    error_message = "jobs must have exactly the keys rescore and uploads."
+  }
+
+  validation {
+    condition = alltrue([for j in values(var.jobs) : (
+      j.parallelism >= 1 && j.parallelism <= j.task_count && j.task_count <= 10000 &&
+      j.max_executions >= 1 && j.max_retries >= 0 && j.max_retries <= 10 &&
+      j.timeout_seconds >= 60 && j.timeout_seconds <= 604800 &&
+      contains(["1", "2", "4", "6", "8"], j.cpu)
+    )])
+    error_message = "Each job needs 1 <= parallelism <= task_count <= 10000, max_executions >= 1, max_retries 0-10, timeout_seconds 60-604800 (7 days) and cpu 1, 2, 4, 6 or 8."
+  }
+}
+
 variable "cors_origins" {
   description = "Browser origins allowed by CORS (passed as CORS_ORIGINS, comma-joined)."
   type        = list(string)
