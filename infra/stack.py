@@ -36,6 +36,12 @@ PG_PORT = int(os.environ.get("PG_PORT", "54329"))
 GCS_PORT = int(os.environ.get("GCS_PORT", "9023"))
 ROUTER_PORT = int(os.environ.get("PORT", "8080"))
 BUCKETS = ("models", "uploads")
+LOCAL_FANOUT = {
+    "UPLOAD_JOB": "uploads",
+    "UPLOAD_FANOUT_THRESHOLD_BYTES": str(16 << 20),
+    "UPLOAD_FANOUT_BYTES_PER_TASK": str(32 << 20),
+    "UPLOAD_FANOUT_MAX_TASKS": "4",
+}
 
 
 @dataclass(frozen=True)
@@ -234,7 +240,12 @@ def main() -> None:
             CORS_ORIGINS=os.environ.get("CORS_ORIGINS", "http://localhost:3000"),
             TOKENIZERS_PARALLELISM="false",
             API_BASE_URL=f"http://127.0.0.1:{ROUTER_PORT}",  # the console calls the APIs here
+            JOB_RUNNER="local",  # Cloud Run Jobs run as local processes (infra/jobs.py)
         )
+        # large uploads fan out to the local "uploads" job; smaller sizes than in the cloud,
+        # so a file of a few hundred thousand lines shows it (the environment's values win)
+        for name, value in LOCAL_FANOUT.items():
+            stack.env[name] = os.environ.get(name, value)
         if url:
             stack.env["DATABASE_URL"] = url
         os.environ.update(stack.env)

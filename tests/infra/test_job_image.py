@@ -7,6 +7,7 @@ import json
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -18,17 +19,19 @@ JOB_MODULES = ("shared.rescore",)  # what the jobs' args run (terraform jobs.tf)
 
 
 @pytest.fixture(scope="module")
-def bundle(tmp_path_factory):
+def bundle(tmp_path_factory: pytest.TempPathFactory) -> package.Bundle:
     return package.build_bundle("reviews", tmp_path_factory.mktemp("bundles"))
 
 
-def plan_for(tmp_path, image: str):
+def plan_for(tmp_path: Path, image: str) -> Path:
     plan = tmp_path / "tfplan.json"
     plan.write_text(json.dumps({"planned_values": {"outputs": {"job_image": {"value": image}}}}))
     return plan
 
 
-def test_the_context_is_the_reviews_bundle_and_runs_the_job_modules(tmp_path, bundle):
+def test_the_context_is_the_reviews_bundle_and_runs_the_job_modules(
+    tmp_path: Path, bundle: package.Bundle
+) -> None:
     image = f"asia-northeast3-docker.pkg.dev/p/kmr-jobs/jobs:{bundle.sha256}"
     out = tmp_path / "context"
     assert job_image.prepare(plan_for(tmp_path, image), bundle.path, out) == image
@@ -53,7 +56,7 @@ def test_the_context_is_the_reviews_bundle_and_runs_the_job_modules(tmp_path, bu
         assert result.returncode == 0, result.stderr
 
 
-def test_a_plan_made_from_another_bundle_is_refused(tmp_path, bundle):
+def test_a_plan_made_from_another_bundle_is_refused(tmp_path: Path, bundle: package.Bundle) -> None:
     plan = plan_for(tmp_path, f"r-docker.pkg.dev/p/kmr-jobs/jobs:{'0' * 64}")
     with pytest.raises(ImageError, match="sha256"):
         job_image.prepare(plan, bundle.path, tmp_path / "context")
@@ -62,7 +65,9 @@ def test_a_plan_made_from_another_bundle_is_refused(tmp_path, bundle):
         job_image.prepare(plan, bundle.path, tmp_path / "context")
 
 
-def test_the_cli_writes_the_image_name_for_the_docker_step(tmp_path, bundle):
+def test_the_cli_writes_the_image_name_for_the_docker_step(
+    tmp_path: Path, bundle: package.Bundle
+) -> None:
     image = (
         f"r-docker.pkg.dev/p/kmr-jobs/jobs:{hashlib.sha256(bundle.path.read_bytes()).hexdigest()}"
     )
@@ -72,7 +77,7 @@ def test_the_cli_writes_the_image_name_for_the_docker_step(tmp_path, bundle):
     assert (tmp_path / "job-image").read_text().strip() == image
 
 
-def test_the_dockerfile_pins_its_base_and_runs_python_modules():
+def test_the_dockerfile_pins_its_base_and_runs_python_modules() -> None:
     text = job_image.DOCKERFILE.read_text()
     base = re.search(r"^FROM (\S+)$", text, re.M)
     assert base and re.search(r":\d+\.\d+\.\d+", base.group(1))

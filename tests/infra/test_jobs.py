@@ -6,6 +6,7 @@ import itertools
 import json
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -31,12 +32,12 @@ def records(out: Path) -> dict[str, dict[str, str]]:
     return {p.stem: json.loads(p.read_text()) for p in sorted(out.glob("*.json"))}
 
 
-def run(out: Path, tasks: int, **options) -> jobs.Execution:
+def run(out: Path, tasks: int, **options: Any) -> jobs.Execution:
     env = {"OUT": str(out), **options.pop("env", {})}
     return Runner("demo", ("-c", TASK), tasks, env, **options).run()
 
 
-def test_every_task_gets_the_cloud_run_contract(tmp_path):
+def test_every_task_gets_the_cloud_run_contract(tmp_path: Path) -> None:
     execution = run(tmp_path, 3, execution="demo-exec-1")
     assert execution.succeeded
     seen = records(tmp_path)
@@ -51,7 +52,7 @@ def test_every_task_gets_the_cloud_run_contract(tmp_path):
     assert execution.summary()["succeeded"] == 3
 
 
-def test_a_failed_task_is_retried_with_the_next_attempt_number(tmp_path):
+def test_a_failed_task_is_retried_with_the_next_attempt_number(tmp_path: Path) -> None:
     execution = run(tmp_path, 2, env={"FAIL_ON": "1:0,1:1"})
     assert execution.succeeded
     assert sorted(records(tmp_path)) == ["0-0", "1-0", "1-1", "1-2"]
@@ -59,25 +60,25 @@ def test_a_failed_task_is_retried_with_the_next_attempt_number(tmp_path):
     assert records(tmp_path)["1-2"]["CLOUD_RUN_TASK_ATTEMPT"] == "2"
 
 
-def test_a_task_out_of_retries_fails_the_execution(tmp_path):
+def test_a_task_out_of_retries_fails_the_execution(tmp_path: Path) -> None:
     execution = run(tmp_path, 2, env={"FAIL_ON": "0:0,0:1"}, max_retries=1)
     assert not execution.succeeded
     assert [(t.attempts, t.exit_code) for t in execution.tasks] == [(2, 1), (1, 0)]
     assert execution.summary()["failed"] == 1
 
 
-def test_parallelism_bounds_how_many_tasks_run_at_once(tmp_path):
+def test_parallelism_bounds_how_many_tasks_run_at_once(tmp_path: Path) -> None:
     assert run(tmp_path, 3, env={"SLEEP": "0.3"}, parallelism=1).succeeded
     spans = sorted((r["start"], r["end"]) for r in records(tmp_path).values())
     assert all(earlier[1] <= later[0] for earlier, later in itertools.pairwise(spans))
 
 
-def test_execution_names_are_unique_and_name_the_job():
+def test_execution_names_are_unique_and_name_the_job() -> None:
     names = {jobs.execution_name("rescore") for _ in range(20)}
     assert len(names) == 20 and all(name.startswith("rescore-") for name in names)
 
 
-def test_the_cli_runs_only_known_jobs(capsys):
+def test_the_cli_runs_only_known_jobs(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit, match="unknown job"):
         jobs.main(["run", "--job", "nope", "--tasks", "1"])
     with pytest.raises(SystemExit, match="KEY=VALUE"):

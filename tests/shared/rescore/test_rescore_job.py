@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -48,12 +49,12 @@ def target_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def job(database: str, gcs, target_model: Path) -> Iterator[Path]:
+def job(database: str, gcs: Any, target_model: Path) -> Iterator[Path]:
     gcs.create_bucket(MODELS_BUCKET)
     yield target_model
 
 
-def test_three_tasks_rescore_every_review_once_and_a_rerun_touches_nothing(job):
+def test_three_tasks_rescore_every_review_once_and_a_rerun_touches_nothing(job: Path) -> None:
     seed_reviews(700)
     execution = run_job(job, tasks=3, execution="rescore-first", RESCORE_BATCH_SIZE="50")
     assert execution.succeeded, execution.summary()
@@ -87,7 +88,9 @@ def test_three_tasks_rescore_every_review_once_and_a_rerun_touches_nothing(job):
     assert_no_drift()
 
 
-def test_make_rescore_prints_the_summary_and_ratings_count_versions(job, capsys, monkeypatch):
+def test_make_rescore_prints_the_summary_and_ratings_count_versions(
+    job: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("GOOGLE_CLOUD_PROJECT", raising=False)  # the CLI may set it
     seed_reviews(40, movies=2)
     ratings = function_client("ratings")
@@ -110,7 +113,7 @@ def test_make_rescore_prints_the_summary_and_ratings_count_versions(job, capsys,
     assert_no_drift()
 
 
-def test_a_task_killed_midway_resumes_from_its_checkpoint_on_retry(job):
+def test_a_task_killed_midway_resumes_from_its_checkpoint_on_retry(job: Path) -> None:
     seed_reviews(1000)
     first = start_task(job, "rescore-killed", 0, 1, attempt=0, RESCORE_BATCH_SIZE="8")
     deadline = time.monotonic() + 60
@@ -138,7 +141,7 @@ def test_a_task_killed_midway_resumes_from_its_checkpoint_on_retry(job):
     assert_no_drift()
 
 
-def test_two_concurrent_executions_rescore_each_row_once(job):
+def test_two_concurrent_executions_rescore_each_row_once(job: Path) -> None:
     seed_reviews(600)
     results = {}
 
@@ -163,7 +166,9 @@ def _task(execution: str) -> TaskEnv:
     return TaskEnv("rescore", execution, 0, 1, 0)
 
 
-def test_an_edit_after_the_read_is_never_overwritten_with_a_stale_score(job, auth):
+def test_an_edit_after_the_read_is_never_overwritten_with_a_stale_score(
+    job: Path, auth: dict[str, str]
+) -> None:
     seed_reviews(10, movies=1)
     reviews = function_client("reviews")
     scorer = load_scorer(str(job))
@@ -183,7 +188,7 @@ def test_an_edit_after_the_read_is_never_overwritten_with_a_stale_score(job, aut
     assert_no_drift()
 
 
-def test_an_edit_committed_while_the_batch_waits_for_its_row_lock_wins(job):
+def test_an_edit_committed_while_the_batch_waits_for_its_row_lock_wins(job: Path) -> None:
     seed_reviews(10, movies=1)
     scorer = load_scorer(str(job))
     task = _task("rescore-race")
@@ -238,7 +243,7 @@ def _wait_for_lock_wait() -> None:
     raise AssertionError("the batch never waited for the edited row's lock")
 
 
-def test_an_execution_name_reused_for_another_model_is_refused(job):
+def test_an_execution_name_reused_for_another_model_is_refused(job: Path) -> None:
     seed_reviews(5, movies=1)
     ledger.claim(_task("rescore-reused"), "some-other-version", "gs://models/x/")
     process = start_task(job, "rescore-reused", 0, 1, attempt=0)

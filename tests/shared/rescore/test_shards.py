@@ -26,14 +26,14 @@ def walk(shard: Shard, last_id: int) -> list[int]:
     count=st.integers(1, 64),
     block=st.sampled_from([1, 7, 64, 4096]),
 )
-def test_every_id_has_exactly_one_owner(ids, count, block):
+def test_every_id_has_exactly_one_owner(ids: set[int], count: int, block: int) -> None:
     for review_id in ids:
         owners = [i for i in range(count) if Shard(i, count, block).owns(review_id)]
         assert len(owners) == 1
 
 
 @given(count=st.integers(1, 12), block=st.integers(1, 50), last_id=st.integers(0, 2_000))
-def test_the_walks_of_all_tasks_cover_every_id_once(count, block, last_id):
+def test_the_walks_of_all_tasks_cover_every_id_once(count: int, block: int, last_id: int) -> None:
     visited = [walk(Shard(i, count, block), last_id) for i in range(count)]
     merged = sorted(review_id for ids in visited for review_id in ids)
     assert merged == list(range(1, last_id + 1))
@@ -43,7 +43,9 @@ def test_the_walks_of_all_tasks_cover_every_id_once(count, block, last_id):
 
 
 @given(count=st.integers(1, 12), block=st.integers(1, 50), after=st.integers(0, 5_000))
-def test_a_resumed_walk_continues_right_after_its_checkpoint(count, block, after):
+def test_a_resumed_walk_continues_right_after_its_checkpoint(
+    count: int, block: int, after: int
+) -> None:
     for index in range(count):
         shard = Shard(index, count, block)
         lo, hi = shard.next_range(after)
@@ -52,6 +54,6 @@ def test_a_resumed_walk_continues_right_after_its_checkpoint(count, block, after
 
 
 @pytest.mark.parametrize(("index", "count"), [(-1, 2), (2, 2), (0, 0)])
-def test_invalid_shards_are_refused(index, count):
+def test_invalid_shards_are_refused(index: int, count: int) -> None:
     with pytest.raises(ValueError):
         Shard(index, count, 64)
