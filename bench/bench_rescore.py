@@ -43,8 +43,8 @@ def seed(url: str, reviews: int) -> None:
     import sqlalchemy as sa
 
     from shared import db
+    from shared.db import text_array
     from shared.settings import Settings
-    from shared.uploads.store import text_array
 
     engine = db.build_engine(Settings(database_url=url, db_statement_timeout_ms=600_000))
     with engine.begin() as conn:

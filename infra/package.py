@@ -42,7 +42,7 @@ FUNCTIONS: tuple[str, ...] = ("movies", "reviews", "ratings", "web")
 # source of the Cloud Run job image (infra/job_image.py, terraform jobs.tf), whose tasks run
 # these modules with the same files and pins the reviews functions deploy.
 EXTRA_MODULES: dict[str, tuple[str, ...]] = {
-    "reviews": ("shared.rescore.__main__",),
+    "reviews": ("shared.rescore.__main__", "shared.uploads.shards"),
 }
 
 # Dependencies a bundle must never carry: movies and ratings stay small and

@@ -208,7 +208,9 @@ NEWEST_FIRST = pagination.Keyset("created_at", "timestamptz", descending=True)
 
 def list_reviews(query: ReviewListQuery) -> ReviewPage:
     """Newest first, keyset-paged on (created_at, id)."""
-    filters = query.model_dump(include={"movie_id", "label", "author"}, exclude_none=True)
+    filters = query.model_dump(
+        include={"movie_id", "label", "author", "model_version"}, exclude_none=True
+    )
     rows, next_cursor = pagination.fetch_page(
         pagination.Listing(
             columns=COLUMNS,

@@ -24,6 +24,8 @@ Author = Annotated[str, single_line(50), Strip]
 Content = Annotated[str, multi_line(2000), Strip]
 ExternalId = Annotated[str, single_line(200), Strip]
 Label = Literal["positive", "neutral", "negative"]
+# a published model version: a folder name under gs://<models>/sentiment/
+ModelVersion = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._-]+$")]
 MAX_BATCH = 100
 
 
@@ -99,6 +101,11 @@ class ReviewListQuery(RequestModel):
     movie_id: MovieId | None = None
     label: Label | None = None
     author: Author | None = None
+    model_version: ModelVersion | None = Field(
+        default=None,
+        description="only reviews scored by this model version (during a rollout: the old "
+        "version's reviews still waiting for the rescoring job)",
+    )
     limit: Limit = 20
     cursor: Cursor | None = None
 

@@ -18,7 +18,7 @@ from google.api_core import exceptions as google_errors
 
 from shared.reviews import Scored
 from shared.settings import Settings, get_settings
-from shared.uploads import ledger, pipeline, reader, report
+from shared.uploads import fanout, ledger, pipeline, reader, report
 from shared.uploads.event import MalformedEvent, UploadObject, age_seconds, parse
 from shared.uploads.ledger import Progress
 from shared.uploads.pipeline import ScoreFn
@@ -38,7 +38,7 @@ def default_scorer() -> ScoreFn:
     return get_scorer().score
 
 
-class _LazyScore:
+class LazyScore:
     """Load the model only when a batch has something to score."""
 
     def __init__(self) -> None:
@@ -72,27 +72,42 @@ def handle_event(event: Any, score: ScoreFn | None = None) -> None:
     process(obj, score)
 
 
-def process(obj: UploadObject, score: ScoreFn | None = None) -> Progress:
-    """Process one object generation to completion (or raise for a retry)."""
+def process(
+    obj: UploadObject, score: ScoreFn | None = None, budget: float | None = None
+) -> Progress:
+    """Process one object generation to completion (or raise for a retry).
+
+    A large JSONL object is handed to a Cloud Run job execution instead (fanout.py): this
+    returns once it is started, and the execution's last task finishes the object.
+    `budget` is the time this call may take (default: the event function's, pipeline.py).
+    """
     settings = get_settings()
+    context = {"object": obj.uri, "generation": str(obj.generation)}
     with ledger.lease(obj, LEASE_WAIT_SECONDS):
         progress = ledger.claim(obj)
         if not progress.open:
-            log.info(
-                "upload already %s",
-                progress.status,
-                extra={"object": obj.uri, "generation": str(obj.generation)},
-            )
+            log.info("upload already %s", progress.status, extra=context)
+            return progress
+        if progress.shard_count is not None:  # never a second execution for a generation
+            log.info("upload is with job execution %s", progress.execution, extra=context)
             return progress
         try:
             _admit(obj, settings)
-            pipeline.ingest(obj, progress, settings, score or _LazyScore())
+            tasks = fanout.shard_count(obj, progress, settings)
+            if tasks is not None and fanout.dispatch(obj, tasks, settings) is not None:
+                return ledger.current(obj)
+            pipeline.ingest(obj, progress, settings, score or LazyScore(), budget=budget)
         except PoisonObject as poison:
-            return _finish(obj, "failed", str(poison))
+            return finish(obj, "failed", str(poison))
         except google_errors.NotFound as error:
-            # the generation was overwritten or deleted: its successor has its own event
-            return _finish(obj, "failed", f"object no longer exists: {error.message}")
-        return _finish(obj, "done", None)
+            return finish(obj, "failed", gone(error))
+        return finish(obj, "done", None)
+
+
+def gone(error: google_errors.NotFound) -> str:
+    """The failure of an object generation that was overwritten or deleted (its successor,
+    if any, has an event of its own)."""
+    return f"object no longer exists: {error.message}"
 
 
 def _admit(obj: UploadObject, settings: Settings) -> None:
@@ -104,7 +119,7 @@ def _admit(obj: UploadObject, settings: Settings) -> None:
     reader.sniff(obj, pipeline.limits(settings))
 
 
-def _finish(obj: UploadObject, status: str, error: str | None) -> Progress:
+def finish(obj: UploadObject, status: str, error: str | None) -> Progress:
     """Write rejects and report, then close the ledger row.
 
     The report is written before the row is closed: a crash in between leaves the row

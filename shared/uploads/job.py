@@ -17,7 +17,7 @@ import sys
 
 from shared import logs, storage
 from shared.settings import get_settings
-from shared.uploads import handler, pipeline
+from shared.uploads import handler
 from shared.uploads.event import UploadObject
 
 
@@ -35,8 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("uri", help="gs://bucket/object[#generation]")
     args = parser.parse_args(argv)
-    pipeline.TIME_BUDGET_SECONDS = math.inf  # a job's own timeout is the only limit
-    progress = handler.process(locate(args.uri))
+    progress = handler.process(locate(args.uri), budget=math.inf)  # only the job's timeout
     print(
         json.dumps(
             {

@@ -27,10 +27,13 @@ from shared.uploads.lines import Rejected
 POLL_SECONDS = 0.2
 REJECTS_PAGE = 1000
 _KEY = "bucket = :bucket AND object = :object AND generation = :generation"
-_COLUMNS = (
+_SHARD_KEY = f"{_KEY} AND shard = :shard"
+# what an object row and a shard row (upload_shards, shared/uploads/shards.py) both count
+COUNT_COLUMNS = (
     "status, checkpoint_line, lines, inserted, duplicates, rejected, attempts, "
     "model_version, error, started_at, finished_at"
 )
+_COLUMNS = COUNT_COLUMNS + ", shard_count, execution"
 
 
 class UploadBusy(ServiceUnavailable):
@@ -54,6 +57,8 @@ class Progress:
     error: str | None
     started_at: datetime
     finished_at: datetime | None
+    shard_count: int | None = None  # set when the object was fanned out to a job execution
+    execution: str | None = None
 
     @property
     def open(self) -> bool:
@@ -74,13 +79,20 @@ def _key(obj: UploadObject) -> dict[str, Any]:
     return {"bucket": obj.bucket, "object": obj.name, "generation": obj.generation}
 
 
+def _row(obj: UploadObject, shard: int | None) -> tuple[str, str, str, dict[str, Any]]:
+    """(table, condition, columns, parameters) of the object's row or of one shard's row."""
+    if shard is None:
+        return "upload_objects", _KEY, _COLUMNS, _key(obj)
+    return "upload_shards", _SHARD_KEY, COUNT_COLUMNS, {**_key(obj), "shard": shard}
+
+
 def _progress(row: Any) -> Progress:
     return Progress(**dict(row._mapping))
 
 
 @contextmanager
-def lease(obj: UploadObject, wait_seconds: float) -> Iterator[None]:
-    """Hold the object's lock for the body; wait for it, then give up with UploadBusy.
+def lease(obj: UploadObject, wait_seconds: float, shard: int | None = None) -> Iterator[None]:
+    """Hold the object's (or one shard's) lock for the body; wait, then give up (UploadBusy).
 
     Polling (rather than a blocking lock) returns the connection to the pool between
     attempts, so many waiting deliveries cannot starve the holder of connections.
@@ -88,6 +100,7 @@ def lease(obj: UploadObject, wait_seconds: float) -> Iterator[None]:
     deadline = time.monotonic() + wait_seconds
     lock = sa.text("SELECT pg_try_advisory_xact_lock(hashtextextended(:key, 0))")
     key = f"upload:{obj.bucket}/{obj.name}#{obj.generation}"
+    key += "" if shard is None else f"/shard:{shard}"
     while True:
         with db.transaction() as conn:
             if conn.execute(lock, {"key": key}).scalar():
@@ -124,20 +137,30 @@ def claim(obj: UploadObject) -> Progress:
     return _progress(row)
 
 
-def fence(conn: sa.Connection, obj: UploadObject, expected_line: int) -> None:
+def fence(
+    conn: sa.Connection, obj: UploadObject, expected_line: int, shard: int | None = None
+) -> None:
     """Lock the ledger row for this batch's transaction; fail unless the checkpoint is ours."""
+    table, where, _, params = _row(obj, shard)
     current = conn.execute(
-        sa.text(f"SELECT checkpoint_line FROM upload_objects WHERE {_KEY} FOR UPDATE"),  # noqa: S608
-        _key(obj),
+        sa.text(f"SELECT checkpoint_line FROM {table} WHERE {where} FOR UPDATE"),  # noqa: S608
+        params,
     ).scalar()
     if current != expected_line:
         raise LostLease(f"{obj.uri}: checkpoint is {current}, expected {expected_line}")
 
 
 def record_batch(
-    conn: sa.Connection, obj: UploadObject, counts: BatchCounts, rejects: Sequence[Rejected]
+    conn: sa.Connection,
+    obj: UploadObject,
+    counts: BatchCounts,
+    rejects: Sequence[Rejected],
+    shard: int | None = None,
 ) -> Progress:
-    """Advance the checkpoint and counts, and keep the rejects, in the batch's transaction."""
+    """Advance the checkpoint and counts, and keep the rejects, in the batch's transaction.
+
+    Rejects are keyed by the object and the physical line, whichever shard found them.
+    """
     if rejects:
         conn.execute(
             sa.text(
@@ -153,16 +176,17 @@ def record_batch(
                 "raws": db.text_array(r.raw for r in rejects),
             },
         )
+    table, where, columns, params = _row(obj, shard)
     row = conn.execute(
         sa.text(f"""
-        UPDATE upload_objects SET
+        UPDATE {table} SET
             checkpoint_line = :to_line, lines = lines + :lines, inserted = inserted + :inserted,
             duplicates = duplicates + :duplicates, rejected = rejected + :rejected,
             model_version = coalesce(:model_version, model_version),
             updated_at = clock_timestamp()
-        WHERE {_KEY} RETURNING {_COLUMNS}
+        WHERE {where} RETURNING {columns}
     """),  # noqa: S608
-        {**_key(obj), **counts.__dict__},
+        {**params, **counts.__dict__},
     ).one()
     return _progress(row)
 

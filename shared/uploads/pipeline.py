@@ -9,7 +9,7 @@ previous one left.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -52,14 +52,14 @@ class Prepared:
     raw: dict[int, str]
 
 
-def _batches(obj: UploadObject, after_line: int, settings: Settings) -> Iterator[list[RawRecord]]:
+def _batches(records: Iterable[RawRecord], after_line: int, size: int) -> Iterator[list[RawRecord]]:
     batch: list[RawRecord] = []
     try:
-        for record in reader.records(obj, limits(settings)):
+        for record in records:
             if record.line <= after_line:
                 continue  # committed by an earlier attempt
             batch.append(record)
-            if len(batch) >= settings.upload_batch_size:
+            if len(batch) >= size:
                 yield batch
                 batch = []
     except reader.PoisonObject:
@@ -72,16 +72,31 @@ def _batches(obj: UploadObject, after_line: int, settings: Settings) -> Iterator
         yield batch
 
 
-def ingest(obj: UploadObject, progress: Progress, settings: Settings, score: ScoreFn) -> Progress:
-    """Process every line after the checkpoint; raise UploadIncomplete when out of time."""
-    deadline = time.monotonic() + TIME_BUDGET_SECONDS
+def ingest(
+    obj: UploadObject,
+    progress: Progress,
+    settings: Settings,
+    score: ScoreFn,
+    *,
+    records: Iterable[RawRecord] | None = None,
+    shard: int | None = None,
+    budget: float | None = None,
+) -> Progress:
+    """Process every line after the checkpoint; raise UploadIncomplete when out of time.
+
+    By default the whole object is read and counted on its own ledger row; a fan-out shard
+    passes its `records` (one byte range) and its `shard` number, whose row it advances.
+    `budget` defaults to TIME_BUDGET_SECONDS (the event function's); a job task has none.
+    """
+    deadline = time.monotonic() + (TIME_BUDGET_SECONDS if budget is None else budget)
+    source = reader.records(obj, limits(settings)) if records is None else records
     with ThreadPoolExecutor(1, thread_name_prefix="upload-commit") as committer:
         pending: Future[Progress] | None = None
         try:
-            for batch in _batches(obj, progress.checkpoint_line, settings):
+            for batch in _batches(source, progress.checkpoint_line, settings.upload_batch_size):
                 prepared = _prepare(batch, score)
                 progress = pending.result() if pending else progress
-                pending = committer.submit(_commit, obj, progress.checkpoint_line, prepared)
+                pending = committer.submit(_commit, obj, progress.checkpoint_line, prepared, shard)
                 if time.monotonic() > deadline:
                     progress = pending.result()
                     raise UploadIncomplete(
@@ -108,14 +123,16 @@ def _prepare(batch: list[RawRecord], score: ScoreFn) -> Prepared:
     return Prepared(batch[-1].line, len(batch), valid, scores, rejected, raw)
 
 
-def _commit(obj: UploadObject, expected_line: int, batch: Prepared) -> Progress:
+def _commit(
+    obj: UploadObject, expected_line: int, batch: Prepared, shard: int | None = None
+) -> Progress:
     """Insert one batch and advance the checkpoint, atomically.
 
     Lines naming a movie that does not exist are rejected here, with the movies that do
     exist locked against deletion until the insert commits (so the foreign key holds).
     """
     with db.transaction() as conn:
-        ledger.fence(conn, obj, expected_line)
+        ledger.fence(conn, obj, expected_line, shard)
         known = movies.lock_existing(conn, {item.item.movie_id for item in batch.valid})
         rows: list[NewReview] = []
         rejected = list(batch.rejected)
@@ -145,4 +162,4 @@ def _commit(obj: UploadObject, expected_line: int, batch: Prepared) -> Progress:
             rejected=len(rejected),
             model_version=batch.scores[0].model_version if batch.scores else None,
         )
-        return ledger.record_batch(conn, obj, counts, rejected)
+        return ledger.record_batch(conn, obj, counts, rejected, shard)

@@ -19,9 +19,11 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from shared import storage
+from shared.uploads import byteranges
 from shared.uploads.event import UploadObject
 
 READ_CHUNK = 1 << 20  # bytes per ranged GET from storage
+SHARD_READ_CHUNK = 8 << 20  # a fan-out shard reads its range in fewer, larger GETs
 BUFFER = 256 * 1024
 SNIFF_BYTES = 64 * 1024  # an object must be valid UTF-8 here, or it is not UTF-8 at all
 GZIP_MAGIC = b"\x1f\x8b"
@@ -144,6 +146,27 @@ def _count_line(number: int, limits: Limits) -> None:
         raise PoisonObject(f"more than {limits.max_lines} lines")
 
 
+def line_range(
+    obj: UploadObject, limits: Limits, start: int, end: int, first_line: int
+) -> Iterator[RawRecord]:
+    """The records of the JSONL lines that start in [start, end): one fan-out shard.
+
+    `start` is a line start and `first_line` its physical line number (byteranges.py), so
+    records carry the same line numbers as when the whole object is read. The line cap
+    applies to that physical number: a shard cannot know how many blank lines came before.
+    """
+    if obj.format != "jsonl" or obj.gzipped:
+        raise ValueError(f"{obj.uri}: only uncompressed JSONL can be read by byte range")
+    blob = storage.get_client().bucket(obj.bucket).blob(obj.name, generation=obj.generation)
+    with blob.open("rb", chunk_size=SHARD_READ_CHUNK) as source:
+        source.seek(start)
+        stream = io.BufferedReader(byteranges.LineRange(source, start, end), BUFFER)
+        for record in _jsonl(stream, limits, first_line):
+            if record.line > limits.max_lines:
+                raise PoisonObject(f"more than {limits.max_lines} lines")
+            yield record
+
+
 def _skip_line(stream: IO[bytes]) -> None:
     while True:
         chunk = stream.readline(BUFFER)
@@ -155,9 +178,9 @@ def _too_long(limit: int) -> str:
     return f"line too long (more than {limit} bytes)"
 
 
-def _jsonl(stream: IO[bytes], limits: Limits) -> Iterator[RawRecord]:
+def _jsonl(stream: IO[bytes], limits: Limits, first_line: int = 1) -> Iterator[RawRecord]:
     limit = limits.max_line_bytes
-    number = 0
+    number = first_line - 1
     while chunk := stream.readline(limit + 1):
         number += 1
         _count_line(number, limits)

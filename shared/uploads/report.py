@@ -49,6 +49,9 @@ def build(
         "error": error,
         "rejects": rejects_uri,
         "attempts": progress.attempts,
+        # fanned out: how many byte-range shards, and the job execution that ran them
+        "shards": progress.shard_count or 1,
+        "execution": progress.execution,
         "started_at": progress.started_at.isoformat(),
         "finished_at": finished.isoformat(),
     }

@@ -320,6 +320,20 @@ def test_list_filters_and_pages_newest_first(reviews, auth, movies, movie_id):
     assert_problem(reviews.get("/reviews", query_string={"label": "great"}), 422)
 
 
+def test_list_filters_by_model_version(reviews, auth, movie_id):
+    mine = [post(reviews, auth, movie_id, text).get_json()["id"] for text in (POSITIVE, NEGATIVE)]
+
+    def ids(version):
+        response = reviews.get("/reviews", query_string={"model_version": version})
+        assert response.status_code == 200, response.get_data(as_text=True)
+        return [r["id"] for r in response.get_json()["items"]]
+
+    assert ids(get_settings_model_version()) == mine[::-1]
+    assert ids("some-other-version") == []
+    for bad in ("", "a/b", "x" * 101):
+        assert_problem(reviews.get("/reviews", query_string={"model_version": bad}), 422)
+
+
 def test_patch_content_is_rescored_and_moves_the_aggregate(reviews, auth, movie_id):
     review = post(reviews, auth, movie_id, POSITIVE).get_json()
     response = reviews.patch(f"/reviews/{review['id']}", json={"content": NEGATIVE}, headers=auth)

@@ -15,7 +15,7 @@ from infra import job_image, package
 from infra.job_image import ImageError
 from tests.support import REPO
 
-JOB_MODULES = ("shared.rescore",)  # what the jobs' args run (terraform jobs.tf)
+JOB_MODULES = ("shared.rescore.__main__", "shared.uploads.shards")  # the jobs' args (jobs.tf)
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +46,7 @@ def test_the_context_is_the_reviews_bundle_and_runs_the_job_modules(
     # (the repository is not on the path there)
     for module in JOB_MODULES:
         result = subprocess.run(
-            [sys.executable, "-c", f"import {module}.__main__"],
+            [sys.executable, "-c", f"import {module}"],
             cwd=out,
             env={"PYTHONPATH": str(out), "DATABASE_URL": "postgresql://x@127.0.0.1:1/x"},
             capture_output=True,

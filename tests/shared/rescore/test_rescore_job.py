@@ -96,6 +96,10 @@ def test_make_rescore_prints_the_summary_and_ratings_count_versions(
     ratings = function_client("ratings")
     first = ratings.get("/ratings/1").get_json()
     assert first["model_versions"] == {OLD_VERSION: 20}
+    waiting = function_client("reviews").get(
+        "/reviews", query_string={"model_version": OLD_VERSION}
+    )
+    assert len(waiting.get_json()["items"]) == 20 and waiting.get_json()["next_cursor"]
 
     # what `make rescore MODEL_URI=... TASKS=2` runs (against this test's stack)
     assert jobs.main(["rescore", "--model-uri", str(job), "--tasks", "2"]) == 0
@@ -107,6 +111,11 @@ def test_make_rescore_prints_the_summary_and_ratings_count_versions(
         40,
         TARGET,
     )
+    reviews = function_client("reviews")
+    left = reviews.get("/reviews", query_string={"model_version": OLD_VERSION}).get_json()
+    assert left == {"items": [], "next_cursor": None}  # the rollout is finished
+    moved = reviews.get("/reviews", query_string={"model_version": TARGET, "limit": 100})
+    assert len(moved.get_json()["items"]) == 40
     after = ratings.get("/ratings/1").get_json()
     assert after["model_versions"] == {TARGET: 20}
     assert after["review_count"] == 20

@@ -1,7 +1,7 @@
 """upload fan-out: the dispatch record of an object and one ledger row per byte-range shard
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 
 - upload_objects.shard_count / execution / dispatched_at: set once, under the object's lease,
   when the upload handler starts a Cloud Run job execution for the object; a redelivered
@@ -15,8 +15,8 @@ Revises: 0006
 
 from alembic import op
 
-revision = "0007"
-down_revision = "0006"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
