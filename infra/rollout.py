@@ -50,11 +50,12 @@ def relabel(source: Path, dest: Path, version: str) -> Path:
     return dest
 
 
-def wait(execution: str) -> Any:
+def wait(execution: str, client: Any = None, poll_seconds: float = POLL_SECONDS) -> Any:
     """Poll the execution until it completes; returns its final state."""
-    from google.cloud import run_v2
+    if client is None:
+        from google.cloud import run_v2
 
-    client = run_v2.ExecutionsClient()
+        client = run_v2.ExecutionsClient()
     while True:
         state = client.get_execution(name=execution)
         print(
@@ -71,7 +72,7 @@ def wait(execution: str) -> Any:
         )
         if state.completion_time:
             return state
-        time.sleep(POLL_SECONDS)
+        time.sleep(poll_seconds)
 
 
 def _rescore(args: argparse.Namespace) -> int:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+from typing import Any, cast
 
 from google.api_core import exceptions as google_errors
 
@@ -74,7 +75,7 @@ def process_shard(
     with ledger.lease(obj, SHARD_WAIT_SECONDS, shard=index):
         try:
             if obj.size is None:
-                raise google_errors.NotFound(f"{obj.uri}#{obj.generation}")
+                raise _gone(obj)
             shard = _located(obj, obj.size, shard)
             assert shard.start_offset is not None and shard.first_line is not None
             end = byteranges.bounds(obj.size, index, count).end
@@ -105,12 +106,17 @@ def _located(obj: UploadObject, size: int, shard: Shard) -> Shard:
         return shard
     blob = storage.get_client().bucket(obj.bucket).get_blob(obj.name, generation=obj.generation)
     if blob is None:
-        raise google_errors.NotFound(f"{obj.uri}#{obj.generation}")
+        raise _gone(obj)
     raw = byteranges.bounds(size, shard.index, shard.count)
     start = byteranges.first_line_start(blob, raw.start)
     first_line = byteranges.newlines_before(blob, start) + 1
     shard_ledger.set_start(obj, shard.index, start, first_line)
     return Shard(shard.index, shard.count, start, first_line, shard.progress)
+
+
+def _gone(obj: UploadObject) -> google_errors.NotFound:
+    not_found: Any = google_errors.NotFound  # untyped in google-api-core
+    return cast(google_errors.NotFound, not_found(f"{obj.uri}#{obj.generation}"))
 
 
 def finish_object(obj: UploadObject) -> bool:

@@ -26,17 +26,28 @@ class FakeRunApi:
     endpoint: str
     calls: list[dict[str, Any]] = field(default_factory=list)
     status: int = 200
+    # what `executions.get` answers, by execution name (camelCase REST fields)
+    executions: dict[str, dict[str, Any]] = field(default_factory=dict)
 
-    def client(self) -> Any:
+    def _options(self) -> dict[str, Any]:
         from google.auth import credentials
-        from google.cloud import run_v2
 
         anonymous: Any = credentials.AnonymousCredentials  # untyped in google-auth
-        return run_v2.JobsClient(
-            transport="rest",
-            credentials=anonymous(),
-            client_options={"api_endpoint": self.endpoint},
-        )
+        return {
+            "transport": "rest",
+            "credentials": anonymous(),
+            "client_options": {"api_endpoint": self.endpoint},
+        }
+
+    def client(self) -> Any:
+        from google.cloud import run_v2
+
+        return run_v2.JobsClient(**self._options())
+
+    def executions_client(self) -> Any:
+        from google.cloud import run_v2
+
+        return run_v2.ExecutionsClient(**self._options())
 
 
 @contextmanager
@@ -47,6 +58,14 @@ def fake_run_api() -> Iterator[FakeRunApi]:
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, *args: object) -> None:
             pass
+
+        def do_GET(self) -> None:
+            name = self.path.split("?", 1)[0].removeprefix("/v2/")
+            state = api.executions.get(name)
+            if state is None:
+                self._answer(404, {"error": {"code": 404, "message": f"{name} not found"}})
+            else:
+                self._answer(200, {"name": name, **state})
 
         def do_POST(self) -> None:
             match = RUN.match(self.path.split("?", 1)[0])
