@@ -193,7 +193,7 @@ def _rescore(args: argparse.Namespace) -> int:
         os.environ.setdefault(name, value)
     env = {name: os.environ[name] for name in LOCAL_STACK_ENV}
     env.update(MODEL_URI=args.model_uri, DB_POOL_SIZE="2", DB_MAX_OVERFLOW="0")
-    _check_stack()
+    env["RESCORE_BLOCK_IDS"] = str(_block_ids(args.tasks))
     runner = Runner(
         "rescore", command_for("rescore"), args.tasks, env, parallelism=args.parallelism
     )
@@ -206,16 +206,20 @@ def _rescore(args: argparse.Namespace) -> int:
     return 0 if execution.succeeded and body is not None else 1
 
 
-def _check_stack() -> None:
-    from shared import db
+def _block_ids(tasks: int) -> int:
+    """One block size for every task, sized to the catalogue (shared/rescore/shards.py)."""
     from shared.errors import DatabaseUnavailable
+    from shared.rescore.shards import block_ids
+    from shared.rescore.walk import last_review_id
+    from shared.settings import get_settings
 
     try:
-        db.ping()
+        last_id = last_review_id()
     except DatabaseUnavailable:
         raise SystemExit(
             f"no database at {os.environ['DATABASE_URL']}: start the stack with `make run`"
         ) from None
+    return block_ids(get_settings().rescore_batch_size, last_id, tasks)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

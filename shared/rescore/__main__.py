@@ -12,7 +12,7 @@ import logging
 from shared.jobs import task as jobs
 from shared.jobs.task import TaskEnv
 from shared.rescore import ledger, summary, walk
-from shared.rescore.shards import BLOCK_BATCHES, Shard
+from shared.rescore.shards import Shard, block_ids
 from shared.sentiment import get_scorer
 from shared.settings import get_settings
 
@@ -25,7 +25,7 @@ def main(task: TaskEnv) -> int:
     row = ledger.claim(task, scorer.version, settings.model_uri)
     if not row.done:
         size = settings.rescore_batch_size
-        shard = Shard(task.index, task.count, BLOCK_BATCHES * size)
+        shard = Shard(task.index, task.count, settings.rescore_block_ids or block_ids(size))
         walk.walk(task, row, shard, size, scorer.score)
         row = ledger.finish(task)
     log.info("rescore task done", extra={**task.labels, **summary.task_part(row)})

@@ -15,7 +15,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-BLOCK_BATCHES = 4  # a block is this many batches' worth of ids
+BLOCK_BATCHES = 4  # a block is this many batches' worth of ids, unless set per execution
+BLOCKS_PER_TASK = 8  # a small catalogue still gives every task this many blocks
+
+
+def block_ids(batch_size: int, last_id: int | None = None, tasks: int = 1) -> int:
+    """The block size: 4 batches, or less when a catalogue of `last_id` ids is too small to
+    give each of `tasks` tasks BLOCKS_PER_TASK blocks (computed once, by whoever starts the
+    execution, and passed to all its tasks: every task must use the same size)."""
+    size = BLOCK_BATCHES * batch_size
+    if last_id is None:
+        return size
+    return max(1, min(size, -(-last_id // (tasks * BLOCKS_PER_TASK))))
 
 
 @dataclass(frozen=True)

@@ -116,6 +116,7 @@ def test_make_rescore_prints_the_summary_and_ratings_count_versions(
     assert left == {"items": [], "next_cursor": None}  # the rollout is finished
     moved = reviews.get("/reviews", query_string={"model_version": TARGET, "limit": 100})
     assert len(moved.get_json()["items"]) == 40
+    assert all(part["rescored"] > 0 for part in body["per_task"])  # blocks sized to the data
     after = ratings.get("/ratings/1").get_json()
     assert after["model_versions"] == {TARGET: 20}
     assert after["review_count"] == 20

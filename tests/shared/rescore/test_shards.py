@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shared.rescore.shards import Shard
+from shared.rescore.shards import BLOCK_BATCHES, BLOCKS_PER_TASK, Shard, block_ids
 
 
 def walk(shard: Shard, last_id: int) -> list[int]:
@@ -57,3 +57,17 @@ def test_a_resumed_walk_continues_right_after_its_checkpoint(
 def test_invalid_shards_are_refused(index: int, count: int) -> None:
     with pytest.raises(ValueError):
         Shard(index, count, 64)
+
+
+def test_blocks_are_four_batches_unless_the_catalogue_is_small() -> None:
+    assert block_ids(512) == BLOCK_BATCHES * 512
+    assert block_ids(512, last_id=200_000, tasks=2) == 2048
+    assert block_ids(512, last_id=300, tasks=2) == 19  # 16 blocks: both tasks get work
+    assert block_ids(512, last_id=0, tasks=4) == 1
+
+
+@given(last_id=st.integers(1, 100_000), tasks=st.integers(1, 16))
+def test_a_small_catalogue_still_gives_every_task_blocks(last_id: int, tasks: int) -> None:
+    size = block_ids(512, last_id, tasks)
+    blocks = -(-last_id // size)
+    assert blocks >= min(tasks * BLOCKS_PER_TASK, last_id, -(-last_id // 2048))
