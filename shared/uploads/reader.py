@@ -152,8 +152,8 @@ def line_range(
     """The records of the JSONL lines that start in [start, end): one fan-out shard.
 
     `start` is a line start and `first_line` its physical line number (byteranges.py), so
-    records carry the same line numbers as when the whole object is read. The line cap
-    applies to that physical number: a shard cannot know how many blank lines came before.
+    records carry the same line numbers, and meet the same line cap, as when the whole
+    object is read.
     """
     if obj.format != "jsonl" or obj.gzipped:
         raise ValueError(f"{obj.uri}: only uncompressed JSONL can be read by byte range")
@@ -161,10 +161,7 @@ def line_range(
     with blob.open("rb", chunk_size=SHARD_READ_CHUNK) as source:
         source.seek(start)
         stream = io.BufferedReader(byteranges.LineRange(source, start, end), BUFFER)
-        for record in _jsonl(stream, limits, first_line):
-            if record.line > limits.max_lines:
-                raise PoisonObject(f"more than {limits.max_lines} lines")
-            yield record
+        yield from _jsonl(stream, limits, first_line)
 
 
 def _skip_line(stream: IO[bytes]) -> None:
