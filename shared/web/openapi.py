@@ -47,7 +47,7 @@ def merged_document() -> dict[str, Any]:
         executor().submit(api.openapi, name) for name in FUNCTIONS
     ]
     documents = dict(zip(FUNCTIONS, (f.result() for f in futures), strict=True))
-    document = merge(documents, _servers(documents))
+    document = merge(documents, _servers())
     with _lock:
         _cached = (now, document)
     return document
@@ -59,21 +59,23 @@ def reset() -> None:
         _cached = None
 
 
-def _servers(documents: dict[str, Any]) -> dict[str, str]:
-    """Where each function's paths are called from a browser: the same base URL when one
-    serves them all (router, load balancer), else each function's own URL."""
+def _servers() -> dict[str, str] | None:
+    """Where a browser calls each function: None when one base URL (router, load balancer)
+    serves the console and every function, so the document's paths are relative; else each
+    function's own URL."""
     settings = get_settings()
-    return {name: settings.api_url(name) for name in documents}  # type: ignore[arg-type]
+    own = (settings.movies_api_url, settings.reviews_api_url, settings.ratings_api_url)
+    if settings.api_base_url and not any(own):
+        return None
+    return {name: settings.api_url(name) for name in FUNCTIONS}
 
 
-def merge(documents: dict[str, dict[str, Any]], servers: dict[str, str]) -> dict[str, Any]:
-    """Merge documents keyed by function name; identical schemas are shared, others clash."""
+def merge(documents: dict[str, dict[str, Any]], servers: dict[str, str] | None) -> dict[str, Any]:
+    """Merge documents keyed by function name; identical schemas are shared, others clash.
+    `servers` gives each function's URL when they do not share the base URL."""
     paths: dict[str, dict[str, Any]] = {}
     schemas: dict[str, Any] = {}
     security: dict[str, Any] = {}
-    shared_base = get_settings().api_base_url is not None and not any(
-        getattr(get_settings(), f"{name}_api_url") for name in documents
-    )
     tags = []
     for name, document in documents.items():
         tags.append({"name": name, "description": document.get("info", {}).get("description")})
@@ -85,7 +87,7 @@ def merge(documents: dict[str, dict[str, Any]], servers: dict[str, str]) -> dict
                 if method in target:
                     raise MergeConflict(f"{method.upper()} {path} is defined twice")
                 target[method] = {**operation, "tags": [name]}
-            if not shared_base:
+            if servers is not None:
                 target["servers"] = [{"url": servers[name]}]
         components = document.get("components", {})
         for key, schema in components.get("schemas", {}).items():

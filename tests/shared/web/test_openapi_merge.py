@@ -21,17 +21,7 @@ def document(paths: dict[str, Any], schemas: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@pytest.fixture
-def one_base(monkeypatch):
-    monkeypatch.setenv("API_BASE_URL", "http://base")
-    for name in ("MOVIES_API_URL", "REVIEWS_API_URL", "RATINGS_API_URL"):
-        monkeypatch.delenv(name, raising=False)
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
-
-
-def test_paths_tagged_probes_dropped_identical_schemas_shared(one_base):
+def test_paths_tagged_probes_dropped_identical_schemas_shared():
     movies = document(
         {
             "/movies": {"get": {"summary": "list"}},
@@ -42,7 +32,7 @@ def test_paths_tagged_probes_dropped_identical_schemas_shared(one_base):
         {"Movie": {"type": "object"}, "Problem": PROBLEM},
     )
     ratings = document({"/ratings": {"get": {"summary": "board"}}}, {"Problem": PROBLEM})
-    merged = merge({"movies": movies, "ratings": ratings}, {})
+    merged = merge({"movies": movies, "ratings": ratings}, None)
     assert list(merged["paths"]) == ["/movies", "/ratings"]
     assert merged["paths"]["/movies"]["get"]["tags"] == ["movies"]
     assert set(merged["components"]["schemas"]) == {"Movie", "Problem"}
@@ -50,21 +40,39 @@ def test_paths_tagged_probes_dropped_identical_schemas_shared(one_base):
     assert [t["name"] for t in merged["tags"]] == ["movies", "ratings"]
 
 
-def test_functions_on_their_own_urls_get_per_path_servers(monkeypatch):
-    monkeypatch.delenv("API_BASE_URL", raising=False)
-    monkeypatch.setenv("MOVIES_API_URL", "https://movies.run.app")
-    get_settings.cache_clear()
+def test_functions_on_their_own_urls_get_per_path_servers():
     merged = merge(
         {"movies": document({"/movies": {"get": {}}}, {})}, {"movies": "https://movies.run.app"}
     )
     assert merged["paths"]["/movies"]["servers"] == [{"url": "https://movies.run.app"}]
+
+
+@pytest.mark.parametrize(
+    ("env", "servers"),
+    [
+        ({"API_BASE_URL": "http://base"}, None),
+        (
+            {"API_BASE_URL": "http://base", "MOVIES_API_URL": "https://m.run.app"},
+            {"movies": "https://m.run.app", "reviews": "http://base", "ratings": "http://base"},
+        ),
+    ],
+)
+def test_one_base_url_means_relative_paths(monkeypatch, env, servers):
+    from shared.web.openapi import _servers
+
+    for name in ("API_BASE_URL", "MOVIES_API_URL", "REVIEWS_API_URL", "RATINGS_API_URL"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    assert _servers() == servers
     get_settings.cache_clear()
 
 
-def test_conflicting_schemas_or_operations_are_refused(one_base):
+def test_conflicting_schemas_or_operations_are_refused():
     a = document({"/x": {"get": {}}}, {"Problem": PROBLEM})
     b = document({"/y": {"get": {}}}, {"Problem": {"type": "string"}})
     with pytest.raises(MergeConflict, match="Problem"):
-        merge({"movies": a, "ratings": b}, {})
+        merge({"movies": a, "ratings": b}, None)
     with pytest.raises(MergeConflict, match="GET /x"):
-        merge({"movies": a, "ratings": document({"/x": {"get": {}}}, {})}, {})
+        merge({"movies": a, "ratings": document({"/x": {"get": {}}}, {})}, None)
