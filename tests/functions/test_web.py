@@ -437,6 +437,9 @@ def test_model_outage_is_explained_and_the_text_kept(web, request):
 def test_an_unreachable_api_is_a_friendly_503(web, monkeypatch):
     monkeypatch.setenv("MOVIES_API_URL", "http://127.0.0.1:9")  # discard port: refused
     get_settings.cache_clear()
+    document = web.get("/openapi.json")
+    assert document.status_code == 503 and document.mimetype == "application/problem+json"
+    assert document.headers["Retry-After"]
     response = web.get("/films")
     assert response.status_code == 503
     assert response.headers["Retry-After"]
