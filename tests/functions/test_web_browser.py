@@ -50,6 +50,9 @@ from tests.support import API_KEY, REPO
 POSITIVE = "정말 재미있고 감동적인 최고의 영화였어요. 배우들 연기도 완벽하고 또 보고 싶네요"
 NEGATIVE = "시간 아깝다. 스토리도 엉망이고 연기도 최악인 쓰레기 영화"
 SCREENSHOTS = REPO / "docs" / "screenshots"
+# expect() retries until this; generous, because the suite shares 2 cores with everything
+# else (a passing check returns as soon as it holds, so this costs nothing when all is well)
+expect.set_options(timeout=20_000)
 FIXTURE_REVIEWS = REPO / "tests" / "fixtures" / "nsmc" / "reviews-test.tsv.gz"
 ROUTES = {p: fn.name for fn in FUNCTIONS for p in fn.prefixes}  # as `make run` routes
 
@@ -177,7 +180,7 @@ def new_page(browser: Browser, console: str, **options: Any) -> tuple[Page, Watc
         base_url=console, locale="ko-KR", viewport={"width": 1200, "height": 900}, **options
     )
     page = context.new_page()
-    page.set_default_timeout(10_000)
+    page.set_default_timeout(20_000)
     watch = Watch(console)
     watch.attach(page)
     return page, watch
