@@ -18,7 +18,7 @@ from google.api_core import exceptions as google_errors
 
 from shared.reviews import Scored
 from shared.settings import Settings, get_settings
-from shared.uploads import fanout, ledger, pipeline, reader, report
+from shared.uploads import fanout, ledger, outcome, pipeline, reader
 from shared.uploads.event import MalformedEvent, UploadObject, age_seconds, parse
 from shared.uploads.ledger import Progress
 from shared.uploads.pipeline import ScoreFn
@@ -127,9 +127,9 @@ def finish(obj: UploadObject, status: str, error: str | None) -> Progress:
     Counts come from the ledger, which holds exactly what was committed.
     """
     progress = ledger.current(obj)
-    rejects_uri = report.write_rejects(obj) if progress.rejected else None
-    body = report.build(obj, progress, status, error, rejects_uri)
-    report.write_report(obj, body)
+    rejects_uri = outcome.write_rejects(obj) if progress.rejected else None
+    body = outcome.build(obj, progress, status, error, rejects_uri)
+    outcome.write_report(obj, body)
     final = ledger.finish(obj, status, error)
     level = logging.INFO if status == "done" else logging.WARNING
     log.log(level, "upload %s", status, extra=_log_fields(body))

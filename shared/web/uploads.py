@@ -2,7 +2,7 @@
 
 A file goes to `console/<token>/<name>` (token: 128 random bits, so a follow-up URL is an
 unguessable capability); the upload handler writes `reports/<object>.json` and
-`rejects/<object>.jsonl` when it is done (shared.uploads.report). The console's identity may
+`rejects/<object>.jsonl` when it is done (shared.uploads.outcome). The console's identity may
 create objects and read only those two prefixes of its own uploads.
 """
 

@@ -111,7 +111,7 @@ def test_build_substitutions_the_guide_uses_exist() -> None:
 
 def test_python_modules_the_docs_run_exist() -> None:
     modules = {m for path in DOCS for m in re.findall(r"python -m ([\w.]+)", path.read_text())}
-    assert {"infra.package", "infra.migrate", "model.publish"} <= modules
+    assert {"infra.bundles", "infra.migrate", "model.publish"} <= modules
     for name in modules:
         assert importlib.util.find_spec(name) is not None, name
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from infra import job_image, package
+from infra import bundles, job_image
 from infra.job_image import ImageError
 from tests.support import REPO
 
@@ -19,8 +19,8 @@ JOB_MODULES = ("shared.rescore.__main__", "shared.uploads.shards")  # the jobs' 
 
 
 @pytest.fixture(scope="module")
-def bundle(tmp_path_factory: pytest.TempPathFactory) -> package.Bundle:
-    return package.build_bundle("reviews", tmp_path_factory.mktemp("bundles"))
+def bundle(tmp_path_factory: pytest.TempPathFactory) -> bundles.Bundle:
+    return bundles.build_bundle("reviews", tmp_path_factory.mktemp("bundles"))
 
 
 def plan_for(tmp_path: Path, image: str) -> Path:
@@ -30,7 +30,7 @@ def plan_for(tmp_path: Path, image: str) -> Path:
 
 
 def test_the_context_is_the_reviews_bundle_and_runs_the_job_modules(
-    tmp_path: Path, bundle: package.Bundle
+    tmp_path: Path, bundle: bundles.Bundle
 ) -> None:
     image = f"asia-northeast3-docker.pkg.dev/p/kmr-jobs/jobs:{bundle.sha256}"
     out = tmp_path / "context"
@@ -56,7 +56,7 @@ def test_the_context_is_the_reviews_bundle_and_runs_the_job_modules(
         assert result.returncode == 0, result.stderr
 
 
-def test_a_plan_made_from_another_bundle_is_refused(tmp_path: Path, bundle: package.Bundle) -> None:
+def test_a_plan_made_from_another_bundle_is_refused(tmp_path: Path, bundle: bundles.Bundle) -> None:
     plan = plan_for(tmp_path, f"r-docker.pkg.dev/p/kmr-jobs/jobs:{'0' * 64}")
     with pytest.raises(ImageError, match="sha256"):
         job_image.prepare(plan, bundle.path, tmp_path / "context")
@@ -66,7 +66,7 @@ def test_a_plan_made_from_another_bundle_is_refused(tmp_path: Path, bundle: pack
 
 
 def test_the_cli_writes_the_image_name_for_the_docker_step(
-    tmp_path: Path, bundle: package.Bundle
+    tmp_path: Path, bundle: bundles.Bundle
 ) -> None:
     image = (
         f"r-docker.pkg.dev/p/kmr-jobs/jobs:{hashlib.sha256(bundle.path.read_bytes()).hexdigest()}"

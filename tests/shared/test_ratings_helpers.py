@@ -7,7 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from infra import ratings as checker
+from infra import aggregates
 from shared import db
 
 LABELS = ("positive", "neutral", "negative")
@@ -73,9 +73,9 @@ def add_reviews(*rows: dict[str, Any]) -> list[int]:
         return insert_reviews(conn, list(rows))
 
 
-def drift() -> checker.Report:
+def drift() -> aggregates.Drift:
     with db.transaction() as conn:
-        return checker.verify(conn)
+        return aggregates.verify(conn)
 
 
 def aggregate(movie_id: int) -> dict[str, Any]:

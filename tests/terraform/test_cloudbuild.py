@@ -69,7 +69,7 @@ def test_pipeline_order_and_apply_gate(build: dict[str, Any]) -> None:
     for flag in ("--pr=${_PR_NUMBER}", "--trigger=$TRIGGER_NAME", "--apply=${_APPLY}"):
         assert flag in script["gate"], flag
     assert "make test" in script["test"]
-    assert "python -m infra.package" in script["package"]
+    assert "python -m infra.bundles" in script["package"]
     assert "/workspace/state-bucket" in script["tf-init"]
     assert "terraform show -json /workspace/tfplan" in script["tf-plan"]
     assert "infra.release before" in script["before-apply"]

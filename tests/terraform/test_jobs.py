@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from infra import package
+from infra import bundles
 from tests.terraform.test_terraform import MODULE, Config, blocks, load
 
 JOBS = ("rescore", "uploads")
@@ -44,8 +44,8 @@ def test_two_jobs_run_the_image_the_plan_names(module: Config) -> None:
     # the image is the reviews bundle, which carries the jobs' modules
     for spec in specs.values():
         assert importlib.util.find_spec(spec["module"]) is not None
-        assert f"{spec['module']}.__main__" in package.EXTRA_MODULES["reviews"] or (
-            spec["module"] in package.EXTRA_MODULES["reviews"]
+        assert f"{spec['module']}.__main__" in bundles.EXTRA_MODULES["reviews"] or (
+            spec["module"] in bundles.EXTRA_MODULES["reviews"]
         )
 
 

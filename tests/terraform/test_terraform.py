@@ -21,7 +21,7 @@ import hcl2
 import pytest
 from hcl2 import SerializationOptions
 
-from infra import package
+from infra import bundles
 from tests.support import REPO
 
 TERRAFORM = REPO / "terraform"
@@ -241,8 +241,8 @@ def test_checkov_skips_have_reasons() -> None:
 def test_function_specs_cover_every_function(module: Config) -> None:
     assert set(specs(module)) == set(FUNCTIONS)
     assert set(module.default("functions")) == set(FUNCTIONS)
-    # every bundle Terraform uploads is one infra.package builds (web: web.tf)
-    assert {s["bundle"] for s in specs(module).values()} | {"web"} == set(package.FUNCTIONS)
+    # every bundle Terraform uploads is one infra.bundles builds (web: web.tf)
+    assert {s["bundle"] for s in specs(module).values()} | {"web"} == set(bundles.FUNCTIONS)
     assert specs(module)["reviews-uploads"]["bundle"] == "reviews"
     assert specs(module)["reviews-uploads"]["entry_point"] == "on_upload"
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from infra import package
+from infra import bundles
 from infra.stack import FUNCTIONS as LOCAL_FUNCTIONS
 from shared.settings import Settings
 from tests.terraform.test_terraform import MODULE, Config, load
@@ -29,7 +29,7 @@ def members_of(module: Config, member: str) -> list[tuple[str, str, dict[str, An
 def test_web_is_its_own_function_from_its_own_bundle(module: Config) -> None:
     fn = web_function(module)
     assert fn["build_config"][0]["entry_point"] == "web"
-    assert "web" in package.FUNCTIONS
+    assert "web" in bundles.FUNCTIONS
     assert "web" in {f.name for f in LOCAL_FUNCTIONS}
     source = fn["build_config"][0]["source"][0]["storage_source"][0]["object"]
     assert source == "${google_storage_bucket_object.web_bundle.name}"

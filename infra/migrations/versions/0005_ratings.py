@@ -14,7 +14,7 @@ Revises: 0004
   changing them needs a migration that redefines the column.
 - TRUNCATE reviews empties the aggregates too (it fires no DELETE trigger).
 - recompute_movie_ratings() / recompute_movie_rating_daily() derive the aggregates from reviews.
-  infra.ratings (verify, rebuild) and the tests use them, so there is one recomputation only.
+  infra.aggregates (verify, rebuild) and the tests use them, so there is one recomputation only.
 """
 
 from alembic import op

@@ -7,7 +7,7 @@ Revises: 0005
   model versions scored a movie's reviews. It is maintained by the same statement-level
   triggers as every other aggregate (review_delta gains the review's model_version), so an
   upload, a PATCH, a delete or a rescoring batch moves it in its own transaction, and the
-  one recomputation (recompute_movie_ratings) covers it: infra.ratings verify/rebuild see it.
+  one recomputation (recompute_movie_ratings) covers it: infra.aggregates verify/rebuild see it.
 - reviews_model_version_idx serves GET /reviews?model_version= (newest first) and the
   operator's "how many reviews are still on the old model" during a rollout.
 - rescore_tasks is the rescoring job's ledger: one row per (execution, task) with its

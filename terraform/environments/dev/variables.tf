@@ -25,7 +25,7 @@ variable "model_version" {
 }
 
 variable "bundle_dir" {
-  description = "Where `python -m infra.package` wrote the bundles, relative to this directory."
+  description = "Where `python -m infra.bundles` wrote the bundles, relative to this directory."
   type        = string
   default     = "../../../build/bundles"
 }

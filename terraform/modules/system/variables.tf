@@ -35,7 +35,7 @@ variable "region" {
 }
 
 variable "bundle_dir" {
-  description = "Directory holding <function>.zip bundles built by `python -m infra.package` (relative paths are relative to the root module)."
+  description = "Directory holding <function>.zip bundles built by `python -m infra.bundles` (relative paths are relative to the root module)."
   type        = string
   default     = "../../../build/bundles"
 }

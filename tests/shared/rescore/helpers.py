@@ -12,7 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from infra import ratings
+from infra import aggregates
 from infra.jobs import LOCAL_JOBS, REPO, Execution, Runner, task_env
 from infra.rollout import relabel
 from shared import db
@@ -136,10 +136,10 @@ def summary_of(execution: str) -> dict[str, Any]:
 
 
 def assert_no_drift() -> None:
-    """infra.ratings verify finds every aggregate (model version counts included) exact."""
+    """infra.aggregates verify finds every aggregate (model version counts included) exact."""
     with db.transaction() as conn:
-        report = ratings.verify(conn)
-    assert report.clean, (report.ratings[:3], report.daily[:3])
+        drift = aggregates.verify(conn)
+    assert drift.clean, (drift.ratings[:3], drift.daily[:3])
 
 
 def row_versions() -> dict[int, tuple[Any, ...]]:

@@ -1,8 +1,8 @@
 """Check and repair the rating aggregates against a recomputation from the reviews table.
 
-Usage: python -m infra.ratings verify    one JSON line per drifted row, then a summary line;
+Usage: python -m infra.aggregates verify    one JSON line per drifted row, then a summary line;
                                           exit code 1 when anything drifted
-       python -m infra.ratings rebuild   repair every drifted row in one transaction
+       python -m infra.aggregates rebuild   repair every drifted row in one transaction
 
 The recomputation is the SQL functions recompute_movie_ratings() and
 recompute_movie_rating_daily() of migration 0005; the tests use the same functions.
@@ -94,7 +94,7 @@ REBUILD_SQL = (
 
 
 @dataclass(slots=True)
-class Report:
+class Drift:
     """Every drifted row of both aggregate tables."""
 
     ratings: list[dict[str, Any]] = field(default_factory=list)
@@ -133,15 +133,15 @@ def _drift_rows(
     ]
 
 
-def verify(conn: sa.Connection) -> Report:
+def verify(conn: sa.Connection) -> Drift:
     """Compare both aggregate tables with their recomputation (read-only)."""
-    return Report(
+    return Drift(
         ratings=_drift_rows(conn, RATINGS_DRIFT_SQL, ("movie_id",), RATING_FIELDS),
         daily=_drift_rows(conn, DAILY_DRIFT_SQL, ("movie_id", "day"), DAILY_FIELDS),
     )
 
 
-def rebuild(conn: sa.Connection) -> Report:
+def rebuild(conn: sa.Connection) -> Drift:
     """Repair every drifted row in the caller's transaction; returns what was repaired."""
     conn.execute(sa.text(REBUILD_SQL[0]))
     conn.execute(sa.text(REBUILD_SQL[1]))
@@ -161,7 +161,7 @@ def _print(row: dict[str, Any]) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m infra.ratings", description="verify or rebuild the rating aggregates"
+        prog="python -m infra.aggregates", description="verify or rebuild the rating aggregates"
     )
     parser.add_argument("action", choices=["verify", "rebuild"])
     args = parser.parse_args(argv)
@@ -169,18 +169,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with engine.begin() as conn:
             conn.execute(sa.text("SET LOCAL statement_timeout = 0"))
-            report = verify(conn) if args.action == "verify" else rebuild(conn)
+            drift = verify(conn) if args.action == "verify" else rebuild(conn)
     finally:
         engine.dispose()
-    for row in report.ratings:
+    for row in drift.ratings:
         _print({"table": "movie_ratings", **row})
-    for row in report.daily:
+    for row in drift.daily:
         _print({"table": "movie_rating_daily", **row})
     if args.action == "rebuild":
-        _print({"rebuilt": report.summary()["summary"]})
+        _print({"rebuilt": drift.summary()["summary"]})
         return 0
-    _print(report.summary())
-    return 0 if report.clean else 1
+    _print(drift.summary())
+    return 0 if drift.clean else 1
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""infra.package: bundle contents, determinism, pins, and a clean-room install of each bundle."""
+"""infra.bundles: bundle contents, determinism, pins, and a clean-room install of each bundle."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from infra import package
+from infra import bundles
 from tests.support import REPO
 
 # Entry points each bundle must expose (reviews carries the upload handler too).
@@ -69,7 +69,7 @@ def _installed(name: str) -> str:
 
 
 def test_walks_shared_imports_transitively(fake_repo: Path) -> None:
-    found = package.shared_modules(fake_repo / "functions" / "movies" / "main.py", fake_repo)
+    found = bundles.shared_modules(fake_repo / "functions" / "movies" / "main.py", fake_repo)
     assert sorted(found) == [
         "shared",
         "shared.db",
@@ -83,7 +83,7 @@ def test_walks_shared_imports_transitively(fake_repo: Path) -> None:
 
 
 def test_requirements_pinned_to_installed_versions(fake_repo: Path) -> None:
-    pins = package.pinned_requirements(fake_repo / "functions" / "movies" / "requirements.txt")
+    pins = bundles.pinned_requirements(fake_repo / "functions" / "movies" / "requirements.txt")
     assert pins == [
         f"functions-framework=={_installed('functions-framework')}",
         f"pydantic=={_installed('pydantic')}",
@@ -92,44 +92,44 @@ def test_requirements_pinned_to_installed_versions(fake_repo: Path) -> None:
 
 def test_keeps_extras_and_markers(tmp_path: Path) -> None:
     req = _write(tmp_path / "requirements.txt", 'SQLAlchemy[asyncio]>=2; python_version >= "3"\n')
-    assert package.pinned_requirements(req) == [
+    assert bundles.pinned_requirements(req) == [
         f'SQLAlchemy[asyncio]=={_installed("sqlalchemy")}; python_version >= "3"'
     ]
 
 
 def test_unpinnable_requirement_is_an_error(tmp_path: Path) -> None:
     req = _write(tmp_path / "requirements.txt", "surely-not-installed-pkg-xyz\n")
-    with pytest.raises(package.PackagingError, match="not installed"):
-        package.pinned_requirements(req)
+    with pytest.raises(bundles.BundleError, match="not installed"):
+        bundles.pinned_requirements(req)
 
 
 def test_movies_may_not_depend_on_onnxruntime(fake_repo: Path, tmp_path: Path) -> None:
     _write(fake_repo / "functions" / "movies" / "requirements.txt", "onnxruntime\n")
-    with pytest.raises(package.PackagingError, match="must not depend on onnxruntime"):
-        package.build_bundle("movies", tmp_path / "out", fake_repo)
+    with pytest.raises(bundles.BundleError, match="must not depend on onnxruntime"):
+        bundles.build_bundle("movies", tmp_path / "out", fake_repo)
 
 
 def test_bundle_is_deterministic(fake_repo: Path, tmp_path: Path) -> None:
-    first = package.build_bundle("movies", tmp_path / "a", fake_repo)
+    first = bundles.build_bundle("movies", tmp_path / "a", fake_repo)
     # touching files (new mtimes) must not change the archive
     time.sleep(0.01)
     for path in fake_repo.rglob("*.py"):
         path.touch()
-    second = package.build_bundle("movies", tmp_path / "b", fake_repo)
+    second = bundles.build_bundle("movies", tmp_path / "b", fake_repo)
     assert first.sha256 == second.sha256
     assert first.path.read_bytes() == second.path.read_bytes()
     assert hashlib.sha256(first.path.read_bytes()).hexdigest() == first.sha256
     with zipfile.ZipFile(first.path) as zf:
         names = zf.namelist()
         assert names == sorted(names)
-        assert {info.date_time for info in zf.infolist()} == {package.ZIP_EPOCH}
+        assert {info.date_time for info in zf.infolist()} == {bundles.ZIP_EPOCH}
         assert "shared/py.typed" in names
         assert not any(name.endswith(".pyc") for name in names)
 
 
 def test_cli_rejects_unknown_function(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "infra.package", "--out", str(tmp_path), "nope"],
+        [sys.executable, "-m", "infra.bundles", "--out", str(tmp_path), "nope"],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -143,13 +143,13 @@ def test_cli_rejects_unknown_function(tmp_path: Path) -> None:
 
 
 def _require_function(name: str) -> None:
-    # `python -m infra.package` (the deploy pipeline) still fails on a missing file.
+    # `python -m infra.bundles` (the deploy pipeline) still fails on a missing file.
     for required in ("main.py", "requirements.txt"):
         if not (REPO / "functions" / name / required).is_file():
             pytest.skip(f"functions/{name}/{required} does not exist yet; nothing to package")
 
 
-class Bundles:
+class BuiltBundles:
     """Each function's bundle, built on first use through the real CLI (then reused)."""
 
     def __init__(self, out: Path) -> None:
@@ -159,7 +159,7 @@ class Bundles:
     def __getitem__(self, name: str) -> Path:
         if name not in self.built:
             subprocess.run(
-                [sys.executable, "-m", "infra.package", "--out", str(self.out), name],
+                [sys.executable, "-m", "infra.bundles", "--out", str(self.out), name],
                 cwd=REPO,
                 check=True,
             )
@@ -168,20 +168,20 @@ class Bundles:
 
 
 @pytest.fixture(scope="module")
-def bundles(tmp_path_factory: pytest.TempPathFactory) -> Bundles:
-    return Bundles(tmp_path_factory.mktemp("bundles"))
+def built(tmp_path_factory: pytest.TempPathFactory) -> BuiltBundles:
+    return BuiltBundles(tmp_path_factory.mktemp("bundles"))
 
 
-@pytest.mark.parametrize("name", package.FUNCTIONS)
-def test_bundle_contents(name: str, bundles: Bundles) -> None:
+@pytest.mark.parametrize("name", bundles.FUNCTIONS)
+def test_bundle_contents(name: str, built: BuiltBundles) -> None:
     _require_function(name)
-    with zipfile.ZipFile(bundles[name]) as zf:
+    with zipfile.ZipFile(built[name]) as zf:
         entries = set(zf.namelist())
         requirements = zf.read("requirements.txt").decode().splitlines()
 
     assert "main.py" in entries
     assert "shared/__init__.py" in entries
-    needed = package.shared_modules(REPO / "functions" / name / "main.py")
+    needed = bundles.shared_modules(REPO / "functions" / name / "main.py")
     for path in needed.values():
         assert path.relative_to(REPO).as_posix() in entries
     # nothing but main.py, requirements.txt and the shared package
@@ -191,7 +191,7 @@ def test_bundle_contents(name: str, bundles: Bundles) -> None:
 
     assert requirements, "empty requirements.txt"
     assert all("==" in line for line in requirements), requirements
-    names = package.requirement_names(requirements)
+    names = bundles.requirement_names(requirements)
     if name in ("movies", "ratings", "web"):
         assert not names & HEAVY, f"{name} must not ship {names & HEAVY}"
     if name == "web":  # templates and vendored assets travel with the console
@@ -201,14 +201,14 @@ def test_bundle_contents(name: str, bundles: Bundles) -> None:
 
 
 @pytest.mark.timeout(900)  # a cold pip cache downloads onnxruntime for reviews
-@pytest.mark.parametrize("name", package.FUNCTIONS)
+@pytest.mark.parametrize("name", bundles.FUNCTIONS)
 def test_bundle_installs_and_imports_in_clean_venv(
-    name: str, bundles: Bundles, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    name: str, built: BuiltBundles, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """What Cloud Build does: pip install requirements.txt, then import main's entry points."""
     _require_function(name)
     src = tmp_path / "src"
-    with zipfile.ZipFile(bundles[name]) as zf:
+    with zipfile.ZipFile(built[name]) as zf:
         zf.extractall(src)
 
     env_dir = tmp_path / "venv"
@@ -251,7 +251,7 @@ def test_bundle_installs_and_imports_in_clean_venv(
         for p in site.rglob("*")
         if p.is_file() and not p.relative_to(site).parts[0].startswith(tooling)
     )
-    zipped = bundles[name].stat().st_size
+    zipped = built[name].stat().st_size
     report = (
         f"bundle {name}: zip {zipped / 1024:.1f} KiB, "
         f"installed dependencies {installed / 2**20:.1f} MiB"

@@ -1,6 +1,6 @@
 """Build one deployable zip per Cloud Run function.
 
-    python -m infra.package [--out build/bundles] [names...]
+    python -m infra.bundles [--out build/bundles] [names...]
 
 A bundle holds, at the zip root:
 
@@ -62,7 +62,7 @@ _SKIP_SUFFIXES = frozenset({".pyc", ".pyo"})
 _REQUIREMENT = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[[^\]]*\])?\s*(.*)$")
 
 
-class PackagingError(Exception):
+class BundleError(Exception):
     """A bundle cannot be built as asked (missing function, unpinnable dependency...)."""
 
 
@@ -144,7 +144,7 @@ def shared_modules(main_py: Path, root: Path = REPO, extra: Iterable[str] = ()) 
                 continue
             path = _module_file(name, root)
             if path is None:
-                raise PackagingError(f"{main_py}: imports {name!r}, which is not in {root}")
+                raise BundleError(f"{main_py}: imports {name!r}, which is not in {root}")
             resolved[name] = path
             pending.extend(sorted(_imported_modules(path, name, root) - resolved.keys()))
     return dict(sorted(resolved.items()))
@@ -193,16 +193,16 @@ def pinned_requirements(requirements_txt: Path) -> list[str]:
         if not line or line.startswith("#"):
             continue
         if line.startswith("-"):
-            raise PackagingError(f"{requirements_txt}: options are not supported: {line!r}")
+            raise BundleError(f"{requirements_txt}: options are not supported: {line!r}")
         match = _REQUIREMENT.match(line)
         if match is None:
-            raise PackagingError(f"{requirements_txt}: cannot parse {line!r}")
+            raise BundleError(f"{requirements_txt}: cannot parse {line!r}")
         name, extras, rest = match.group(1), match.group(2) or "", match.group(3)
         marker = rest.split(";", 1)[1].strip() if ";" in rest else ""
         try:
             version = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError as exc:
-            raise PackagingError(
+            raise BundleError(
                 f"{requirements_txt}: {name} is not installed here, so it cannot be pinned "
                 "to a tested version (install the project's dependencies first)"
             ) from exc
@@ -237,15 +237,15 @@ def bundle_contents(name: str, root: Path = REPO) -> dict[str, bytes]:
     function_dir = root / "functions" / name
     main_py = function_dir / "main.py"
     if not main_py.is_file():
-        raise PackagingError(f"{main_py} does not exist")
+        raise BundleError(f"{main_py} does not exist")
     requirements_txt = function_dir / "requirements.txt"
     if not requirements_txt.is_file():
-        raise PackagingError(f"{requirements_txt} does not exist")
+        raise BundleError(f"{requirements_txt} does not exist")
 
     requirements = pinned_requirements(requirements_txt)
     forbidden = requirement_names(requirements) & FORBIDDEN_REQUIREMENTS.get(name, frozenset())
     if forbidden:
-        raise PackagingError(f"{name} must not depend on {', '.join(sorted(forbidden))}")
+        raise BundleError(f"{name} must not depend on {', '.join(sorted(forbidden))}")
 
     contents: dict[str, bytes] = {
         "main.py": main_py.read_bytes(),
@@ -284,7 +284,7 @@ def build_bundle(name: str, out_dir: Path, root: Path = REPO) -> Bundle:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m infra.package",
+        prog="python -m infra.bundles",
         description="Build one deterministic deployable zip per Cloud Run function.",
     )
     parser.add_argument(
@@ -309,7 +309,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"{bundle.name}: {bundle.path} {bundle.size / 1024:.1f} KiB "
                 f"sha256={bundle.sha256} ({len(bundle.entries)} files)"
             )
-    except PackagingError as exc:
+    except BundleError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0

@@ -1,4 +1,4 @@
-"""python -m infra.ratings verify|rebuild: drift is found, reported, and repaired."""
+"""python -m infra.aggregates verify|rebuild: drift is found, reported, and repaired."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
-from infra import ratings as checker
+from infra import aggregates
 from shared import db
 from tests.shared.test_ratings_helpers import add_movie, add_reviews, aggregate, drift, review
 from tests.support import REPO
@@ -40,7 +40,7 @@ def corrupt(movie: int, other: int) -> None:
 def test_a_consistent_database_verifies_clean(database, capsys):
     movie = add_movie()
     add_reviews(review(movie), review(movie, "neutral", 0.5, 5.0, DAY))
-    assert checker.main(["verify"]) == 0
+    assert aggregates.main(["verify"]) == 0
     assert lines(capsys) == [
         {"summary": {"movie_ratings": 0, "movie_rating_daily": 0, "drift": False}}
     ]
@@ -50,7 +50,7 @@ def test_drift_is_reported_row_by_row_and_exits_1(database, capsys):
     movie, other = add_movie("a"), add_movie("b")
     add_reviews(review(movie, created_at=DAY), review(other, created_at=DAY))
     corrupt(movie, other)
-    assert checker.main(["verify"]) == 1
+    assert aggregates.main(["verify"]) == 1
     out = lines(capsys)
     assert out[-1] == {"summary": {"movie_ratings": 1, "movie_rating_daily": 2, "drift": True}}
     ratings_row = next(row for row in out if row.get("table") == "movie_ratings")
@@ -72,14 +72,14 @@ def test_rebuild_repairs_everything_and_leaves_correct_rows_alone(database, caps
     corrupt(movie, other)
     with db.transaction() as conn:  # a missing aggregate row is drift too
         conn.execute(sa.text("DELETE FROM movie_ratings WHERE movie_id = :m"), {"m": other})
-    assert checker.main(["rebuild"]) == 0
+    assert aggregates.main(["rebuild"]) == 0
     assert lines(capsys)[-1] == {
         "rebuilt": {"movie_ratings": 2, "movie_rating_daily": 2, "drift": True}
     }
     assert drift().clean
     assert aggregate(fine) == untouched
     assert aggregate(other)["review_count"] == 1
-    assert checker.main(["verify"]) == 0
+    assert aggregates.main(["verify"]) == 0
 
 
 def test_emptied_days_are_not_drift(database):
@@ -97,7 +97,7 @@ def test_the_command_line_exit_code(database):
     add_reviews(review(movie))
     with db.transaction() as conn:
         conn.exec_driver_sql("UPDATE movie_ratings SET positivity_sum = 0")
-    command = [sys.executable, "-m", "infra.ratings", "verify"]
+    command = [sys.executable, "-m", "infra.aggregates", "verify"]
     env = {**os.environ, "DATABASE_URL": database}
     drifted = subprocess.run(
         command, cwd=REPO, env=env, capture_output=True, text=True, check=False, timeout=60
