@@ -9,9 +9,9 @@ import pytest
 from shared.sentiment import reset_scorer
 from shared.settings import get_settings
 from shared.web import openapi
-from tests.functions.web_support import API_FUNCTIONS, api_env, function_app, serve
-from tests.shared.uploads.helpers import create_movies, use_model
 from tests.support import function_client
+from tests.support.uploads import create_movies, use_model
+from tests.support.web import API_FUNCTIONS, api_env, function_app, serve
 
 
 @pytest.fixture

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from shared.logs import CloudLoggingFormatter
-from tests.shared.uploads.helpers import deliver, event_for, fixture, put
 from tests.support import REPO
+from tests.support.uploads import deliver, event_for, fixture, put
 
 MONITORING = (REPO / "terraform" / "modules" / "system" / "monitoring.tf").read_text()
 

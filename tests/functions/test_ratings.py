@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from shared.ratings import PRIOR_MEAN, PRIOR_WEIGHT
-from tests.shared.test_ratings_helpers import add_movie, add_reviews, review
 from tests.support import function_client
+from tests.support.ratings import add_movie, add_reviews, review
 
 PROBLEM = "application/problem+json"
 

@@ -11,8 +11,8 @@ from shared import db, pagination
 from shared.ratings import leaderboard_listing
 from shared.schemas.ratings import LeaderboardQuery
 from tests.functions.test_ratings import assert_problem
-from tests.shared.test_ratings_helpers import add_movie, add_reviews, review
 from tests.support import function_client
+from tests.support.ratings import add_movie, add_reviews, review
 
 
 @pytest.fixture

@@ -11,7 +11,8 @@ import sqlalchemy as sa
 
 from shared import db
 from shared.settings import get_settings
-from tests.shared.uploads.helpers import (
+from tests.support import function_client
+from tests.support.uploads import (
     assert_exact,
     deliver,
     event_for,
@@ -21,7 +22,6 @@ from tests.shared.uploads.helpers import (
     put,
     review_count,
 )
-from tests.support import function_client
 
 BOM = b"\xef\xbb\xbf"
 MIXED_LINES, MIXED_REJECTED = 15, 7

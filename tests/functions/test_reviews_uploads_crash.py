@@ -21,7 +21,8 @@ from shared import db
 from shared.settings import get_settings
 from shared.uploads import handler, pipeline
 from tests.conftest import use_database
-from tests.shared.uploads.helpers import (
+from tests.support import REPO, function_client
+from tests.support.uploads import (
     assert_exact,
     create_movies,
     deliver,
@@ -30,7 +31,6 @@ from tests.shared.uploads.helpers import (
     put,
     use_model,
 )
-from tests.support import REPO, function_client
 
 LINES, BATCH = 200, 20
 

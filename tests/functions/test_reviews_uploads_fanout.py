@@ -2,7 +2,7 @@
 
 The handler starts one execution of the `uploads` job per object generation: with the local
 job runner (as `make run` does: real task processes), or through the Cloud Run Admin API,
-which is the one edge faked here (tests/shared/jobs/fake_run_api.py). Every test ends with
+which is the one edge faked here (tests/support/fake_run_api.py). Every test ends with
 the exactness invariants of the single-instance path.
 """
 
@@ -27,8 +27,9 @@ from shared import db
 from shared.jobs import launcher
 from shared.settings import get_settings
 from shared.uploads import fanout
-from tests.shared.jobs.fake_run_api import FakeRunApi, fake_run_api
-from tests.shared.uploads.helpers import (
+from tests.support import function_client
+from tests.support.fake_run_api import FakeRunApi, fake_run_api
+from tests.support.uploads import (
     assert_exact,
     create_movies,
     deliver,
@@ -39,7 +40,6 @@ from tests.shared.uploads.helpers import (
     put,
     use_model,
 )
-from tests.support import function_client
 
 JOB = "projects/p/locations/asia-northeast3/jobs/kmr-test-uploads"
 SHARDS = 3

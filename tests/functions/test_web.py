@@ -15,8 +15,8 @@ import pytest
 
 from shared.settings import get_settings
 from shared.web import uploads as web_uploads
-from tests.functions.web_support import Node, parse_html, serve
 from tests.support import API_KEY
+from tests.support.web import Node, parse_html, serve
 
 POSITIVE = "정말 재미있고 감동적인 최고의 영화였어요. 배우들 연기도 완벽하고 또 보고 싶네요"
 NEGATIVE = "시간 아깝다. 스토리도 엉망이고 연기도 최악인 쓰레기 영화"
@@ -511,8 +511,8 @@ def upload(web: Any, name: str, data: bytes) -> Any:
 
 
 def test_upload_goes_to_the_bucket_and_the_page_follows_it(web, uploads_bucket, movies, auth):
-    from tests.shared.uploads.helpers import deliver, event_for
     from tests.support import function_client
+    from tests.support.uploads import deliver, event_for
 
     movie = movies.post("/movies", json={"title": "업로드"}, headers=auth).get_json()
     lines = [

@@ -44,8 +44,8 @@ from infra.stack import FUNCTIONS
 from shared import db, storage
 from shared.settings import get_settings
 from shared.web import openapi
-from tests.functions.web_support import function_app, serve
 from tests.support import API_KEY, REPO
+from tests.support.web import function_app, serve
 
 POSITIVE = "정말 재미있고 감동적인 최고의 영화였어요. 배우들 연기도 완벽하고 또 보고 싶네요"
 NEGATIVE = "시간 아깝다. 스토리도 엉망이고 연기도 최악인 쓰레기 영화"

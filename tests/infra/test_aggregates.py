@@ -12,8 +12,8 @@ import sqlalchemy as sa
 
 from infra import aggregates
 from shared import db
-from tests.shared.test_ratings_helpers import add_movie, add_reviews, aggregate, drift, review
 from tests.support import REPO
+from tests.support.ratings import add_movie, add_reviews, aggregate, drift, review
 
 DAY = datetime(2024, 5, 1, 12, tzinfo=UTC)
 

@@ -15,14 +15,14 @@ from werkzeug.serving import make_server
 from infra import upload as upload_cli
 from infra.eventarc import Backoff, Forwarder
 from infra.localpg import free_port
-from tests.shared.uploads.helpers import (
+from tests.support import function_client
+from tests.support.uploads import (
     FIXTURES,
     assert_exact,
     create_movies,
     put,
     use_model,
 )
-from tests.support import function_client
 
 FAST = Backoff(base=0.01, cap=0.05)
 

@@ -13,8 +13,8 @@ from infra import rollout
 from shared.jobs import launcher
 from shared.sentiment.artifact import fetch_artifact
 from shared.settings import get_settings
-from tests.shared.jobs.fake_run_api import FakeRunApi, fake_run_api
-from tests.shared.rescore.helpers import default_artifact
+from tests.support.fake_run_api import FakeRunApi, fake_run_api
+from tests.support.rescore import default_artifact
 
 JOB = "projects/p/locations/r/jobs/kmr-dev-rescore"
 

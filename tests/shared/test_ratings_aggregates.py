@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from sqlalchemy.pool import NullPool
 
 from shared import db
-from tests.shared.test_ratings_helpers import (
+from tests.support.ratings import (
     LABELS,
     add_movie,
     add_reviews,

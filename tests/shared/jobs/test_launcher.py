@@ -9,7 +9,7 @@ from google.api_core import exceptions as google_errors
 
 from shared.jobs import launcher
 from shared.settings import get_settings
-from tests.shared.jobs.fake_run_api import FakeRunApi, fake_run_api
+from tests.support.fake_run_api import FakeRunApi, fake_run_api
 
 JOB = "projects/p/locations/asia-northeast3/jobs/kmr-dev-uploads"
 

@@ -24,7 +24,8 @@ from shared import db
 from shared.jobs.task import TaskEnv
 from shared.rescore import batches, ledger
 from shared.sentiment import load_scorer
-from tests.shared.rescore.helpers import (
+from tests.support import function_client
+from tests.support.rescore import (
     MODELS_BUCKET,
     OLD_VERSION,
     assert_no_drift,
@@ -38,7 +39,6 @@ from tests.shared.rescore.helpers import (
     tasks_of,
     versions,
 )
-from tests.support import function_client
 
 TARGET = "rescore-test-v2"
 

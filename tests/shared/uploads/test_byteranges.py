@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from shared.uploads import byteranges
-from tests.shared.uploads.helpers import put
+from tests.support.uploads import put
 
 LINE = st.binary(max_size=40).map(lambda b: b.replace(b"\n", b"x"))
 

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from shared.uploads import job, pipeline
-from tests.shared.uploads.helpers import assert_exact, create_movies, fixture, put, use_model
+from tests.support.uploads import assert_exact, create_movies, fixture, put, use_model
 
 
 def test_job_processes_an_object_and_a_rerun_changes_nothing(database, gcs, monkeypatch, capsys):

@@ -1,11 +1,18 @@
-"""Helpers shared by tests (fixtures live in conftest.py files)."""
+"""Helpers shared by test modules (fixtures live in conftest.py files).
+
+This package holds every helper more than one test module uses, one module per subject:
+`uploads` (objects, CloudEvents, exactness checks), `ratings` (rows written with plain SQL),
+`rescore` (a second model version, job runs), `web` (live servers, HTML parsing) and
+`fake_run_api` (the Cloud Run Admin API, the one edge we fake).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
+FIXTURES = REPO / "tests" / "fixtures"
 API_KEY = "test-key-1"
 
 

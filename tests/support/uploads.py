@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -14,8 +13,9 @@ from cloudevents.http import CloudEvent, to_binary, to_structured
 from shared import db
 from shared.errors import ModelUnavailable
 from shared.sentiment import get_scorer, reset_scorer
+from tests import support
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "uploads"
+FIXTURES = support.FIXTURES / "uploads"
 BUCKET = "uploads"
 FINALIZED = "google.cloud.storage.object.v1.finalized"
 

@@ -1,4 +1,4 @@
-"""Helpers for the ratings tests: write movies and reviews with plain SQL (no reviews API yet)."""
+"""Movies and reviews written with plain SQL, so the aggregate tests do not go through the API."""
 
 from __future__ import annotations
 

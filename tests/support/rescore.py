@@ -19,8 +19,8 @@ from shared import db
 from shared.rescore import ledger, summary
 from shared.rescore.ledger import TaskRow
 from shared.settings import Settings
+from tests.support import FIXTURES
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 OLD_VERSION = "stored-old-model"
 MODELS_BUCKET = "models"
 
