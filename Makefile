@@ -37,7 +37,7 @@ lint:
 
 # each function's main.py is a top-level module named "main": type-check them one by one
 typecheck:
-	$(VENV)/bin/mypy shared infra model bench
+	$(VENV)/bin/mypy shared infra model bench tests
 	for f in functions/*/main.py; do $(VENV)/bin/mypy "$$f" || exit 1; done
 
 iac:

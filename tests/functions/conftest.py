@@ -3,8 +3,11 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
 
 import pytest
+from flask.testing import FlaskClient
 
 from shared.sentiment import reset_scorer
 from shared.settings import get_settings
@@ -15,24 +18,24 @@ from tests.support.web import API_FUNCTIONS, api_env, function_app, serve
 
 
 @pytest.fixture
-def movies(database: str):
+def movies(database: str) -> FlaskClient:
     return function_client("movies")
 
 
 @pytest.fixture
-def reviews(database: str):
+def reviews(database: str) -> FlaskClient:
     return function_client("reviews")
 
 
 @pytest.fixture
-def movie_id(movies, auth) -> int:
+def movie_id(movies: FlaskClient, auth: dict[str, str]) -> int:
     response = movies.post("/movies", json={"title": "리뷰용 영화"}, headers=auth)
     assert response.status_code == 201
     return int(response.get_json()["id"])
 
 
 @pytest.fixture
-def model_missing(tmp_path):
+def model_missing(tmp_path: Path) -> Iterator[None]:
     """This instance's MODEL_URI points at nothing; restored (and reloaded) afterwards."""
     previous = os.environ.get("MODEL_URI")
     os.environ["MODEL_URI"] = str(tmp_path / "no-such-model")
@@ -48,7 +51,7 @@ def model_missing(tmp_path):
 
 
 @pytest.fixture
-def on_upload(database, gcs, monkeypatch):
+def on_upload(database: str, gcs: Any, monkeypatch: pytest.MonkeyPatch) -> FlaskClient:
     use_model(monkeypatch)
     create_movies(3)
     return function_client("reviews", target="on_upload", signature="cloudevent")
@@ -65,7 +68,7 @@ def live_apis() -> Iterator[dict[str, str]]:
 
 
 @pytest.fixture
-def web(database: str, live_apis: dict[str, str], monkeypatch: pytest.MonkeyPatch):
+def web(database: str, live_apis: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> FlaskClient:
     """The console (test client) on this test's database, calling the live APIs."""
     for name, value in api_env(live_apis).items():
         monkeypatch.setenv(name, value)

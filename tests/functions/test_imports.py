@@ -20,7 +20,7 @@ print(json.dumps(sorted(m for m in ("onnxruntime", "tokenizers", "numpy", "torch
 
 
 @pytest.mark.parametrize("name", ["movies", "ratings"])
-def test_function_does_not_import_the_model_runtime(name):
+def test_function_does_not_import_the_model_runtime(name: str) -> None:
     source = REPO / "functions" / name / "main.py"
     env = {
         "PATH": "/usr/bin:/bin",

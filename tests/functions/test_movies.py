@@ -5,8 +5,11 @@ from __future__ import annotations
 import base64
 import json
 import threading
+from typing import Any
 
 import pytest
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 PROBLEM = "application/problem+json"
 
@@ -19,13 +22,13 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def create(movies, auth, **fields):
+def create(movies: FlaskClient, auth: dict[str, str], **fields: Any) -> Any:
     response = movies.post("/movies", json={"title": "기본 영화", **fields}, headers=auth)
     assert response.status_code == 201, response.get_data(as_text=True)
     return response.get_json()
 
 
-def assert_problem(response, status, field=None):
+def assert_problem(response: TestResponse, status: int, field: str | None = None) -> Any:
     assert response.status_code == status, response.get_data(as_text=True)
     assert response.mimetype == PROBLEM
     body = response.get_json()
@@ -40,7 +43,9 @@ def assert_problem(response, status, field=None):
 # --- CRUD -------------------------------------------------------------------------------------
 
 
-def test_create_returns_the_stored_movie_with_location(movies, auth):
+def test_create_returns_the_stored_movie_with_location(
+    movies: FlaskClient, auth: dict[str, str]
+) -> None:
     response = movies.post(
         "/movies",
         headers=auth,
@@ -63,7 +68,9 @@ def test_create_returns_the_stored_movie_with_location(movies, auth):
     assert movies.get(f"/movies/{body['id']}").get_json() == body
 
 
-def test_patch_changes_only_sent_fields_and_null_clears(movies, auth):
+def test_patch_changes_only_sent_fields_and_null_clears(
+    movies: FlaskClient, auth: dict[str, str]
+) -> None:
     movie = create(movies, auth, director="박찬욱", genre="스릴러")
     response = movies.patch(
         f"/movies/{movie['id']}", json={"genre": None, "title": "올드보이"}, headers=auth
@@ -74,13 +81,13 @@ def test_patch_changes_only_sent_fields_and_null_clears(movies, auth):
     assert body["updated_at"] > movie["updated_at"]
 
 
-def test_empty_patch_is_a_no_op(movies, auth):
+def test_empty_patch_is_a_no_op(movies: FlaskClient, auth: dict[str, str]) -> None:
     movie = create(movies, auth)
     response = movies.patch(f"/movies/{movie['id']}", json={}, headers=auth)
     assert response.get_json() == movie
 
 
-def test_delete_then_404(movies, auth):
+def test_delete_then_404(movies: FlaskClient, auth: dict[str, str]) -> None:
     movie = create(movies, auth)
     assert movies.delete(f"/movies/{movie['id']}", headers=auth).status_code == 204
     assert_problem(movies.get(f"/movies/{movie['id']}"), 404)
@@ -91,11 +98,11 @@ def test_delete_then_404(movies, auth):
 @pytest.mark.parametrize(
     "path", ["/movies/0", "/movies/abc", "/movies/-1", "/movies/99999999999999999999", "/nothing"]
 )
-def test_unknown_paths_are_404_problems(movies, path):
+def test_unknown_paths_are_404_problems(movies: FlaskClient, path: str) -> None:
     assert_problem(movies.get(path), 404)
 
 
-def test_wrong_method_is_405_with_allow(movies, auth):
+def test_wrong_method_is_405_with_allow(movies: FlaskClient, auth: dict[str, str]) -> None:
     response = movies.put("/movies", json={}, headers=auth)
     assert_problem(response, 405)
     assert "POST" in response.headers["Allow"]
@@ -105,14 +112,18 @@ BAD_IDS = ["0", "-1", "abc", "01x", str(2**63), "99999999999999999999", "1.0", "
 
 
 @pytest.mark.parametrize("bad", BAD_IDS)
-def test_every_method_on_a_bad_id_is_a_404_problem(movies, auth, bad):
+def test_every_method_on_a_bad_id_is_a_404_problem(
+    movies: FlaskClient, auth: dict[str, str], bad: str
+) -> None:
     for method in ("GET", "PATCH", "DELETE"):
         response = movies.open(f"/movies/{bad}", method=method, json={}, headers=auth)
         assert_problem(response, 404)
 
 
 @pytest.mark.parametrize("bad", ["0", "-1", str(2**63), "99999999999999999999"])
-def test_an_unknown_method_on_a_bad_id_is_405_with_the_item_allow(movies, auth, bad):
+def test_an_unknown_method_on_a_bad_id_is_405_with_the_item_allow(
+    movies: FlaskClient, auth: dict[str, str], bad: str
+) -> None:
     response = movies.put(f"/movies/{bad}", json={}, headers=auth)
     assert_problem(response, 405)
     assert set(response.headers["Allow"].split(", ")) >= {"GET", "PATCH", "DELETE"}
@@ -120,7 +131,7 @@ def test_an_unknown_method_on_a_bad_id_is_405_with_the_item_allow(movies, auth, 
 
 
 @pytest.mark.parametrize("path", ["/movies//1", "/movies/\n", "/movies/1/\n", "/\n", "/x\ny"])
-def test_odd_paths_are_404_problems_never_redirects_or_html(movies, path):
+def test_odd_paths_are_404_problems_never_redirects_or_html(movies: FlaskClient, path: str) -> None:
     for method in ("GET", "DELETE", "PUT"):
         # PATH_INFO as a server passes it (a test-client URL starting "//" would name a host)
         response = movies.open("/", method=method, environ_overrides={"PATH_INFO": path})
@@ -129,7 +140,7 @@ def test_odd_paths_are_404_problems_never_redirects_or_html(movies, path):
         assert not response.headers.get("Location")
 
 
-def test_a_doubled_leading_slash_is_read_as_one_never_a_redirect(movies):
+def test_a_doubled_leading_slash_is_read_as_one_never_a_redirect(movies: FlaskClient) -> None:
     response = movies.open("/", environ_overrides={"PATH_INFO": "//movies"})
     assert response.status_code == 200
     assert response.mimetype == "application/json"
@@ -164,23 +175,27 @@ def test_a_doubled_leading_slash_is_read_as_one_never_a_redirect(movies):
         ({"id": 7}, "id"),
     ],
 )
-def test_invalid_fields_are_422_with_the_field_named(movies, auth, fields, field):
+def test_invalid_fields_are_422_with_the_field_named(
+    movies: FlaskClient, auth: dict[str, str], fields: dict[str, Any], field: str
+) -> None:
     body = {"title": "ok", **fields}
     assert_problem(movies.post("/movies", json=body, headers=auth), 422, field)
 
 
-def test_duplicate_keys_are_400(movies, auth):
+def test_duplicate_keys_are_400(movies: FlaskClient, auth: dict[str, str]) -> None:
     raw = b'{"title": "first", "title": "second"}'
     response = movies.post("/movies", data=raw, content_type="application/json", headers=auth)
     assert_problem(response, 400)
     assert "duplicate" in response.get_json()["detail"]
 
 
-def test_title_is_required(movies, auth):
+def test_title_is_required(movies: FlaskClient, auth: dict[str, str]) -> None:
     assert_problem(movies.post("/movies", json={"director": "x"}, headers=auth), 422, "title")
 
 
-def test_patch_validates_the_same_way_and_rejects_null_title(movies, auth):
+def test_patch_validates_the_same_way_and_rejects_null_title(
+    movies: FlaskClient, auth: dict[str, str]
+) -> None:
     movie = create(movies, auth)
     url = f"/movies/{movie['id']}"
     assert_problem(movies.patch(url, json={"title": None}, headers=auth), 422, "title")
@@ -191,28 +206,28 @@ def test_patch_validates_the_same_way_and_rejects_null_title(movies, auth):
 @pytest.mark.parametrize(
     "raw", [b"{", b"[1,", b"nope", b"", b'{"title": NaN}', b'{"title": "\x00"}']
 )
-def test_malformed_json_is_400(movies, auth, raw):
+def test_malformed_json_is_400(movies: FlaskClient, auth: dict[str, str], raw: bytes) -> None:
     response = movies.post("/movies", data=raw, content_type="application/json", headers=auth)
     assert_problem(response, 400)
 
 
-def test_invalid_utf8_is_400(movies, auth):
+def test_invalid_utf8_is_400(movies: FlaskClient, auth: dict[str, str]) -> None:
     raw = b'{"title": "\xff\xfe broken"}'
     response = movies.post("/movies", data=raw, content_type="application/json", headers=auth)
     assert "UTF-8" in assert_problem(response, 400)["detail"]
 
 
-def test_non_object_json_is_422(movies, auth):
+def test_non_object_json_is_422(movies: FlaskClient, auth: dict[str, str]) -> None:
     assert_problem(movies.post("/movies", json=["title"], headers=auth), 422)
 
 
-def test_lone_surrogate_is_422(movies, auth):
+def test_lone_surrogate_is_422(movies: FlaskClient, auth: dict[str, str]) -> None:
     raw = b'{"title": "\\ud800"}'
     response = movies.post("/movies", data=raw, content_type="application/json", headers=auth)
     assert_problem(response, 422)
 
 
-def test_wrong_content_type_is_415(movies, auth):
+def test_wrong_content_type_is_415(movies: FlaskClient, auth: dict[str, str]) -> None:
     response = movies.post(
         "/movies", data="title=x", headers=auth, content_type="application/x-www-form-urlencoded"
     )
@@ -221,14 +236,16 @@ def test_wrong_content_type_is_415(movies, auth):
     assert_problem(response, 415)
 
 
-def test_oversized_body_is_413(movies, auth):
+def test_oversized_body_is_413(movies: FlaskClient, auth: dict[str, str]) -> None:
     big = json.dumps({"title": "x", "synopsis": "가" * 1_500_000})  # 4.5 MB (ASCII-escaped)
     assert_problem(
         movies.post("/movies", data=big, content_type="application/json", headers=auth), 413
     )
 
 
-def test_sql_injection_strings_are_stored_byte_for_byte(movies, auth):
+def test_sql_injection_strings_are_stored_byte_for_byte(
+    movies: FlaskClient, auth: dict[str, str]
+) -> None:
     nasty = "'; DROP TABLE movies; -- \\x00 %_ \" ` $$ 𝄞 영화"
     movie = create(movies, auth, title=nasty, director="Robert'); DROP TABLE x;--")
     stored = movies.get(f"/movies/{movie['id']}").get_json()
@@ -241,7 +258,7 @@ def test_sql_injection_strings_are_stored_byte_for_byte(movies, auth):
 # --- auth and CORS ----------------------------------------------------------------------------
 
 
-def test_writes_need_a_key_and_reads_do_not(movies, auth):
+def test_writes_need_a_key_and_reads_do_not(movies: FlaskClient, auth: dict[str, str]) -> None:
     assert_problem(movies.post("/movies", json={"title": "x"}), 401)
     assert_problem(movies.post("/movies", json={"title": "x"}, headers={"X-API-Key": "nope"}), 403)
     movie = create(movies, auth)
@@ -252,7 +269,7 @@ def test_writes_need_a_key_and_reads_do_not(movies, auth):
     assert movies.get(f"/movies/{movie['id']}").status_code == 200
 
 
-def test_cors_allows_configured_origins_only(movies):
+def test_cors_allows_configured_origins_only(movies: FlaskClient) -> None:
     allowed = movies.get("/movies", headers={"Origin": "https://app.example"})
     assert allowed.headers["Access-Control-Allow-Origin"] == "https://app.example"
     other = movies.get("/movies", headers={"Origin": "https://evil.example"})
@@ -268,7 +285,9 @@ def test_cors_allows_configured_origins_only(movies):
 # --- listing ----------------------------------------------------------------------------------
 
 
-def test_list_is_newest_first_and_pages_with_a_cursor(movies, auth):
+def test_list_is_newest_first_and_pages_with_a_cursor(
+    movies: FlaskClient, auth: dict[str, str]
+) -> None:
     ids = [create(movies, auth, title=f"영화 {i}")["id"] for i in range(5)]
     page = movies.get("/movies?limit=2").get_json()
     assert [m["id"] for m in page["items"]] == ids[::-1][:2]
@@ -284,7 +303,9 @@ def test_list_is_newest_first_and_pages_with_a_cursor(movies, auth):
 @pytest.mark.parametrize(
     "sort", ["title", "-title", "release_date", "-release_date", "created_at", "-created_at"]
 )
-def test_every_sort_pages_through_all_rows_once(movies, auth, sort):
+def test_every_sort_pages_through_all_rows_once(
+    movies: FlaskClient, auth: dict[str, str], sort: str
+) -> None:
     dates = ["2001-01-01", None, "1999-05-05", "2001-01-01", None, "2020-02-02", "1999-05-05"]
     titles = ["다", "가", "나", "가", "라", "Ab", "ab"]
     for title, day in zip(titles, dates, strict=True):
@@ -303,7 +324,7 @@ def test_every_sort_pages_through_all_rows_once(movies, auth, sort):
     assert values == sorted(values, reverse=sort.startswith("-"))
 
 
-def test_the_longest_titles_page_by_title(movies, auth):
+def test_the_longest_titles_page_by_title(movies: FlaskClient, auth: dict[str, str]) -> None:
     for mark in "가나다":
         create(movies, auth, title=mark * 199 + "😀")  # 4-byte characters, 200 in all
     page = movies.get("/movies?limit=1&sort=title").get_json()
@@ -315,7 +336,9 @@ def test_the_longest_titles_page_by_title(movies, auth):
     assert seen == ["가", "나", "다"]
 
 
-def test_pagination_is_stable_under_concurrent_inserts(movies, auth):
+def test_pagination_is_stable_under_concurrent_inserts(
+    movies: FlaskClient, auth: dict[str, str]
+) -> None:
     from tests.support import function_client
 
     before = {create(movies, auth, title=f"기존 {i}")["id"] for i in range(30)}
@@ -345,7 +368,7 @@ def test_pagination_is_stable_under_concurrent_inserts(movies, auth):
     assert before <= set(seen), "a row was skipped"
 
 
-def test_filters_and_korean_search(movies, auth):
+def test_filters_and_korean_search(movies: FlaskClient, auth: dict[str, str]) -> None:
     a = create(movies, auth, title="괴물", director="봉준호", genre="SF", release_date="2006-07-27")
     b = create(
         movies,
@@ -359,7 +382,7 @@ def test_filters_and_korean_search(movies, auth):
         movies, auth, title="괴물들", director="김백준", genre="범죄", release_date="2018-03-14"
     )
 
-    def ids(**query):
+    def ids(**query: str | int) -> set[int]:
         response = movies.get("/movies", query_string=query)
         assert response.status_code == 200, response.get_data(as_text=True)
         return {m["id"] for m in response.get_json()["items"]}
@@ -387,12 +410,12 @@ def test_filters_and_korean_search(movies, auth):
         {"q": ""},
     ],
 )
-def test_bad_list_queries_are_422(movies, query):
+def test_bad_list_queries_are_422(movies: FlaskClient, query: dict[str, Any]) -> None:
     assert_problem(movies.get("/movies", query_string=query), 422)
 
 
 @pytest.mark.parametrize("cursor", ["garbage", "eyJ4IjoxfQ", "W251bGwsIDEsICJ4Il0"])
-def test_bad_cursors_are_400(movies, cursor):
+def test_bad_cursors_are_400(movies: FlaskClient, cursor: str) -> None:
     assert_problem(movies.get("/movies", query_string={"cursor": cursor}), 400)
 
 
@@ -405,7 +428,7 @@ FORGED_UNSIGNED = [
 
 
 @pytest.mark.parametrize("cursor", FORGED_UNSIGNED)
-def test_unsigned_cursors_are_400(movies, auth, cursor):
+def test_unsigned_cursors_are_400(movies: FlaskClient, auth: dict[str, str], cursor: str) -> None:
     create(movies, auth)
     for sort in ("-created_at", "title", "release_date"):
         query = {"cursor": cursor, "sort": sort}
@@ -429,7 +452,9 @@ def test_unsigned_cursors_are_400(movies, auth, cursor):
         ("title", None, 1),
     ],
 )
-def test_signed_cursors_with_bad_parts_are_400(movies, sort, key, row_id):
+def test_signed_cursors_with_bad_parts_are_400(
+    movies: FlaskClient, sort: str, key: Any, row_id: Any
+) -> None:
     """Signed with the real key, so only the validation of each decoded part refuses them."""
     from shared import pagination
     from shared.movies import list_movies_listing
@@ -440,7 +465,9 @@ def test_signed_cursors_with_bad_parts_are_400(movies, sort, key, row_id):
     assert_problem(movies.get("/movies", query_string={"cursor": forged, "sort": sort}), 400)
 
 
-def test_a_tampered_or_foreign_cursor_is_400(movies, auth, monkeypatch):
+def test_a_tampered_or_foreign_cursor_is_400(
+    movies: FlaskClient, auth: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     for i in range(3):
         create(movies, auth, title=f"m{i}")
     cursor = movies.get("/movies?limit=1").get_json()["next_cursor"]
@@ -454,21 +481,23 @@ def test_a_tampered_or_foreign_cursor_is_400(movies, auth, monkeypatch):
     assert_problem(movies.get("/movies", query_string={"cursor": cursor}), 400)
 
 
-def test_a_cursor_from_another_listing_is_400(movies, auth):
+def test_a_cursor_from_another_listing_is_400(movies: FlaskClient, auth: dict[str, str]) -> None:
     for i in range(3):
         create(movies, auth, title=f"m{i}")
     cursor = movies.get("/movies?limit=1&sort=title").get_json()["next_cursor"]
     assert_problem(movies.get("/movies", query_string={"cursor": cursor, "sort": "-title"}), 400)
 
 
-def test_repeated_query_parameter_is_400(movies):
+def test_repeated_query_parameter_is_400(movies: FlaskClient) -> None:
     assert_problem(movies.get("/movies?limit=1&limit=2"), 400)
 
 
 # --- cascade, health, openapi -----------------------------------------------------------------
 
 
-def test_delete_cascades_to_reviews_and_aggregates(movies, auth, database):
+def test_delete_cascades_to_reviews_and_aggregates(
+    movies: FlaskClient, auth: dict[str, str], database: str
+) -> None:
     import sqlalchemy as sa
 
     from shared import db
@@ -498,12 +527,12 @@ def test_delete_cascades_to_reviews_and_aggregates(movies, auth, database):
             assert count == 0, table
 
 
-def test_health_and_readiness(movies):
+def test_health_and_readiness(movies: FlaskClient) -> None:
     assert movies.get("/healthz").get_json() == {"status": "ok"}
     assert movies.get("/readyz").get_json() == {"status": "ready"}
 
 
-def test_openapi_describes_every_operation_and_its_errors(movies):
+def test_openapi_describes_every_operation_and_its_errors(movies: FlaskClient) -> None:
     doc = movies.get("/openapi.json").get_json()
     assert doc["openapi"].startswith("3.")
     ops = doc["paths"]

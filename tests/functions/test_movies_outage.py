@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 
 from infra import migrate
@@ -12,7 +15,7 @@ from tests.support import function_client
 
 
 @pytest.fixture
-def own_postgres(tmp_path, monkeypatch):
+def own_postgres(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[EmbeddedPostgres]:
     server = EmbeddedPostgres(tmp_path / "pg", free_port(), durable=True).start()
     url = server.create_database("app")
     migrate.upgrade_database(url)
@@ -22,7 +25,9 @@ def own_postgres(tmp_path, monkeypatch):
     server.stop("immediate")
 
 
-def test_database_down_gives_503_and_recovers(own_postgres, auth):
+def test_database_down_gives_503_and_recovers(
+    own_postgres: EmbeddedPostgres, auth: dict[str, str]
+) -> None:
     movies = function_client("movies")
     created = movies.post("/movies", json={"title": "살아있다"}, headers=auth)
     assert created.status_code == 201

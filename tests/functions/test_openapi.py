@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from openapi_spec_validator import validate
 
@@ -17,7 +19,7 @@ def test_the_document_is_valid_openapi(name: str) -> None:
     validate(response.get_json())  # raises on any violation of the OpenAPI 3.1 schema
 
 
-def _operation(name: str, path: str, method: str) -> dict:
+def _operation(name: str, path: str, method: str) -> Any:
     return function_client(name).get("/openapi.json").get_json()["paths"][path][method]
 
 

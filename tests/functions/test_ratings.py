@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 from shared.ratings import PRIOR_MEAN, PRIOR_WEIGHT
 from tests.support import function_client
@@ -14,11 +17,11 @@ PROBLEM = "application/problem+json"
 
 
 @pytest.fixture
-def ratings(database: str):
+def ratings(database: str) -> FlaskClient:
     return function_client("ratings")
 
 
-def assert_problem(response, status: int, field: str | None = None) -> dict:
+def assert_problem(response: TestResponse, status: int, field: str | None = None) -> Any:
     assert response.status_code == status, response.get_data(as_text=True)
     assert response.mimetype == PROBLEM
     body = response.get_json()
@@ -35,7 +38,9 @@ def at(day: str, hour: int = 12) -> datetime:
 # --- one movie ----------------------------------------------------------------------------------
 
 
-def test_movie_created_through_the_movies_function_has_an_empty_aggregate(ratings, auth):
+def test_movie_created_through_the_movies_function_has_an_empty_aggregate(
+    ratings: FlaskClient, auth: dict[str, str]
+) -> None:
     movies = function_client("movies")
     created = movies.post("/movies", json={"title": "기생충"}, headers=auth).get_json()
     body = ratings.get(f"/ratings/{created['id']}").get_json()
@@ -48,7 +53,7 @@ def test_movie_created_through_the_movies_function_has_an_empty_aggregate(rating
     assert body["updated_at"]
 
 
-def test_figures_match_a_hand_computed_example(ratings):
+def test_figures_match_a_hand_computed_example(ratings: FlaskClient) -> None:
     movie = add_movie()
     add_reviews(
         review(movie, "positive", 0.9, 9.0),
@@ -69,7 +74,7 @@ def test_figures_match_a_hand_computed_example(ratings):
     assert body["rating_histogram"] == {**{str(i): 0 for i in range(1, 11)}, "2": 1, "8": 1, "9": 1}
 
 
-def test_histogram_buckets_round_and_clamp(ratings):
+def test_histogram_buckets_round_and_clamp(ratings: FlaskClient) -> None:
     movie = add_movie()
     # rating_bucket rounds like PostgreSQL's round(double precision): halves go to even
     add_reviews(*[review(movie, rating=r) for r in (1.0, 1.49, 1.51, 9.7, 10.0, 4.2, 6.5, 7.5)])
@@ -85,7 +90,7 @@ def test_histogram_buckets_round_and_clamp(ratings):
     }
 
 
-def test_bayesian_shrinks_small_samples_toward_the_prior(ratings):
+def test_bayesian_shrinks_small_samples_toward_the_prior(ratings: FlaskClient) -> None:
     one, many = add_movie("one"), add_movie("many")
     add_reviews(review(one, rating=10.0))
     add_reviews(*[review(many, rating=9.0) for _ in range(90)])
@@ -97,7 +102,7 @@ def test_bayesian_shrinks_small_samples_toward_the_prior(ratings):
     assert crowd["bayesian_rating"] > single["bayesian_rating"]
 
 
-def test_deleting_reviews_returns_to_zeros_and_nulls(ratings):
+def test_deleting_reviews_returns_to_zeros_and_nulls(ratings: FlaskClient) -> None:
     from shared import db
 
     movie = add_movie()
@@ -108,7 +113,9 @@ def test_deleting_reviews_returns_to_zeros_and_nulls(ratings):
     assert body["review_count"] == 0 and body["bayesian_rating"] is None
 
 
-def test_a_deleted_movie_takes_its_rating_with_it(ratings, auth):
+def test_a_deleted_movie_takes_its_rating_with_it(
+    ratings: FlaskClient, auth: dict[str, str]
+) -> None:
     movies = function_client("movies")
     movie = movies.post("/movies", json={"title": "곧 삭제"}, headers=auth).get_json()["id"]
     add_reviews(review(movie), review(movie, "negative", 0.2, 3.0))
@@ -119,14 +126,14 @@ def test_a_deleted_movie_takes_its_rating_with_it(ratings, auth):
     assert ratings.get("/ratings?min_reviews=0").get_json()["items"] == []
 
 
-def test_unknown_movie_is_a_404_problem(ratings):
+def test_unknown_movie_is_a_404_problem(ratings: FlaskClient) -> None:
     assert_problem(ratings.get("/ratings/999999"), 404)
     assert_problem(ratings.get("/ratings/999999/trend"), 404)
     assert_problem(ratings.get("/ratings/0"), 404)
     assert_problem(ratings.get("/ratings/abc"), 404)
 
 
-def test_openapi_documents_the_routes_and_the_prior(ratings):
+def test_openapi_documents_the_routes_and_the_prior(ratings: FlaskClient) -> None:
     doc = ratings.get("/openapi.json").get_json()
     assert {"/ratings", "/ratings/{movie_id}", "/ratings/{movie_id}/trend"} <= doc["paths"].keys()
     assert "m = 7.5" in doc["info"]["description"]
@@ -155,7 +162,7 @@ def trend_movie(database: str) -> int:
     return movie
 
 
-def points(response) -> list[tuple[str, int, float | None]]:
+def points(response: TestResponse) -> list[tuple[str, int, Any]]:
     assert response.status_code == 200, response.get_data(as_text=True)
     return [
         (p["period"], p["review_count"], p["average_positivity"])
@@ -163,7 +170,7 @@ def points(response) -> list[tuple[str, int, float | None]]:
     ]
 
 
-def test_trend_by_day_fills_empty_days(ratings, trend_movie):
+def test_trend_by_day_fills_empty_days(ratings: FlaskClient, trend_movie: int) -> None:
     got = points(
         ratings.get(f"/ratings/{trend_movie}/trend?bucket=day&from=2023-12-31&to=2024-01-03")
     )
@@ -175,7 +182,7 @@ def test_trend_by_day_fills_empty_days(ratings, trend_movie):
     ]
 
 
-def test_trend_by_week_starts_on_monday(ratings, trend_movie):
+def test_trend_by_week_starts_on_monday(ratings: FlaskClient, trend_movie: int) -> None:
     response = ratings.get(
         f"/ratings/{trend_movie}/trend?bucket=week&from=2024-01-01&to=2024-01-14"
     )
@@ -186,7 +193,9 @@ def test_trend_by_week_starts_on_monday(ratings, trend_movie):
     ]
 
 
-def test_trend_by_month_counts_only_days_inside_the_range(ratings, trend_movie):
+def test_trend_by_month_counts_only_days_inside_the_range(
+    ratings: FlaskClient, trend_movie: int
+) -> None:
     url = f"/ratings/{trend_movie}/trend?bucket=month&from=2023-12-01&to=2024-03-31"
     assert points(ratings.get(url)) == [
         ("2023-12-01", 0, None),
@@ -201,7 +210,7 @@ def test_trend_by_month_counts_only_days_inside_the_range(ratings, trend_movie):
     ]
 
 
-def test_trend_defaults_to_the_last_thirty_days(ratings, trend_movie):
+def test_trend_defaults_to_the_last_thirty_days(ratings: FlaskClient, trend_movie: int) -> None:
     body = ratings.get(f"/ratings/{trend_movie}/trend").get_json()
     today = datetime.now(UTC).date()
     assert body["bucket"] == "day" and len(body["items"]) == 30
@@ -211,7 +220,7 @@ def test_trend_defaults_to_the_last_thirty_days(ratings, trend_movie):
     assert len(months["items"]) == 30 and months["items"][0]["period"] == "2021-09-01"
 
 
-def test_trend_accepts_the_largest_ranges(ratings, trend_movie):
+def test_trend_accepts_the_largest_ranges(ratings: FlaskClient, trend_movie: int) -> None:
     for bucket, first, last, count in (
         ("day", "2024-01-01", "2024-12-31", 366),
         ("week", "2020-01-06", "2024-12-29", 260),
@@ -224,7 +233,7 @@ def test_trend_accepts_the_largest_ranges(ratings, trend_movie):
         assert date.fromisoformat(got[0][0]) <= date.fromisoformat(first)
 
 
-def test_trend_rejects_bad_queries_with_422(ratings, trend_movie):
+def test_trend_rejects_bad_queries_with_422(ratings: FlaskClient, trend_movie: int) -> None:
     for query, field in [
         ("bucket=year", "query.bucket"),
         ("from=2024-13-01", "query.from"),
@@ -235,7 +244,9 @@ def test_trend_rejects_bad_queries_with_422(ratings, trend_movie):
         assert_problem(ratings.get(f"/ratings/{trend_movie}/trend?{query}"), 422, field)
 
 
-def test_every_range_that_fits_the_schema_is_answered(ratings, trend_movie):
+def test_every_range_that_fits_the_schema_is_answered(
+    ratings: FlaskClient, trend_movie: int
+) -> None:
     """No cross-field rule the OpenAPI cannot state: a reversed range is empty, a long one
     keeps its last periods, and the calendar's ends are fine."""
     assert points(ratings.get(f"/ratings/{trend_movie}/trend?from=2024-02-01&to=2024-01-01")) == []

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 from shared import db, pagination
 from shared.ratings import leaderboard_listing
@@ -16,7 +19,7 @@ from tests.support.ratings import add_movie, add_reviews, review
 
 
 @pytest.fixture
-def ratings(database: str):
+def ratings(database: str) -> FlaskClient:
     return function_client("ratings")
 
 
@@ -38,13 +41,13 @@ def board(database: str) -> dict[str, int]:
     return ids
 
 
-def names(response, ids: dict[str, int]) -> list[str]:
+def names(response: TestResponse, ids: dict[str, int]) -> list[str]:
     assert response.status_code == 200, response.get_data(as_text=True)
     by_id = {v: k for k, v in ids.items()}
     return [by_id[item["movie_id"]] for item in response.get_json()["items"]]
 
 
-def test_orders(ratings, board):
+def test_orders(ratings: FlaskClient, board: dict[str, int]) -> None:
     # bayesian: crowd9 (75+270)/40=8.625, solo10 85/11=7.73, low (75+8)/14=5.93, mixed 135/20=6.75
     assert names(ratings.get("/ratings"), board) == ["crowd9", "solo10", "mixed", "low"]
     assert names(ratings.get("/ratings?order=average"), board) == [
@@ -62,7 +65,7 @@ def test_orders(ratings, board):
     ]
 
 
-def test_items_carry_the_movie_and_its_figures(ratings, board):
+def test_items_carry_the_movie_and_its_figures(ratings: FlaskClient, board: dict[str, int]) -> None:
     item = ratings.get("/ratings?limit=1").get_json()["items"][0]
     assert item["title"] == "crowd9" and item["genre"] == "드라마"
     assert item["release_date"] == "2019-01-01"
@@ -70,7 +73,7 @@ def test_items_carry_the_movie_and_its_figures(ratings, board):
     assert item["rating_histogram"]["9"] == 30
 
 
-def test_filters(ratings, board):
+def test_filters(ratings: FlaskClient, board: dict[str, int]) -> None:
     assert names(ratings.get("/ratings?min_reviews=5"), board) == ["crowd9", "mixed"]
     assert names(ratings.get("/ratings?min_reviews=0"), board) == [
         "crowd9",
@@ -96,7 +99,7 @@ def test_filters(ratings, board):
 ORDERS = ("bayesian", "average", "count", "recent")
 
 
-def test_pages_neither_skip_nor_repeat_with_ties(ratings):
+def test_pages_neither_skip_nor_repeat_with_ties(ratings: FlaskClient) -> None:
     movies = [add_movie(f"m{i}") for i in range(23)]
     for i, movie in enumerate(movies):  # groups of identical aggregates: ties everywhere
         add_reviews(*[review(movie, rating=float(1 + i % 3)) for _ in range(1 + i % 2)])
@@ -104,7 +107,7 @@ def test_pages_neither_skip_nor_repeat_with_ties(ratings):
         assert_pages_cover(ratings, order, movies)
 
 
-def assert_pages_cover(ratings, order: str, movies: list[int]) -> None:
+def assert_pages_cover(ratings: FlaskClient, order: str, movies: list[int]) -> None:
     seen, cursor, pages = [], None, 0
     while True:
         url = f"/ratings?order={order}&limit=5" + (f"&cursor={cursor}" if cursor else "")
@@ -120,7 +123,7 @@ def assert_pages_cover(ratings, order: str, movies: list[int]) -> None:
     assert whole["next_cursor"] is None
 
 
-def test_a_cursor_only_fits_its_own_listing(ratings, board):
+def test_a_cursor_only_fits_its_own_listing(ratings: FlaskClient, board: dict[str, int]) -> None:
     cursor = ratings.get("/ratings?limit=1").get_json()["next_cursor"]
     assert cursor
     assert_problem(ratings.get(f"/ratings?limit=1&order=count&cursor={cursor}"), 400)
@@ -141,7 +144,7 @@ def test_a_cursor_only_fits_its_own_listing(ratings, board):
     assert ratings.get(f"/ratings?limit=2&cursor={cursor}").status_code == 200
 
 
-def test_bad_queries_are_422(ratings):
+def test_bad_queries_are_422(ratings: FlaskClient) -> None:
     for name, value in [
         ("order", "best"),
         ("limit", "0"),
@@ -157,7 +160,7 @@ def test_bad_queries_are_422(ratings):
         assert_problem(ratings.get(f"/ratings?{name}={value}"), 422, f"query.{name}")
 
 
-def _relations(plan: dict) -> list[tuple[str, str | None, str | None]]:
+def _relations(plan: dict[str, Any]) -> list[tuple[str, str | None, str | None]]:
     """(node type, relation, index) of every node of an EXPLAIN (FORMAT JSON) plan."""
     rows = [(plan["Node Type"], plan.get("Relation Name"), plan.get("Index Name"))]
     for child in plan.get("Plans", []):
@@ -173,7 +176,9 @@ def _explain(query: LeaderboardQuery) -> list[tuple[str, str | None, str | None]
     return _relations(plan[0]["Plan"])
 
 
-def test_the_leaderboard_reads_only_aggregates_through_its_order_index(ratings):
+def test_the_leaderboard_reads_only_aggregates_through_its_order_index(
+    ratings: FlaskClient,
+) -> None:
     with db.transaction() as conn:
         conn.exec_driver_sql(
             "INSERT INTO movies (title, genre) SELECT 'm' || i,"
@@ -190,7 +195,7 @@ def test_the_leaderboard_reads_only_aggregates_through_its_order_index(ratings):
         assert_index_only_plan(ratings, order)
 
 
-def assert_index_only_plan(ratings, order: str) -> None:
+def assert_index_only_plan(ratings: FlaskClient, order: str) -> None:
     first = ratings.get(f"/ratings?order={order}&limit=20").get_json()
     queries = [
         LeaderboardQuery(order=order),

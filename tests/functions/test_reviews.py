@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 from shared import db
+from shared.reviews import Scored
 from shared.settings import get_settings
 from tests.functions.test_movies import assert_problem
 from tests.support import function_client
@@ -16,7 +21,14 @@ POSITIVE = "정말 재미있고 감동적인 최고의 영화였어요. 배우�
 NEGATIVE = "시간 아깝다. 스토리도 엉망이고 연기도 최악인 쓰레기 영화"
 
 
-def post(reviews, auth, movie_id, content=POSITIVE, author="관객", **headers):
+def post(
+    reviews: FlaskClient,
+    auth: dict[str, str],
+    movie_id: int,
+    content: str = POSITIVE,
+    author: str = "관객",
+    **headers: str,
+) -> TestResponse:
     return reviews.post(
         "/reviews",
         json={"movie_id": movie_id, "author": author, "content": content},
@@ -24,7 +36,7 @@ def post(reviews, auth, movie_id, content=POSITIVE, author="관객", **headers):
     )
 
 
-def aggregate(movie_id):
+def aggregate(movie_id: int) -> sa.Row[Any]:
     with db.transaction() as conn:
         return conn.execute(
             sa.text(
@@ -35,14 +47,18 @@ def aggregate(movie_id):
         ).one()
 
 
-def row_count(movie_id):
+def row_count(movie_id: int) -> int:
     with db.transaction() as conn:
-        return conn.execute(
-            sa.text("SELECT count(*) FROM reviews WHERE movie_id = :m"), {"m": movie_id}
-        ).scalar()
+        return int(
+            conn.execute(
+                sa.text("SELECT count(*) FROM reviews WHERE movie_id = :m"), {"m": movie_id}
+            ).scalar_one()
+        )
 
 
-def test_create_scores_and_stores(reviews, auth, movie_id):
+def test_create_scores_and_stores(
+    reviews: FlaskClient, auth: dict[str, str], movie_id: int
+) -> None:
     response = post(reviews, auth, movie_id)
     assert response.status_code == 201, response.get_data(as_text=True)
     body = response.get_json()
@@ -57,7 +73,7 @@ def test_create_scores_and_stores(reviews, auth, movie_id):
     assert aggregate(movie_id).review_count == 1
 
 
-def get_settings_model_version():
+def get_settings_model_version() -> str:
     from shared.sentiment import get_scorer
 
     return get_scorer().version
@@ -72,11 +88,15 @@ def get_settings_model_version():
         ("돈 아깝고 지루해서 중간에 나왔다. 최악", "negative"),
     ],
 )
-def test_korean_reviews_get_the_expected_label(reviews, auth, movie_id, text, label):
+def test_korean_reviews_get_the_expected_label(
+    reviews: FlaskClient, auth: dict[str, str], movie_id: int, text: str, label: str
+) -> None:
     assert post(reviews, auth, movie_id, text).get_json()["sentiment"]["label"] == label
 
 
-def test_unknown_movie_is_404_and_nothing_is_written(reviews, auth, movie_id):
+def test_unknown_movie_is_404_and_nothing_is_written(
+    reviews: FlaskClient, auth: dict[str, str], movie_id: int
+) -> None:
     assert_problem(post(reviews, auth, movie_id + 1000), 404)
     assert row_count(movie_id + 1000) == 0
 
@@ -99,19 +119,25 @@ def test_unknown_movie_is_404_and_nothing_is_written(reviews, auth, movie_id):
         ({"label": "positive"}, "label"),
     ],
 )
-def test_invalid_reviews_are_422(reviews, auth, movie_id, body, field):
+def test_invalid_reviews_are_422(
+    reviews: FlaskClient, auth: dict[str, str], movie_id: int, body: dict[str, Any], field: str
+) -> None:
     payload = {"movie_id": movie_id, "author": "관객", "content": "좋아요", **body}
     assert_problem(reviews.post("/reviews", json=payload, headers=auth), 422, field)
     assert row_count(movie_id) == 0
 
 
-def test_content_is_trimmed_and_2000_characters_fit(reviews, auth, movie_id):
+def test_content_is_trimmed_and_2000_characters_fit(
+    reviews: FlaskClient, auth: dict[str, str], movie_id: int
+) -> None:
     body = post(reviews, auth, movie_id, " " + "가" * 1997 + "\n ").get_json()
     assert body["content"] == "가" * 1997
     assert post(reviews, auth, movie_id, "가" * 2000).status_code == 201
 
 
-def test_lengths_count_the_text_as_sent(reviews, auth, movie_id):
+def test_lengths_count_the_text_as_sent(
+    reviews: FlaskClient, auth: dict[str, str], movie_id: int
+) -> None:
     """The published maxLength is the rule: surrounding spaces count too."""
     assert_problem(post(reviews, auth, movie_id, "가" * 1999 + "  "), 422, "content")
     assert_problem(post(reviews, auth, movie_id, author=" " * 45 + "a" * 6), 422, "author")
@@ -127,7 +153,9 @@ def test_lengths_count_the_text_as_sent(reviews, auth, movie_id):
         ("content", None),
     ],
 )
-def test_no_type_is_coerced(reviews, auth, movie_id, field, value):
+def test_no_type_is_coerced(
+    reviews: FlaskClient, auth: dict[str, str], movie_id: int, field: str, value: object
+) -> None:
     body = {"movie_id": movie_id, "author": "관객", "content": "좋아요", field: value}
     if value == "MOVIE":
         body[field] = str(movie_id)
@@ -137,14 +165,16 @@ def test_no_type_is_coerced(reviews, auth, movie_id, field, value):
     assert row_count(movie_id) == 0
 
 
-def test_an_integral_number_is_the_integer_json_schema_says_it_is(reviews, auth, movie_id):
+def test_an_integral_number_is_the_integer_json_schema_says_it_is(
+    reviews: FlaskClient, auth: dict[str, str], movie_id: int
+) -> None:
     body = {"movie_id": float(movie_id), "author": "관객", "content": "좋아요"}
     response = reviews.post("/reviews", json=body, headers=auth)
     assert response.status_code == 201, response.get_data(as_text=True)
     assert response.get_json()["movie_id"] == movie_id
 
 
-def test_duplicate_keys_are_400(reviews, auth, movie_id):
+def test_duplicate_keys_are_400(reviews: FlaskClient, auth: dict[str, str], movie_id: int) -> None:
     raw = f'{{"movie_id": {movie_id}, "author": "a", "author": "b", "content": "좋아요"}}'
     response = reviews.post(
         "/reviews", data=raw.encode(), content_type="application/json", headers=auth
@@ -153,12 +183,12 @@ def test_duplicate_keys_are_400(reviews, auth, movie_id):
     assert row_count(movie_id) == 0
 
 
-def test_writes_need_a_key(reviews, movie_id):
+def test_writes_need_a_key(reviews: FlaskClient, movie_id: int) -> None:
     assert_problem(post(reviews, {}, movie_id), 401)
     assert_problem(post(reviews, {"X-API-Key": "wrong"}, movie_id), 403)
 
 
-def test_malformed_and_wrong_type_bodies(reviews, auth):
+def test_malformed_and_wrong_type_bodies(reviews: FlaskClient, auth: dict[str, str]) -> None:
     assert_problem(
         reviews.post("/reviews", data=b"{", content_type="application/json", headers=auth), 400
     )
@@ -174,14 +204,18 @@ ARRAY_HOSTILE = ["null", "NULL", " Null ", "a,b", '"quoted"', "back\\slash", "{b
 
 
 @pytest.mark.parametrize("author", ARRAY_HOSTILE)
-def test_any_author_is_stored_byte_for_byte(reviews, auth, movie_id, author):
+def test_any_author_is_stored_byte_for_byte(
+    reviews: FlaskClient, auth: dict[str, str], movie_id: int, author: str
+) -> None:
     response = post(reviews, auth, movie_id, author=author)
     assert response.status_code == 201, response.get_data(as_text=True)
     stored = reviews.get(f"/reviews/{response.get_json()['id']}").get_json()
     assert stored["author"] == author.strip()
 
 
-def test_a_batch_stores_every_value_byte_for_byte(reviews, auth, movie_id):
+def test_a_batch_stores_every_value_byte_for_byte(
+    reviews: FlaskClient, auth: dict[str, str], movie_id: int
+) -> None:
     items = [{"movie_id": movie_id, "author": a, "content": f"{a} 좋아요"} for a in ARRAY_HOSTILE]
     response = reviews.post("/reviews:batch", json={"items": items}, headers=auth)
     assert response.status_code == 201, response.get_data(as_text=True)
@@ -193,7 +227,9 @@ def test_a_batch_stores_every_value_byte_for_byte(reviews, auth, movie_id):
 # --- idempotency ------------------------------------------------------------------------------
 
 
-def test_idempotency_key_replays_the_same_response(reviews, auth, movie_id):
+def test_idempotency_key_replays_the_same_response(
+    reviews: FlaskClient, auth: dict[str, str], movie_id: int
+) -> None:
     first = post(reviews, auth, movie_id, **{"Idempotency-Key": "abc-1"})
     again = post(reviews, auth, movie_id, **{"Idempotency-Key": "abc-1"})
     assert first.status_code == again.status_code == 201
@@ -203,7 +239,9 @@ def test_idempotency_key_replays_the_same_response(reviews, auth, movie_id):
     assert aggregate(movie_id).review_count == 1
 
 
-def test_a_replay_is_identical_in_status_body_and_location(reviews, auth, movie_id):
+def test_a_replay_is_identical_in_status_body_and_location(
+    reviews: FlaskClient, auth: dict[str, str], movie_id: int
+) -> None:
     first = post(reviews, auth, movie_id, **{"Idempotency-Key": "same-1"})
     again = post(reviews, auth, movie_id, **{"Idempotency-Key": "same-1"})
     assert (again.status_code, again.get_data()) == (first.status_code, first.get_data())
@@ -211,7 +249,9 @@ def test_a_replay_is_identical_in_status_body_and_location(reviews, auth, movie_
     assert again.headers["Content-Type"] == first.headers["Content-Type"]
 
 
-def test_a_replayed_batch_of_one_keeps_the_batch_shape(reviews, auth, movie_id):
+def test_a_replayed_batch_of_one_keeps_the_batch_shape(
+    reviews: FlaskClient, auth: dict[str, str], movie_id: int
+) -> None:
     items = [{"movie_id": movie_id, "author": "a", "content": POSITIVE}]
     key = {"Idempotency-Key": "batch-of-one"}
     first = reviews.post("/reviews:batch", json={"items": items}, headers={**auth, **key})
@@ -222,19 +262,23 @@ def test_a_replayed_batch_of_one_keeps_the_batch_shape(reviews, auth, movie_id):
     assert row_count(movie_id) == 1
 
 
-def test_idempotency_key_with_another_body_is_409(reviews, auth, movie_id):
+def test_idempotency_key_with_another_body_is_409(
+    reviews: FlaskClient, auth: dict[str, str], movie_id: int
+) -> None:
     post(reviews, auth, movie_id, **{"Idempotency-Key": "abc-2"})
     assert_problem(post(reviews, auth, movie_id, NEGATIVE, **{"Idempotency-Key": "abc-2"}), 409)
     assert row_count(movie_id) == 1
 
 
-def test_concurrent_retries_with_one_key_write_one_row(auth, movie_id, database):
+def test_concurrent_retries_with_one_key_write_one_row(
+    auth: dict[str, str], movie_id: int, database: str
+) -> None:
     statuses = []
 
     # eight instances, built one by one (loading a function's source is not thread-safe)
     clients = [function_client("reviews") for _ in range(8)]
 
-    def retry(client) -> None:
+    def retry(client: FlaskClient) -> None:
         statuses.append(post(client, auth, movie_id, **{"Idempotency-Key": "race"}).status_code)
 
     threads = [threading.Thread(target=retry, args=(client,)) for client in clients]
@@ -246,14 +290,18 @@ def test_concurrent_retries_with_one_key_write_one_row(auth, movie_id, database)
     assert row_count(movie_id) == 1
 
 
-def test_bad_idempotency_key_is_400(reviews, auth, movie_id):
+def test_bad_idempotency_key_is_400(
+    reviews: FlaskClient, auth: dict[str, str], movie_id: int
+) -> None:
     assert_problem(post(reviews, auth, movie_id, **{"Idempotency-Key": "has space"}), 400)
 
 
 # --- batch ------------------------------------------------------------------------------------
 
 
-def test_batch_is_scored_and_stored_together(reviews, auth, movie_id):
+def test_batch_is_scored_and_stored_together(
+    reviews: FlaskClient, auth: dict[str, str], movie_id: int
+) -> None:
     items = [
         {"movie_id": movie_id, "author": f"a{i}", "content": text}
         for i, text in enumerate([POSITIVE, NEGATIVE, POSITIVE])
@@ -267,7 +315,7 @@ def test_batch_is_scored_and_stored_together(reviews, auth, movie_id):
     assert (counts.review_count, counts.positive_count, counts.negative_count) == (3, 2, 1)
 
 
-def test_batch_is_all_or_nothing(reviews, auth, movie_id):
+def test_batch_is_all_or_nothing(reviews: FlaskClient, auth: dict[str, str], movie_id: int) -> None:
     items = [
         {"movie_id": movie_id, "author": "a", "content": POSITIVE},
         {"movie_id": movie_id + 99, "author": "b", "content": NEGATIVE},
@@ -284,7 +332,9 @@ def test_batch_is_all_or_nothing(reviews, auth, movie_id):
 
 
 @pytest.mark.parametrize("size", [0, 101])
-def test_batch_size_is_bounded(reviews, auth, movie_id, size):
+def test_batch_size_is_bounded(
+    reviews: FlaskClient, auth: dict[str, str], movie_id: int, size: int
+) -> None:
     items = [{"movie_id": movie_id, "author": "a", "content": "좋다"}] * size
     assert_problem(reviews.post("/reviews:batch", json={"items": items}, headers=auth), 422)
 
@@ -292,7 +342,9 @@ def test_batch_size_is_bounded(reviews, auth, movie_id, size):
 # --- read, edit, delete -----------------------------------------------------------------------
 
 
-def test_list_filters_and_pages_newest_first(reviews, auth, movies, movie_id):
+def test_list_filters_and_pages_newest_first(
+    reviews: FlaskClient, auth: dict[str, str], movies: FlaskClient, movie_id: int
+) -> None:
     other = movies.post("/movies", json={"title": "다른 영화"}, headers=auth).get_json()["id"]
     mine = [
         post(reviews, auth, movie_id, text, author=f"u{i % 2}").get_json()["id"]
@@ -300,7 +352,7 @@ def test_list_filters_and_pages_newest_first(reviews, auth, movies, movie_id):
     ]
     post(reviews, auth, other)
 
-    def ids(**query):
+    def ids(**query: str | int) -> list[int]:
         response = reviews.get("/reviews", query_string=query)
         assert response.status_code == 200, response.get_data(as_text=True)
         return [r["id"] for r in response.get_json()["items"]]
@@ -320,10 +372,12 @@ def test_list_filters_and_pages_newest_first(reviews, auth, movies, movie_id):
     assert_problem(reviews.get("/reviews", query_string={"label": "great"}), 422)
 
 
-def test_list_filters_by_model_version(reviews, auth, movie_id):
+def test_list_filters_by_model_version(
+    reviews: FlaskClient, auth: dict[str, str], movie_id: int
+) -> None:
     mine = [post(reviews, auth, movie_id, text).get_json()["id"] for text in (POSITIVE, NEGATIVE)]
 
-    def ids(version):
+    def ids(version: str) -> list[int]:
         response = reviews.get("/reviews", query_string={"model_version": version})
         assert response.status_code == 200, response.get_data(as_text=True)
         return [r["id"] for r in response.get_json()["items"]]
@@ -334,7 +388,9 @@ def test_list_filters_by_model_version(reviews, auth, movie_id):
         assert_problem(reviews.get("/reviews", query_string={"model_version": bad}), 422)
 
 
-def test_patch_content_is_rescored_and_moves_the_aggregate(reviews, auth, movie_id):
+def test_patch_content_is_rescored_and_moves_the_aggregate(
+    reviews: FlaskClient, auth: dict[str, str], movie_id: int
+) -> None:
     review = post(reviews, auth, movie_id, POSITIVE).get_json()
     response = reviews.patch(f"/reviews/{review['id']}", json={"content": NEGATIVE}, headers=auth)
     assert response.status_code == 200
@@ -345,7 +401,9 @@ def test_patch_content_is_rescored_and_moves_the_aggregate(reviews, auth, movie_
     assert (counts.review_count, counts.positive_count, counts.negative_count) == (1, 0, 1)
 
 
-def test_patch_author_keeps_the_score(reviews, auth, movie_id):
+def test_patch_author_keeps_the_score(
+    reviews: FlaskClient, auth: dict[str, str], movie_id: int
+) -> None:
     review = post(reviews, auth, movie_id).get_json()
     body = reviews.patch(
         f"/reviews/{review['id']}", json={"author": "새 이름"}, headers=auth
@@ -354,7 +412,9 @@ def test_patch_author_keeps_the_score(reviews, auth, movie_id):
     assert body["sentiment"] == review["sentiment"]
 
 
-def test_patch_cannot_move_a_review_or_set_its_score(reviews, auth, movie_id):
+def test_patch_cannot_move_a_review_or_set_its_score(
+    reviews: FlaskClient, auth: dict[str, str], movie_id: int
+) -> None:
     review = post(reviews, auth, movie_id).get_json()
     url = f"/reviews/{review['id']}"
     assert_problem(reviews.patch(url, json={"movie_id": movie_id}, headers=auth), 422)
@@ -362,7 +422,9 @@ def test_patch_cannot_move_a_review_or_set_its_score(reviews, auth, movie_id):
     assert_problem(reviews.patch(url, json={"content": None}, headers=auth), 422)
 
 
-def test_delete_removes_the_review_and_its_share_of_the_aggregate(reviews, auth, movie_id):
+def test_delete_removes_the_review_and_its_share_of_the_aggregate(
+    reviews: FlaskClient, auth: dict[str, str], movie_id: int
+) -> None:
     review = post(reviews, auth, movie_id).get_json()
     post(reviews, auth, movie_id, NEGATIVE)
     assert reviews.delete(f"/reviews/{review['id']}", headers=auth).status_code == 204
@@ -374,7 +436,9 @@ def test_delete_removes_the_review_and_its_share_of_the_aggregate(reviews, auth,
 # --- previews and model outages ---------------------------------------------------------------
 
 
-def test_sentiment_preview_scores_without_storing(reviews, auth, movie_id):
+def test_sentiment_preview_scores_without_storing(
+    reviews: FlaskClient, auth: dict[str, str], movie_id: int
+) -> None:
     one = reviews.post("/sentiment", json={"text": POSITIVE})
     assert one.status_code == 200
     assert one.get_json()["items"][0]["label"] == "positive"
@@ -388,23 +452,27 @@ def test_sentiment_preview_scores_without_storing(reviews, auth, movie_id):
     "body",
     [{}, {"text": "a", "texts": ["b"]}, {"texts": ["b"]}, {"text": ""}, {"text": "x" * 2001}],
 )
-def test_sentiment_preview_validation(reviews, body):
+def test_sentiment_preview_validation(reviews: FlaskClient, body: dict[str, Any]) -> None:
     assert_problem(reviews.post("/sentiment", json=body), 422)
 
 
 @pytest.mark.parametrize("body", [{}, {"texts": []}, {"texts": ["x"] * 101}, {"text": "a"}])
-def test_sentiment_batch_validation(reviews, auth, body):
+def test_sentiment_batch_validation(
+    reviews: FlaskClient, auth: dict[str, str], body: dict[str, Any]
+) -> None:
     assert_problem(reviews.post("/sentiment:batch", json=body, headers=auth), 422)
 
 
-def test_scoring_many_texts_needs_a_key(reviews):
+def test_scoring_many_texts_needs_a_key(reviews: FlaskClient) -> None:
     """The cost decision: only one text per anonymous request."""
     texts = {"texts": ["가" * 2000] * 100}
     assert_problem(reviews.post("/sentiment:batch", json=texts), 401)
     assert_problem(reviews.post("/sentiment", json=texts), 422)
 
 
-def test_previews_beyond_the_instance_limit_are_429_at_once(reviews, monkeypatch):
+def test_previews_beyond_the_instance_limit_are_429_at_once(
+    reviews: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The cost decision: a bounded number of anonymous previews score at once per instance."""
     import shared.previews
 
@@ -414,7 +482,7 @@ def test_previews_beyond_the_instance_limit_are_429_at_once(reviews, monkeypatch
     entered, release = threading.Event(), threading.Event()
     real_score = shared.reviews.score
 
-    def slow_score(texts):
+    def slow_score(texts: Sequence[str]) -> list[Scored]:
         entered.set()
         release.wait(10)
         return real_score(texts)
@@ -439,7 +507,9 @@ def test_previews_beyond_the_instance_limit_are_429_at_once(reviews, monkeypatch
     shared.previews.reset()
 
 
-def test_missing_model_gives_503_and_reads_keep_working(reviews, auth, movie_id, request):
+def test_missing_model_gives_503_and_reads_keep_working(
+    reviews: FlaskClient, auth: dict[str, str], movie_id: int, request: pytest.FixtureRequest
+) -> None:
     review = post(reviews, auth, movie_id).get_json()
     request.getfixturevalue("model_missing")
     for response in (
@@ -453,7 +523,7 @@ def test_missing_model_gives_503_and_reads_keep_working(reviews, auth, movie_id,
     assert row_count(movie_id) == 1
 
 
-def test_openapi_lists_the_reviews_operations(reviews):
+def test_openapi_lists_the_reviews_operations(reviews: FlaskClient) -> None:
     doc = reviews.get("/openapi.json").get_json()
     paths = doc["paths"].keys()
     assert {"/reviews", "/reviews:batch", "/reviews/{review_id}", "/sentiment"} <= paths

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import threading
 from datetime import timedelta
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from flask.testing import FlaskClient
 
 from shared import db
 from shared.settings import get_settings
@@ -29,22 +31,22 @@ MIXED_REJECT_LINES = [5, 6, 7, 13, 14, 15, 16]
 CSV_LINES, CSV_REJECTED = 7, 3
 
 
-def settings_env(monkeypatch, **env):
+def settings_env(monkeypatch: pytest.MonkeyPatch, **env: object) -> None:
     for name, value in env.items():
         monkeypatch.setenv(name, str(value))
     get_settings.cache_clear()
 
 
-def read_json(gcs, name, bucket="uploads"):
+def read_json(gcs: Any, name: str, bucket: str = "uploads") -> Any:
     return json.loads(gcs.bucket(bucket).blob(name).download_as_bytes())
 
 
-def read_rejects(gcs, name, bucket="uploads"):
+def read_rejects(gcs: Any, name: str, bucket: str = "uploads") -> list[Any]:
     text = gcs.bucket(bucket).blob(name).download_as_text()
     return [json.loads(line) for line in text.splitlines()]
 
 
-def test_jsonl_with_bom_crlf_and_every_kind_of_bad_line(on_upload, gcs):
+def test_jsonl_with_bom_crlf_and_every_kind_of_bad_line(on_upload: FlaskClient, gcs: Any) -> None:
     blob = put(gcs, "batch/mixed.jsonl", fixture("mixed.jsonl"))
     response = deliver(on_upload, event_for(blob))
     assert response.status_code == 200, response.get_data(as_text=True)
@@ -74,7 +76,7 @@ def test_jsonl_with_bom_crlf_and_every_kind_of_bad_line(on_upload, gcs):
     assert rejects[1]["raw"] == '{"movie_id": 1, "content": "작성자 없음"}'
 
 
-def test_csv_with_bom_crlf_and_quoted_newlines(on_upload, gcs):
+def test_csv_with_bom_crlf_and_quoted_newlines(on_upload: FlaskClient, gcs: Any) -> None:
     blob = put(gcs, "quoted.csv", fixture("quoted.csv"))
     assert deliver(on_upload, event_for(blob)).status_code == 200
 
@@ -85,7 +87,7 @@ def test_csv_with_bom_crlf_and_quoted_newlines(on_upload, gcs):
     assert "author" in rejects[2]["reason"]
 
     with db.transaction() as conn:
-        rows = dict(
+        rows: dict[str, str] = dict(
             conn.execute(
                 sa.text("SELECT source_key, content FROM reviews ORDER BY source_key")
             ).all()
@@ -97,7 +99,7 @@ def test_csv_with_bom_crlf_and_quoted_newlines(on_upload, gcs):
 
 
 @pytest.mark.parametrize("name", ["mixed.jsonl.gz", "quoted.csv.gz"])
-def test_gzip_objects_and_structured_events(on_upload, gcs, name):
+def test_gzip_objects_and_structured_events(on_upload: FlaskClient, gcs: Any, name: str) -> None:
     source = name.removesuffix(".gz")
     blob = put(gcs, name, gz(fixture(source)))
     assert deliver(on_upload, event_for(blob), structured=True).status_code == 200
@@ -107,7 +109,7 @@ def test_gzip_objects_and_structured_events(on_upload, gcs, name):
     assert_exact(blob, lines, rejected)
 
 
-def test_duplicate_delivery_inserts_nothing_twice(on_upload, gcs):
+def test_duplicate_delivery_inserts_nothing_twice(on_upload: FlaskClient, gcs: Any) -> None:
     blob = put(gcs, "dup.jsonl", fixture("mixed.jsonl"))
     event = event_for(blob)
     assert deliver(on_upload, event).status_code == 200
@@ -117,7 +119,7 @@ def test_duplicate_delivery_inserts_nothing_twice(on_upload, gcs):
     assert row["attempts"] == 1  # later deliveries found it done
 
 
-def test_reupload_counts_external_id_duplicates(on_upload, gcs):
+def test_reupload_counts_external_id_duplicates(on_upload: FlaskClient, gcs: Any) -> None:
     first = put(gcs, "again.jsonl", fixture("mixed.jsonl"))
     assert deliver(on_upload, event_for(first)).status_code == 200
     second = put(gcs, "again.jsonl", fixture("mixed.jsonl"))
@@ -129,7 +131,7 @@ def test_reupload_counts_external_id_duplicates(on_upload, gcs):
     assert read_json(gcs, "reports/again.jsonl.json")["duplicates"] == 2
 
 
-def test_ten_concurrent_deliveries_process_once(on_upload, gcs):
+def test_ten_concurrent_deliveries_process_once(on_upload: FlaskClient, gcs: Any) -> None:
     blob = put(gcs, "concurrent.jsonl", fixture("mixed.jsonl").removeprefix(BOM) * 20)
     event = event_for(blob)
     statuses: list[int] = []
@@ -139,7 +141,7 @@ def test_ten_concurrent_deliveries_process_once(on_upload, gcs):
         function_client("reviews", target="on_upload", signature="cloudevent") for _ in range(10)
     ]
 
-    def one(client) -> None:
+    def one(client: FlaskClient) -> None:
         statuses.append(deliver(client, event).status_code)
 
     threads = [threading.Thread(target=one, args=(client,)) for client in clients]
@@ -154,7 +156,7 @@ def test_ten_concurrent_deliveries_process_once(on_upload, gcs):
     assert row["attempts"] == 1
 
 
-def test_stale_event_is_dropped(on_upload, gcs):
+def test_stale_event_is_dropped(on_upload: FlaskClient, gcs: Any) -> None:
     blob = put(gcs, "old.jsonl", fixture("mixed.jsonl"))
     age = timedelta(seconds=get_settings().upload_event_max_age_seconds + 60)
     assert deliver(on_upload, event_for(blob, age=age)).status_code == 200
@@ -164,13 +166,13 @@ def test_stale_event_is_dropped(on_upload, gcs):
 @pytest.mark.parametrize(
     "name", ["reports/x.jsonl.json", "rejects/x.jsonl.jsonl", "reports/nested/y.jsonl", "incoming/"]
 )
-def test_our_own_outputs_are_ignored(on_upload, gcs, name):
+def test_our_own_outputs_are_ignored(on_upload: FlaskClient, gcs: Any, name: str) -> None:
     blob = put(gcs, name, fixture("mixed.jsonl"))
     assert deliver(on_upload, event_for(blob)).status_code == 200
     assert ledger_row(blob) is None and review_count() == 0
 
 
-def failed_report(gcs, on_upload, blob, **event_args):
+def failed_report(gcs: Any, on_upload: FlaskClient, blob: Any, **event_args: Any) -> Any:
     response = deliver(on_upload, event_for(blob, **event_args))
     assert response.status_code == 200, response.get_data(as_text=True)
     row = ledger_row(blob)
@@ -180,29 +182,31 @@ def failed_report(gcs, on_upload, blob, **event_args):
     return report
 
 
-def test_unsupported_extension_fails_with_report(on_upload, gcs):
+def test_unsupported_extension_fails_with_report(on_upload: FlaskClient, gcs: Any) -> None:
     report = failed_report(gcs, on_upload, put(gcs, "notes.txt", b"hello\n"))
     assert "unsupported file type" in report["error"]
 
 
-def test_oversize_object_is_refused_by_event_size(on_upload, gcs):
+def test_oversize_object_is_refused_by_event_size(on_upload: FlaskClient, gcs: Any) -> None:
     blob = put(gcs, "huge.jsonl", fixture("mixed.jsonl"))
     report = failed_report(gcs, on_upload, blob, size=get_settings().upload_max_bytes + 1)
     assert "limit" in report["error"] and review_count() == 0
 
 
 @pytest.mark.parametrize("data", [b"this is not gzip\n", b"\x1f\x8b\x08\x00"])
-def test_bad_gzip_fails_with_report(on_upload, gcs, data):
+def test_bad_gzip_fails_with_report(on_upload: FlaskClient, gcs: Any, data: bytes) -> None:
     report = failed_report(gcs, on_upload, put(gcs, "bad.jsonl.gz", data))
     assert "gzip" in report["error"]
 
 
-def test_an_empty_gz_is_not_gzip_and_fails(on_upload, gcs):
+def test_an_empty_gz_is_not_gzip_and_fails(on_upload: FlaskClient, gcs: Any) -> None:
     report = failed_report(gcs, on_upload, put(gcs, "empty.jsonl.gz", b""))
     assert "gzip" in report["error"]
 
 
-def test_blank_lines_count_toward_the_line_cap(on_upload, gcs, monkeypatch):
+def test_blank_lines_count_toward_the_line_cap(
+    on_upload: FlaskClient, gcs: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A small .gz of newlines fails at the line cap, not after decompressing to the byte cap."""
     settings_env(monkeypatch, UPLOAD_MAX_LINES=1000)
     report = failed_report(gcs, on_upload, put(gcs, "newlines.jsonl.gz", gz(b"\n" * 5000)))
@@ -211,7 +215,9 @@ def test_blank_lines_count_toward_the_line_cap(on_upload, gcs, monkeypatch):
 
 
 @pytest.mark.parametrize("kind", ["jsonl", "csv"])
-def test_lines_before_a_cap_are_counted_exactly(on_upload, gcs, monkeypatch, kind):
+def test_lines_before_a_cap_are_counted_exactly(
+    on_upload: FlaskClient, gcs: Any, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
     """The lines read before a cap is hit are committed and reported, whatever the batch."""
     settings_env(monkeypatch, UPLOAD_MAX_LINES=6)
     header = b"movie_id,author,content\r\n" if kind == "csv" else b""
@@ -228,19 +234,19 @@ def test_lines_before_a_cap_are_counted_exactly(on_upload, gcs, monkeypatch, kin
     assert review_count(blob) == 3
 
 
-def test_truncated_gzip_fails_with_report(on_upload, gcs):
+def test_truncated_gzip_fails_with_report(on_upload: FlaskClient, gcs: Any) -> None:
     data = gz(fixture("mixed.jsonl") * 50)
     report = failed_report(gcs, on_upload, put(gcs, "cut.jsonl.gz", data[: len(data) // 2]))
     assert "gzip" in report["error"]
 
 
-def test_non_utf8_object_fails_with_report(on_upload, gcs):
+def test_non_utf8_object_fails_with_report(on_upload: FlaskClient, gcs: Any) -> None:
     data = fixture("mixed.jsonl").decode("utf-8-sig").encode("cp949")
     report = failed_report(gcs, on_upload, put(gcs, "euckr.jsonl", data))
     assert "not UTF-8" in report["error"] and review_count() == 0
 
 
-def test_invalid_utf8_line_is_rejected_alone(on_upload, gcs):
+def test_invalid_utf8_line_is_rejected_alone(on_upload: FlaskClient, gcs: Any) -> None:
     lines = fixture("mixed.jsonl").split(b"\r\n")
     lines[0] = lines[0][:40] + b"\xff\xfe" + lines[0][40:]
     blob = put(gcs, "oneline.jsonl", b"\r\n".join(lines))
@@ -249,7 +255,9 @@ def test_invalid_utf8_line_is_rejected_alone(on_upload, gcs):
     assert read_rejects(gcs, "rejects/oneline.jsonl.jsonl")[0]["reason"] == "invalid UTF-8"
 
 
-def test_decompression_bomb_fails_with_report(on_upload, gcs, monkeypatch):
+def test_decompression_bomb_fails_with_report(
+    on_upload: FlaskClient, gcs: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     settings_env(monkeypatch, UPLOAD_MAX_BYTES=1_000_000)
     bomb = gz(b" " * 50_000_000)
     assert len(bomb) < 100_000
@@ -257,14 +265,18 @@ def test_decompression_bomb_fails_with_report(on_upload, gcs, monkeypatch):
     assert "decompressed" in report["error"]
 
 
-def test_too_many_lines_fails_with_report(on_upload, gcs, monkeypatch):
+def test_too_many_lines_fails_with_report(
+    on_upload: FlaskClient, gcs: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     settings_env(monkeypatch, UPLOAD_MAX_LINES=10)
     report = failed_report(gcs, on_upload, put(gcs, "many.jsonl", fixture("mixed.jsonl")))
     assert "more than 10 lines" in report["error"]
 
 
 @pytest.mark.parametrize("kind", ["jsonl", "csv"])
-def test_too_long_line_is_rejected_and_the_rest_goes_on(on_upload, gcs, monkeypatch, kind):
+def test_too_long_line_is_rejected_and_the_rest_goes_on(
+    on_upload: FlaskClient, gcs: Any, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
     settings_env(monkeypatch, UPLOAD_MAX_LINE_BYTES=256)
     long_text = "가" * 400
     if kind == "jsonl":
@@ -286,12 +298,12 @@ def test_too_long_line_is_rejected_and_the_rest_goes_on(on_upload, gcs, monkeypa
     assert all(len(r["raw"]) <= 1024 for r in rejects)
 
 
-def test_bad_csv_header_fails_with_report(on_upload, gcs):
+def test_bad_csv_header_fails_with_report(on_upload: FlaskClient, gcs: Any) -> None:
     report = failed_report(gcs, on_upload, put(gcs, "h.csv", b"movie,who,text\n1,a,b\n"))
     assert "CSV header" in report["error"]
 
 
-def test_missing_object_fails_with_report(on_upload, gcs):
+def test_missing_object_fails_with_report(on_upload: FlaskClient, gcs: Any) -> None:
     blob = put(gcs, "gone.jsonl", fixture("mixed.jsonl"))
     blob.delete()
     report = failed_report(gcs, on_upload, blob)

@@ -12,14 +12,19 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from infra import migrate
 from infra.localpg import EmbeddedPostgres, free_port
 from shared import db
+from shared.reviews import Scored
 from shared.settings import get_settings
 from shared.uploads import handler, pipeline
+from shared.uploads.pipeline import ScoreFn
 from tests.conftest import use_database
 from tests.support import REPO, function_client
 from tests.support.uploads import (
@@ -35,7 +40,7 @@ from tests.support.uploads import (
 LINES, BATCH = 200, 20
 
 
-def base_scorer(monkeypatch):
+def base_scorer(monkeypatch: pytest.MonkeyPatch) -> ScoreFn:
     use_model(monkeypatch)
     return handler.default_scorer()
 
@@ -61,10 +66,12 @@ def sample_file(lines: int = LINES) -> bytes:
 class CountingScorer:
     """Wraps a scorer, counts batches, and can run a hook before a given call."""
 
-    def __init__(self, base, hook=None, on_call: int = 0) -> None:
+    def __init__(
+        self, base: ScoreFn, hook: Callable[[], object] | None = None, on_call: int = 0
+    ) -> None:
         self.base, self.hook, self.on_call, self.calls = base, hook, on_call, 0
 
-    def __call__(self, texts):
+    def __call__(self, texts: list[str]) -> Sequence[Scored]:
         self.calls += 1
         if self.hook and self.calls == self.on_call:
             self.hook()
@@ -72,7 +79,7 @@ class CountingScorer:
 
 
 @pytest.fixture
-def own_postgres(tmp_path, monkeypatch):
+def own_postgres(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[EmbeddedPostgres]:
     """A cluster of this test's own, so stopping it disturbs nobody else.
 
     Durable (fsync, synchronous commit): an immediate stop must not lose committed batches.
@@ -86,7 +93,9 @@ def own_postgres(tmp_path, monkeypatch):
     server.stop("immediate")
 
 
-def test_database_stopped_midway_then_redelivered(own_postgres, gcs, monkeypatch):
+def test_database_stopped_midway_then_redelivered(
+    own_postgres: EmbeddedPostgres, gcs: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     base = base_scorer(monkeypatch)
     create_movies(3)
     blob = put(gcs, "dbdown.jsonl", sample_file())
@@ -100,6 +109,7 @@ def test_database_stopped_midway_then_redelivered(own_postgres, gcs, monkeypatch
     own_postgres.start()
     own_postgres.wait_ready()
     row = ledger_row(blob)
+    assert row is not None
     # batch 2 commits while batch 3 is scored, so the stop may catch it in flight
     assert row["status"] == "processing" and row["checkpoint_line"] in (BATCH, 2 * BATCH)
 
@@ -127,7 +137,9 @@ handler.process(UploadObject(bucket, name, generation), slow)
 """
 
 
-def test_handler_killed_midway_then_redelivered(database, gcs, monkeypatch):
+def test_handler_killed_midway_then_redelivered(
+    database: str, gcs: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("UPLOAD_BATCH_SIZE", str(BATCH))
     get_settings.cache_clear()
     base = base_scorer(monkeypatch)
@@ -156,7 +168,7 @@ def test_handler_killed_midway_then_redelivered(database, gcs, monkeypatch):
     finally:
         child.wait(timeout=30)
     row = ledger_row(blob)
-    assert row["status"] == "processing" and 0 < row["checkpoint_line"] < LINES
+    assert row is not None and row["status"] == "processing" and 0 < row["checkpoint_line"] < LINES
 
     resumed = CountingScorer(base)
     monkeypatch.setattr(handler, "default_scorer", lambda: resumed)
@@ -167,7 +179,9 @@ def test_handler_killed_midway_then_redelivered(database, gcs, monkeypatch):
     assert done["attempts"] == 2
 
 
-def test_time_budget_ends_the_attempt_and_redelivery_resumes(database, gcs, monkeypatch):
+def test_time_budget_ends_the_attempt_and_redelivery_resumes(
+    database: str, gcs: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("UPLOAD_BATCH_SIZE", str(BATCH))
     get_settings.cache_clear()
     base_scorer(monkeypatch)
@@ -178,7 +192,8 @@ def test_time_budget_ends_the_attempt_and_redelivery_resumes(database, gcs, monk
     monkeypatch.setattr(pipeline, "TIME_BUDGET_SECONDS", 0.0)  # one batch per attempt
     for attempt in range(1, 4):
         assert deliver(client, event_for(blob)).status_code == 500  # redeliver, please
-        assert ledger_row(blob)["checkpoint_line"] == attempt * BATCH
+        row = ledger_row(blob)
+        assert row is not None and row["checkpoint_line"] == attempt * BATCH
 
     monkeypatch.setattr(pipeline, "TIME_BUDGET_SECONDS", 480.0)
     assert deliver(client, event_for(blob)).status_code == 200

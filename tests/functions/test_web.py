@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 import pytest
+from flask.testing import FlaskClient
 
 from shared.settings import get_settings
 from shared.web import uploads as web_uploads
@@ -83,7 +84,7 @@ def assert_strict_page(response: Any) -> None:
 
 
 @pytest.mark.parametrize("path", ["/", "/films", "/films/new", "/upload", "/docs", "/nope"])
-def test_every_page_is_strict_and_korean(web, path):
+def test_every_page_is_strict_and_korean(web: FlaskClient, path: str) -> None:
     response = web.get(path)
     assert response.status_code == (404 if path == "/nope" else 200)
     assert response.mimetype == "text/html"
@@ -91,21 +92,21 @@ def test_every_page_is_strict_and_korean(web, path):
     assert_strict_page(response)
 
 
-def test_movie_pages_are_strict_and_never_leak_the_key(web):
+def test_movie_pages_are_strict_and_never_leak_the_key(web: FlaskClient) -> None:
     movie_id = add_movie(web, synopsis="줄거리")
     assert write_review(web, movie_id, POSITIVE).status_code == 303
     for path in (f"/films/{movie_id}", f"/films/{movie_id}/edit", f"/films/{movie_id}/delete"):
         response = web.get(path)
         assert response.status_code == 200
         assert_strict_page(response)
-    cookies = " ".join(f"{c.key}={c.value}" for c in web._cookies.values())
+    cookies = " ".join(f"{c.key}={c.value}" for c in (web._cookies or {}).values())
     assert API_KEY not in cookies
 
 
-def test_assets_are_vendored_and_cached_by_content_hash(web):
+def test_assets_are_vendored_and_cached_by_content_hash(web: FlaskClient) -> None:
     doc = page(web.get(f"/films/{add_movie(web)}"))
-    urls = [n.attrs["href"] for n in doc.find_all("link")] + [
-        n.attrs["src"] for n in doc.find_all("script")
+    urls = [n.attr("href") for n in doc.find_all("link")] + [
+        n.attr("src") for n in doc.find_all("script")
     ]
     assert any("htmx.min.js" in url for url in urls)
     for url in urls:
@@ -118,14 +119,14 @@ def test_assets_are_vendored_and_cached_by_content_hash(web):
 # --- home ----------------------------------------------------------------------------
 
 
-def test_home_without_reviews_says_so(web):
+def test_home_without_reviews_says_so(web: FlaskClient) -> None:
     response = web.get("/")
     assert response.status_code == 200
     text = page(response).text
     assert "평점 순위" in text and "아직 리뷰가" in text
 
 
-def test_home_shows_the_leaderboard_and_recent_movies(web):
+def test_home_shows_the_leaderboard_and_recent_movies(web: FlaskClient) -> None:
     liked, disliked, few = add_movie(web, title="명작"), add_movie(web, title="망작"), 0
     few = add_movie(web, title="리뷰 적은 영화")
     for _ in range(3):
@@ -143,7 +144,7 @@ def test_home_shows_the_leaderboard_and_recent_movies(web):
 # --- movies list ---------------------------------------------------------------------
 
 
-def test_list_searches_filters_and_sorts(web):
+def test_list_searches_filters_and_sorts(web: FlaskClient) -> None:
     add_movie(web, title="기생충", genre="드라마", director="봉준호", release_date="2019-05-30")
     add_movie(web, title="괴물", genre="SF", director="봉준호", release_date="2006-07-27")
     add_movie(web, title="올드보이", genre="스릴러", director="박찬욱", release_date="2003-11-21")
@@ -163,7 +164,9 @@ def test_list_searches_filters_and_sorts(web):
     assert titles(sort="drop table") == ["올드보이", "괴물", "기생충"]  # unknown sort: default
 
 
-def test_list_pages_with_the_api_cursor(web, movies, auth):
+def test_list_pages_with_the_api_cursor(
+    web: FlaskClient, movies: FlaskClient, auth: dict[str, str]
+) -> None:
     for index in range(23):
         movies.post("/movies", json={"title": f"영화 {index:02d}"}, headers=auth)
     first = page(web.get("/films"))
@@ -182,7 +185,7 @@ def test_list_pages_with_the_api_cursor(web, movies, auth):
     ("query", "message"),
     [({"year": "이천"}, "개봉 연도"), ({"cursor": "not-a-cursor"}, "페이지 정보")],
 )
-def test_list_explains_bad_filters(web, query, message):
+def test_list_explains_bad_filters(web: FlaskClient, query: dict[str, str], message: str) -> None:
     response = web.get("/films", query_string=query)
     assert response.status_code == 400
     assert message in page(response).one("p", class_="form-error").text
@@ -191,7 +194,7 @@ def test_list_explains_bad_filters(web, query, message):
 # --- add / edit / delete -------------------------------------------------------------
 
 
-def test_add_movie_redirects_to_its_page_with_a_message(web):
+def test_add_movie_redirects_to_its_page_with_a_message(web: FlaskClient) -> None:
     movie_id = add_movie(web, director="봉준호", genre="드라마", release_date="2019-05-30")
     doc = page(web.get(f"/films/{movie_id}"))
     assert doc.by_id("movie-title").text == "기생충"
@@ -210,7 +213,9 @@ def test_add_movie_redirects_to_its_page_with_a_message(web):
         ({"director": "줄\n바꿈"}, "director", "줄바꿈"),
     ],
 )
-def test_add_movie_shows_api_errors_next_to_the_fields(web, fields, field, message):
+def test_add_movie_shows_api_errors_next_to_the_fields(
+    web: FlaskClient, fields: dict[str, str], field: str, message: str
+) -> None:
     data = {"title": "제목", **fields, "csrf_token": csrf(web)}
     response = web.post("/films", data=data)
     assert response.status_code == 422
@@ -222,7 +227,7 @@ def test_add_movie_shows_api_errors_next_to_the_fields(web, fields, field, messa
     assert shown == fields[field]  # what was typed comes back
 
 
-def test_forms_need_the_csrf_token(web):
+def test_forms_need_the_csrf_token(web: FlaskClient) -> None:
     for path in ("/films", "/upload", "/preview"):
         response = web.post(path, data={"title": "x", "content": "좋아요"})
         assert response.status_code == 400
@@ -232,7 +237,7 @@ def test_forms_need_the_csrf_token(web):
     assert response.status_code == 400
 
 
-def test_edit_movie_changes_and_clears_fields(web):
+def test_edit_movie_changes_and_clears_fields(web: FlaskClient) -> None:
     movie_id = add_movie(web, genre="드라마", director="봉준호")
     form = page(web.get(f"/films/{movie_id}/edit"))
     assert form.by_id("genre").attrs["value"] == "드라마"
@@ -254,7 +259,7 @@ def test_edit_movie_changes_and_clears_fields(web):
     assert "비어 있을 수 없습니다" in page(response).by_id("title-error").text
 
 
-def test_delete_says_how_many_reviews_go_and_deletes(web):
+def test_delete_says_how_many_reviews_go_and_deletes(web: FlaskClient) -> None:
     movie_id = add_movie(web, title="지울 영화")
     for content in (POSITIVE, NEGATIVE):
         assert write_review(web, movie_id, content).status_code == 303
@@ -273,14 +278,14 @@ def test_delete_says_how_many_reviews_go_and_deletes(web):
 # --- the movie page --------------------------------------------------------------
 
 
-def test_unknown_movie_is_a_korean_404(web):
+def test_unknown_movie_is_a_korean_404(web: FlaskClient) -> None:
     for path in ("/films/999999", "/films/999999/edit", "/films/999999/delete"):
         response = web.get(path)
         assert response.status_code == 404
         assert "찾을 수 없습니다" in page(response).text
 
 
-def test_movie_page_without_reviews(web):
+def test_movie_page_without_reviews(web: FlaskClient) -> None:
     doc = page(web.get(f"/films/{add_movie(web)}"))
     assert stat(doc, "count") == "0"
     assert stat(doc, "positivity") == "–" and stat(doc, "bayesian") == "–"
@@ -288,7 +293,7 @@ def test_movie_page_without_reviews(web):
     assert not doc.find_all("svg")
 
 
-def test_reviews_show_their_verdict_and_move_the_rating_card(web):
+def test_reviews_show_their_verdict_and_move_the_rating_card(web: FlaskClient) -> None:
     movie_id = add_movie(web)
     response = write_review(web, movie_id, POSITIVE)
     assert response.status_code == 303
@@ -312,12 +317,14 @@ def test_reviews_show_their_verdict_and_move_the_rating_card(web):
     assert {r.attrs["class"] for r in split.find_all("rect")} >= {"positive", "negative"}
     bars = doc.one("svg", class_="histogram").find_all("rect")
     assert len(bars) == 10
-    assert sum(1 for bar in bars if float(bar.attrs["height"]) > 0) in (1, 2)
+    assert sum(1 for bar in bars if float(bar.attr("height")) > 0) in (1, 2)
     trend = doc.one("svg", class_="trend")
     assert trend.find_all("rect", class_="count")  # this week's bar
 
 
-def test_reviews_filter_by_label_and_page(web, reviews, auth):
+def test_reviews_filter_by_label_and_page(
+    web: FlaskClient, reviews: FlaskClient, auth: dict[str, str]
+) -> None:
     movie_id = add_movie(web)
     batch = [{"movie_id": movie_id, "author": "a", "content": POSITIVE}] * 22
     batch += [{"movie_id": movie_id, "author": "b", "content": NEGATIVE}] * 3
@@ -343,7 +350,9 @@ def test_reviews_filter_by_label_and_page(web, reviews, auth):
         ("이름\n줄", POSITIVE, "author", "줄바꿈"),
     ],
 )
-def test_invalid_review_keeps_the_text_and_says_why(web, author, content, field, message):
+def test_invalid_review_keeps_the_text_and_says_why(
+    web: FlaskClient, author: str, content: str, field: str, message: str
+) -> None:
     movie_id = add_movie(web)
     response = write_review(web, movie_id, content, author=author)
     assert response.status_code == 422
@@ -353,7 +362,7 @@ def test_invalid_review_keeps_the_text_and_says_why(web, author, content, field,
     assert stat(doc, "count") == "0"
 
 
-def test_a_double_submitted_review_is_stored_once(web):
+def test_a_double_submitted_review_is_stored_once(web: FlaskClient) -> None:
     movie_id = add_movie(web)
     form = page(web.get(f"/films/{movie_id}"))
     data = {
@@ -376,7 +385,7 @@ def test_a_double_submitted_review_is_stored_once(web):
     assert doc.one("input", name="request_id").attrs["value"] != data["request_id"]
 
 
-def test_review_of_a_deleted_movie_is_404(web):
+def test_review_of_a_deleted_movie_is_404(web: FlaskClient) -> None:
     movie_id = add_movie(web)
     form = page(web.get(f"/films/{movie_id}"))
     token = form.one("input", name="csrf_token").attrs["value"]
@@ -388,7 +397,7 @@ def test_review_of_a_deleted_movie_is_404(web):
     assert response.status_code == 404
 
 
-def test_hostile_text_is_shown_as_text(web):
+def test_hostile_text_is_shown_as_text(web: FlaskClient) -> None:
     movie_id = add_movie(web, title=HOSTILE, synopsis=HOSTILE)
     assert write_review(web, movie_id, HOSTILE, author="<b>나쁜</b>").status_code == 303
     for path in (f"/films/{movie_id}", "/films", "/", f"/films/{movie_id}/delete"):
@@ -410,7 +419,7 @@ def preview(web: Any, text: str) -> Node:
     return page(response)
 
 
-def test_preview_scores_what_is_typed_without_storing(web):
+def test_preview_scores_what_is_typed_without_storing(web: FlaskClient) -> None:
     movie_id = add_movie(web)
     assert preview(web, POSITIVE).one("p").attrs["data-label"] == "positive"
     assert preview(web, NEGATIVE).one("p").attrs["data-label"] == "negative"
@@ -419,7 +428,9 @@ def test_preview_scores_what_is_typed_without_storing(web):
     assert stat(page(web.get(f"/films/{movie_id}")), "count") == "0"
 
 
-def test_model_outage_is_explained_and_the_text_kept(web, request):
+def test_model_outage_is_explained_and_the_text_kept(
+    web: FlaskClient, request: pytest.FixtureRequest
+) -> None:
     movie_id = add_movie(web)
     request.getfixturevalue("model_missing")
     assert "미리 볼 수 없습니다" in preview(web, POSITIVE).text
@@ -434,7 +445,9 @@ def test_model_outage_is_explained_and_the_text_kept(web, request):
 # --- outages, limits, errors --------------------------------------------------------
 
 
-def test_an_unreachable_api_is_a_friendly_503(web, monkeypatch):
+def test_an_unreachable_api_is_a_friendly_503(
+    web: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("MOVIES_API_URL", "http://127.0.0.1:9")  # discard port: refused
     get_settings.cache_clear()
     document = web.get("/openapi.json")
@@ -449,7 +462,9 @@ def test_an_unreachable_api_is_a_friendly_503(web, monkeypatch):
     assert "잠시 후 다시" in page(response).one("p", class_="form-error").text
 
 
-def test_writes_are_rate_limited_per_client(web, monkeypatch):
+def test_writes_are_rate_limited_per_client(
+    web: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("WEB_WRITE_RATE_LIMIT", "2/minute")
     get_settings.cache_clear()
     token = csrf(web)
@@ -462,7 +477,9 @@ def test_writes_are_rate_limited_per_client(web, monkeypatch):
     assert web.get("/films").status_code == 200  # reads are not limited
 
 
-def test_rate_limit_keys_on_the_forwarded_client_behind_trusted_proxies(web, monkeypatch):
+def test_rate_limit_keys_on_the_forwarded_client_behind_trusted_proxies(
+    web: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("WEB_WRITE_RATE_LIMIT", "1/minute")
     monkeypatch.setenv("WEB_TRUSTED_PROXY_HOPS", "1")
     get_settings.cache_clear()
@@ -478,7 +495,9 @@ def test_rate_limit_keys_on_the_forwarded_client_behind_trusted_proxies(web, mon
 
 
 @pytest.mark.parametrize(("hops", "secure"), [("0", False), ("1", True)])
-def test_session_cookie_is_http_only_and_secure_behind_google(web, monkeypatch, hops, secure):
+def test_session_cookie_is_http_only_and_secure_behind_google(
+    web: FlaskClient, monkeypatch: pytest.MonkeyPatch, hops: str, secure: bool
+) -> None:
     monkeypatch.setenv("WEB_TRUSTED_PROXY_HOPS", hops)
     get_settings.cache_clear()
     cookie = web.get("/films/new").headers["Set-Cookie"]
@@ -486,7 +505,7 @@ def test_session_cookie_is_http_only_and_secure_behind_google(web, monkeypatch, 
     assert ("Secure" in cookie) is secure  # run.app and the load balancer are HTTPS only
 
 
-def test_method_not_allowed_and_unknown_paths(web):
+def test_method_not_allowed_and_unknown_paths(web: FlaskClient) -> None:
     assert web.delete("/films").status_code == 405
     response = web.get("/films/abc")
     assert response.status_code == 404
@@ -497,7 +516,7 @@ def test_method_not_allowed_and_unknown_paths(web):
 
 
 @pytest.fixture
-def uploads_bucket(gcs):
+def uploads_bucket(gcs: Any) -> Any:
     return gcs.create_bucket(get_settings().uploads_bucket)
 
 
@@ -510,7 +529,9 @@ def upload(web: Any, name: str, data: bytes) -> Any:
     )
 
 
-def test_upload_goes_to_the_bucket_and_the_page_follows_it(web, uploads_bucket, movies, auth):
+def test_upload_goes_to_the_bucket_and_the_page_follows_it(
+    web: FlaskClient, uploads_bucket: Any, movies: FlaskClient, auth: dict[str, str]
+) -> None:
     from tests.support import function_client
     from tests.support.uploads import deliver, event_for
 
@@ -565,21 +586,25 @@ def test_upload_goes_to_the_bucket_and_the_page_follows_it(web, uploads_bucket, 
         ("reviews.jsonl", b"", "빈 파일"),
     ],
 )
-def test_upload_refuses_other_files(web, uploads_bucket, name, data, message):
+def test_upload_refuses_other_files(
+    web: FlaskClient, uploads_bucket: Any, name: str, data: bytes, message: str
+) -> None:
     response = upload(web, name, data)
     assert response.status_code == 400
     assert message in page(response).by_id("upload-error").text
     assert not list(uploads_bucket.list_blobs())
 
 
-def test_upload_without_a_file(web, uploads_bucket):
+def test_upload_without_a_file(web: FlaskClient, uploads_bucket: Any) -> None:
     response = web.post("/upload", data={"csrf_token": csrf(web, "/upload")})
     assert response.status_code == 400
     assert "파일을 고르세요" in page(response).text
 
 
 @pytest.mark.parametrize("lines", [500, 20_000])  # just over the cap; far over (never read)
-def test_upload_size_is_capped_with_a_clear_message(web, uploads_bucket, monkeypatch, lines):
+def test_upload_size_is_capped_with_a_clear_message(
+    web: FlaskClient, uploads_bucket: Any, monkeypatch: pytest.MonkeyPatch, lines: int
+) -> None:
     monkeypatch.setenv("WEB_UPLOAD_MAX_BYTES", "2048")
     get_settings.cache_clear()
     response = upload(web, "big.csv", b"movie_id,author,content\n" + b"1,a,b\n" * lines)
@@ -597,14 +622,16 @@ def test_upload_size_is_capped_with_a_clear_message(web, uploads_bucket, monkeyp
         "/uploads/" + "a" * 32 + "/x.jsonl/rejects",
     ],
 )
-def test_upload_pages_for_unknown_or_bad_names_are_404(web, uploads_bucket, path):
+def test_upload_pages_for_unknown_or_bad_names_are_404(
+    web: FlaskClient, uploads_bucket: Any, path: str
+) -> None:
     assert web.get(path).status_code == 404
 
 
 # --- API docs -----------------------------------------------------------------------
 
 
-def test_openapi_json_merges_the_three_documents(web):
+def test_openapi_json_merges_the_three_documents(web: FlaskClient) -> None:
     response = web.get("/openapi.json")
     assert response.status_code == 200
     doc = response.get_json()
@@ -632,7 +659,9 @@ def test_openapi_json_merges_the_three_documents(web):
     assert doc["components"]["securitySchemes"]["apiKey"]["name"] == "X-API-Key"
 
 
-def test_openapi_over_one_base_url_is_relative(web, monkeypatch, live_apis):
+def test_openapi_over_one_base_url_is_relative(
+    web: FlaskClient, monkeypatch: pytest.MonkeyPatch, live_apis: dict[str, str]
+) -> None:
     """Behind one base URL (router, load balancer) the document's paths are relative."""
     from infra.router import Router
     from shared.web import openapi
@@ -651,19 +680,19 @@ def test_openapi_over_one_base_url_is_relative(web, monkeypatch, live_apis):
     assert all("servers" not in item for item in doc["paths"].values())
 
 
-def test_docs_page_loads_swagger_ui_from_vendored_files(web):
+def test_docs_page_loads_swagger_ui_from_vendored_files(web: FlaskClient) -> None:
     response = web.get("/docs")
     assert response.status_code == 200
     doc = page(response)
     assert doc.by_id("swagger-ui").attrs["data-url"] == "/openapi.json"
-    scripts = [n.attrs["src"] for n in doc.find_all("script")]
+    scripts = [n.attr("src") for n in doc.find_all("script")]
     assert any("swagger-ui-bundle.js" in src for src in scripts)
     for src in scripts:
         assert web.get(src).status_code == 200
     assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
 
 
-def test_console_paths_never_collide_with_api_prefixes():
+def test_console_paths_never_collide_with_api_prefixes() -> None:
     """Behind one base URL the router sends the API prefixes to the functions: the console
     must live elsewhere (that is why its movie pages are under /films)."""
     from infra.router import Router

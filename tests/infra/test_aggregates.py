@@ -7,7 +7,9 @@ import os
 import subprocess
 import sys
 from datetime import UTC, datetime
+from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
 from infra import aggregates
@@ -18,7 +20,7 @@ from tests.support.ratings import add_movie, add_reviews, aggregate, drift, revi
 DAY = datetime(2024, 5, 1, 12, tzinfo=UTC)
 
 
-def lines(capsys) -> list[dict]:
+def lines(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
     return [json.loads(line) for line in capsys.readouterr().out.splitlines()]
 
 
@@ -37,7 +39,9 @@ def corrupt(movie: int, other: int) -> None:
         )
 
 
-def test_a_consistent_database_verifies_clean(database, capsys):
+def test_a_consistent_database_verifies_clean(
+    database: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     movie = add_movie()
     add_reviews(review(movie), review(movie, "neutral", 0.5, 5.0, DAY))
     assert aggregates.main(["verify"]) == 0
@@ -46,7 +50,9 @@ def test_a_consistent_database_verifies_clean(database, capsys):
     ]
 
 
-def test_drift_is_reported_row_by_row_and_exits_1(database, capsys):
+def test_drift_is_reported_row_by_row_and_exits_1(
+    database: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     movie, other = add_movie("a"), add_movie("b")
     add_reviews(review(movie, created_at=DAY), review(other, created_at=DAY))
     corrupt(movie, other)
@@ -65,7 +71,9 @@ def test_drift_is_reported_row_by_row_and_exits_1(database, capsys):
     assert all(row["expected"] is None or row["actual"] is None for row in daily)
 
 
-def test_rebuild_repairs_everything_and_leaves_correct_rows_alone(database, capsys):
+def test_rebuild_repairs_everything_and_leaves_correct_rows_alone(
+    database: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     movie, other, fine = add_movie("a"), add_movie("b"), add_movie("c")
     add_reviews(review(movie, created_at=DAY), review(other, created_at=DAY), review(fine))
     untouched = aggregate(fine)
@@ -82,7 +90,7 @@ def test_rebuild_repairs_everything_and_leaves_correct_rows_alone(database, caps
     assert aggregates.main(["verify"]) == 0
 
 
-def test_emptied_days_are_not_drift(database):
+def test_emptied_days_are_not_drift(database: str) -> None:
     movie = add_movie()
     add_reviews(review(movie, created_at=DAY))
     with db.transaction() as conn:
@@ -92,7 +100,7 @@ def test_emptied_days_are_not_drift(database):
     assert drift().clean
 
 
-def test_the_command_line_exit_code(database):
+def test_the_command_line_exit_code(database: str) -> None:
     movie = add_movie()
     add_reviews(review(movie))
     with db.transaction() as conn:

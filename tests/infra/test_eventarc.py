@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pytest
 from cloudevents.http import CloudEvent
@@ -30,7 +31,7 @@ FAST = Backoff(base=0.01, cap=0.05)
 class Recorder(BaseHTTPRequestHandler):
     """Answers 500 to the first delivery of each object, 204 afterwards."""
 
-    received: ClassVar[list[tuple[dict[str, str], dict]]] = []
+    received: ClassVar[list[tuple[dict[str, str], dict[str, Any]]]] = []
     failed: ClassVar[set[tuple[str, str]]] = set()
 
     def do_POST(self) -> None:
@@ -42,12 +43,12 @@ class Recorder(BaseHTTPRequestHandler):
         self.send_response(500 if first else 204)
         self.end_headers()
 
-    def log_message(self, *args) -> None:
+    def log_message(self, *args: object) -> None:
         pass
 
 
 @pytest.fixture
-def recorder():
+def recorder() -> Iterator[str]:
     Recorder.received, Recorder.failed = [], set()
     server = ThreadingHTTPServer(("127.0.0.1", free_port()), Recorder)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -62,21 +63,21 @@ def running(forwarder: Forwarder) -> threading.Thread:
     return thread
 
 
-def wait_until(condition, timeout: float = 20) -> None:
+def wait_until(condition: Callable[[], object], timeout: float = 20) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.05)
 
 
-def test_backoff_is_capped_and_jittered():
+def test_backoff_is_capped_and_jittered() -> None:
     backoff = Backoff(base=0.5, cap=60)
     delays = [backoff.delay(n) for n in range(40)]
     assert all(0 <= d <= 60 for d in delays)
     assert len(set(delays)) > 30
 
 
-def test_forwards_each_generation_once_retrying_failures(gcs, recorder):
+def test_forwards_each_generation_once_retrying_failures(gcs: Any, recorder: str) -> None:
     put(gcs, "a.jsonl", b"{}\n")
     put(gcs, "reports/a.jsonl.json", b"{}")
     put(gcs, "rejects/a.jsonl.jsonl", b"{}\n")
@@ -116,7 +117,7 @@ def test_forwards_each_generation_once_retrying_failures(gcs, recorder):
     assert isinstance(body["size"], str) and isinstance(body["generation"], str)
 
 
-def test_connection_errors_are_retried_until_stopped():
+def test_connection_errors_are_retried_until_stopped() -> None:
     forwarder = Forwarder("uploads", f"http://127.0.0.1:{free_port()}/", backoff=FAST)
     event = CloudEvent({"type": "t", "source": "s"}, {"name": "x"})
     timer = threading.Timer(0.3, forwarder.stopping.set)
@@ -125,7 +126,7 @@ def test_connection_errors_are_retried_until_stopped():
 
 
 @pytest.fixture
-def function_server(database, gcs, monkeypatch):
+def function_server(database: str, gcs: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """The reviews CloudEvent function served over HTTP, as functions-framework would."""
     use_model(monkeypatch)
     create_movies(3)
@@ -137,7 +138,9 @@ def function_server(database, gcs, monkeypatch):
     server.shutdown()
 
 
-def test_upload_cli_end_to_end(function_server, gcs, capsys):
+def test_upload_cli_end_to_end(
+    function_server: str, gcs: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
     gcs.create_bucket("uploads")
     forwarder = Forwarder("uploads", function_server, interval=0.1, backoff=FAST)
     thread = running(forwarder)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import socket
 import threading
+from collections.abc import Iterable, Iterator
+from wsgiref.types import StartResponse, WSGIEnvironment
 
 import pytest
 from werkzeug.serving import make_server
@@ -15,7 +17,7 @@ from infra.localpg import free_port
 from infra.router import Router
 
 
-def echo(environ, start_response):
+def echo(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
     request = Request(environ)
     body = {
         "path": request.full_path,
@@ -30,7 +32,7 @@ def echo(environ, start_response):
 
 
 @pytest.fixture
-def upstream():
+def upstream() -> Iterator[str]:
     server = make_server("127.0.0.1", free_port(), echo, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -38,7 +40,7 @@ def upstream():
     server.shutdown()
 
 
-def test_forwards_by_prefix_with_body_headers_and_status(upstream):
+def test_forwards_by_prefix_with_body_headers_and_status(upstream: str) -> None:
     client = Client(Router({"/reviews": upstream, "/sentiment": upstream}))
     response = client.post(
         "/reviews:batch?x=1",
@@ -57,25 +59,25 @@ def test_forwards_by_prefix_with_body_headers_and_status(upstream):
     assert client.get("/sentiment").status_code == 201
 
 
-def test_unknown_prefix_is_a_404_problem(upstream):
+def test_unknown_prefix_is_a_404_problem(upstream: str) -> None:
     response = Client(Router({"/movies": upstream})).get("/moviesx")
     assert response.status_code == 404
     assert response.mimetype == "application/problem+json"
 
 
-def test_unreachable_function_is_a_503_problem():
+def test_unreachable_function_is_a_503_problem() -> None:
     response = Client(Router({"/movies": f"http://127.0.0.1:{free_port()}"})).get("/movies")
     assert response.status_code == 503
     assert response.headers["Retry-After"]
 
 
-def test_default_route_takes_every_unmatched_path(upstream):
+def test_default_route_takes_every_unmatched_path(upstream: str) -> None:
     client = Client(Router({"/movies": "http://127.0.0.1:9"}, default=upstream))
     for path in ("/", "/films/1", "/docs", "/openapi.json", "/moviesx"):
         assert client.get(path).get_json()["path"].rstrip("?") == path
 
 
-def test_healthz_says_it_is_up_and_nothing_more(upstream):
+def test_healthz_says_it_is_up_and_nothing_more(upstream: str) -> None:
     response = Client(Router({"/movies": upstream})).get("/healthz")
     assert response.get_json() == {"status": "ok"}
     assert "127.0.0.1" not in response.get_data(as_text=True)
@@ -136,13 +138,15 @@ def _read_request(conn: socket.socket) -> bool:
 
 
 @pytest.fixture
-def dropping():
+def dropping() -> Iterator[OneRequestPerConnection]:
     server = OneRequestPerConnection()
     yield server
     server.close()
 
 
-def test_requests_safe_to_resend_survive_a_dropped_keep_alive_connection(dropping):
+def test_requests_safe_to_resend_survive_a_dropped_keep_alive_connection(
+    dropping: OneRequestPerConnection,
+) -> None:
     client = Client(Router({"/movies": dropping.url}))
     for _ in range(5):
         assert client.get("/movies").status_code == 200
@@ -151,7 +155,7 @@ def test_requests_safe_to_resend_survive_a_dropped_keep_alive_connection(droppin
         assert response.status_code == 200
 
 
-def test_other_writes_are_not_sent_twice(dropping):
+def test_other_writes_are_not_sent_twice(dropping: OneRequestPerConnection) -> None:
     client = Client(Router({"/movies": dropping.url}))
     assert client.post("/movies", json={}).status_code == 200  # a fresh connection
     answered = dropping.answered

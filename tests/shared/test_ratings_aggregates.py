@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -31,7 +33,7 @@ MOMENTS = [
     datetime(2024, 2, 29, 12, 0, tzinfo=UTC),
 ]
 
-reviews_st: st.SearchStrategy[dict] = st.builds(
+reviews_st: st.SearchStrategy[dict[str, Any]] = st.builds(
     dict,
     movie=st.integers(0, 9),
     label=st.sampled_from(LABELS),
@@ -73,7 +75,7 @@ class World:
     def reviews(self, conn: sa.Connection) -> list[int]:
         return list(conn.execute(sa.text("SELECT id FROM reviews ORDER BY id")).scalars())
 
-    def apply(self, op: tuple, conn: sa.Connection) -> None:
+    def apply(self, op: tuple[Any, ...], conn: sa.Connection) -> None:
         kind = op[0]
         if kind == "movie":
             self.movies.append(
@@ -107,7 +109,7 @@ class World:
         else:
             self._edit_or_delete(op, conn)
 
-    def _upsert(self, op: tuple, conn: sa.Connection) -> None:
+    def _upsert(self, op: tuple[Any, ...], conn: sa.Connection) -> None:
         key, rating = f"key-{op[1] % 5}", op[2]
         action = "NOTHING" if op[1] % 2 else "UPDATE SET rating = excluded.rating"
         conn.execute(
@@ -119,7 +121,7 @@ class World:
             {"m": self.movies[op[1] % len(self.movies)], "r": rating, "k": key},
         )
 
-    def _edit_or_delete(self, op: tuple, conn: sa.Connection) -> None:
+    def _edit_or_delete(self, op: tuple[Any, ...], conn: sa.Connection) -> None:
         ids = self.reviews(conn)
         if not ids:
             return
@@ -153,7 +155,9 @@ def _reset() -> None:
     ],
 )
 @given(ops=ops_st, grouped=st.booleans())
-def test_random_writes_keep_every_aggregate_exact(database: str, ops: list, grouped: bool) -> None:
+def test_random_writes_keep_every_aggregate_exact(
+    database: str, ops: list[tuple[Any, ...]], grouped: bool
+) -> None:
     _reset()  # the database fixture runs once per test function, not per example
     world = World()
     world.movies = [add_movie("a"), add_movie("b")]
@@ -213,7 +217,7 @@ def _writers_engine(url: str) -> sa.Engine:
     )
 
 
-def _run_concurrently(count: int, work) -> list[BaseException]:
+def _run_concurrently(count: int, work: Callable[[int], object]) -> list[BaseException]:
     barrier = threading.Barrier(count)
     errors: list[BaseException] = []
 

@@ -8,22 +8,26 @@ This package holds every helper more than one test module uses, one module per s
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+
+import flask
+from flask.testing import FlaskClient
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures"
 API_KEY = "test-key-1"
 
 
-def function_app(name: str, target: str | None = None, signature: str = "http") -> Any:
+def function_app(name: str, target: str | None = None, signature: str = "http") -> flask.Flask:
     """functions-framework's own WSGI app for functions/<name>/main.py."""
     from functions_framework import create_app
 
+    build: Callable[[str, str, str], flask.Flask] = create_app  # the library leaves it untyped
     source = REPO / "functions" / name / "main.py"
-    return create_app(target or name, str(source), signature)
+    return build(target or name, str(source), signature)
 
 
-def function_client(name: str, target: str | None = None, signature: str = "http") -> Any:
+def function_client(name: str, target: str | None = None, signature: str = "http") -> FlaskClient:
     """functions-framework's own app for functions/<name>/main.py, as a Flask test client."""
     return function_app(name, target, signature).test_client()

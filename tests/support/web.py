@@ -58,6 +58,12 @@ class Node:
             if isinstance(child, Node):
                 yield from child.iter()
 
+    def attr(self, name: str) -> str:
+        """The value of an attribute this node must carry."""
+        value = self.attrs.get(name)
+        assert value is not None, f"<{self.tag}> has no {name}"
+        return value
+
     def find_all(self, tag: str | None = None, **attrs: str) -> list[Node]:
         """Elements by tag and exact attribute values (class_ for class)."""
         wanted = {k.rstrip("_"): v for k, v in attrs.items()}

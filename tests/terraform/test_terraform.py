@@ -481,7 +481,7 @@ def tier_max_connections(module: Config, tier: str) -> int:
         parts = tier.split("-")
         memory = int(parts[3]) if len(parts) > 3 and parts[3].isdigit() else 0
     table = module.locals["db_max_connections_by_memory"]
-    return max(row["max_connections"] for row in table if memory >= row["min_mib"])
+    return int(max(row["max_connections"] for row in table if memory >= row["min_mib"]))
 
 
 def budget(module: Config, args: dict[str, Any] | None = None) -> tuple[int, int, dict[str, int]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -10,7 +11,9 @@ from shared.uploads import job, pipeline
 from tests.support.uploads import assert_exact, create_movies, fixture, put, use_model
 
 
-def test_job_processes_an_object_and_a_rerun_changes_nothing(database, gcs, monkeypatch, capsys):
+def test_job_processes_an_object_and_a_rerun_changes_nothing(
+    database: str, gcs: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     use_model(monkeypatch)
     monkeypatch.setattr(pipeline, "TIME_BUDGET_SECONDS", 0.0)  # would stop after one batch
     create_movies(3)
@@ -21,7 +24,7 @@ def test_job_processes_an_object_and_a_rerun_changes_nothing(database, gcs, monk
     assert_exact(blob, 15, 7)
 
 
-def test_job_refuses_a_missing_object(database, gcs):
+def test_job_refuses_a_missing_object(database: str, gcs: Any) -> None:
     gcs.create_bucket("uploads")
     with pytest.raises(SystemExit, match="does not exist"):
         job.main(["gs://uploads/nope.jsonl"])

@@ -14,7 +14,9 @@ from shared.uploads.ledger import BatchCounts, LostLease, UploadBusy
 OBJ = UploadObject("uploads", "x.jsonl", 7, 10)
 
 
-def test_a_held_lease_makes_other_deliveries_wait_then_give_up(database, monkeypatch):
+def test_a_held_lease_makes_other_deliveries_wait_then_give_up(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     holding, release = threading.Event(), threading.Event()
 
     def hold() -> None:
@@ -36,7 +38,7 @@ def test_a_held_lease_makes_other_deliveries_wait_then_give_up(database, monkeyp
         pass
 
 
-def test_a_batch_commits_only_on_the_checkpoint_it_started_from(database):
+def test_a_batch_commits_only_on_the_checkpoint_it_started_from(database: str) -> None:
     progress = ledger.claim(OBJ)
     assert (progress.status, progress.checkpoint_line, progress.attempts) == ("processing", 0, 1)
     counts = BatchCounts(

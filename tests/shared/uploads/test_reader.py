@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from shared.uploads import lines
@@ -12,14 +14,14 @@ from tests.support.uploads import gz, put
 LIMITS = Limits(max_bytes=10_000_000, max_lines=1000, max_line_bytes=300)
 
 
-def read(gcs, name: str, data: bytes, limits: Limits = LIMITS) -> list[RawRecord]:
+def read(gcs: Any, name: str, data: bytes, limits: Limits = LIMITS) -> list[RawRecord]:
     blob = put(gcs, name, data)
     obj = UploadObject(blob.bucket.name, blob.name, blob.generation, blob.size)
     sniff(obj, limits)
     return list(records(obj, limits))
 
 
-def test_jsonl_numbers_physical_lines_and_skips_blank_ones(gcs):
+def test_jsonl_numbers_physical_lines_and_skips_blank_ones(gcs: Any) -> None:
     data = b'\xef\xbb\xbf{"a": 1}\r\n\r\n   \n{"b": "\xea\xb0\x80"}\n{"c": 3}'
     got = read(gcs, "x.jsonl", data)
     assert [(r.line, r.payload) for r in got] == [
@@ -29,7 +31,7 @@ def test_jsonl_numbers_physical_lines_and_skips_blank_ones(gcs):
     ]
 
 
-def test_jsonl_isolates_invalid_utf8_and_overlong_lines(gcs):
+def test_jsonl_isolates_invalid_utf8_and_overlong_lines(gcs: Any) -> None:
     good = '{"content": "좋다"}\n'.encode()
     data = good * 5 + b'{"x": "\xff"}\n' + b"[" + b" " * 1000 + b"]\n" + good
     got = read(gcs, "x.jsonl.gz", gz(data))
@@ -40,7 +42,7 @@ def test_jsonl_isolates_invalid_utf8_and_overlong_lines(gcs):
     assert got[-1].line == 8 and got[-1].payload == good.decode().strip()
 
 
-def test_csv_records_start_on_their_first_physical_line(gcs):
+def test_csv_records_start_on_their_first_physical_line(gcs: Any) -> None:
     data = (
         '\ufeffmovie_id,author,content\r\n1,a,"x\r\ny"\r\n\r\n2,b,"say ""hi"", ok"\r\n'
         '3,c,"bad"quote\r\n4,d\r\n'
@@ -54,7 +56,7 @@ def test_csv_records_start_on_their_first_physical_line(gcs):
     ]
 
 
-def test_csv_overlong_quoted_line_keeps_the_following_records(gcs):
+def test_csv_overlong_quoted_line_keeps_the_following_records(gcs: Any) -> None:
     data = (f'movie_id,author,content\n1,a,"start\n{"x" * 1000}"\n2,b,fine\n').encode()
     got = read(gcs, "x.csv", data)
     assert [(r.line, r.problem) for r in got] == [
@@ -73,19 +75,19 @@ def test_csv_overlong_quoted_line_keeps_the_following_records(gcs):
         ("x.txt", b"{}\n", "unsupported file type"),
     ],
 )
-def test_poison_objects(gcs, name, data, error):
+def test_poison_objects(gcs: Any, name: str, data: bytes, error: str) -> None:
     with pytest.raises(PoisonObject, match=error):
         read(gcs, name, data)
 
 
-def test_decompressed_bytes_are_capped(gcs):
+def test_decompressed_bytes_are_capped(gcs: Any) -> None:
     limits = Limits(max_bytes=100_000, max_lines=10**6, max_line_bytes=300)
     with pytest.raises(PoisonObject, match="decompressed"):
         read(gcs, "bomb.jsonl.gz", gz(b"\n" * 10_000_000), limits)
 
 
-def test_parse_explains_each_rejection():
-    def reason(payload):
+def test_parse_explains_each_rejection() -> None:
+    def reason(payload: str | dict[str, str]) -> Any:
         result = lines.parse(RawRecord(1, payload, str(payload)))
         return result.reason if isinstance(result, lines.Rejected) else result
 
@@ -102,5 +104,5 @@ def test_parse_explains_each_rejection():
     assert ok.item.movie_id == 7 and ok.item.author == "a" and ok.item.external_id is None
 
 
-def test_clip_makes_raw_text_storable():
+def test_clip_makes_raw_text_storable() -> None:
     assert clip("a\x00b" + "\udcff" + "c" * 2000) == "a\ufffdb\ufffd" + "c" * 1020

@@ -10,7 +10,7 @@ from shared.schemas.ratings import LabelCounts, TrendPoint
 from shared.web import charts
 
 
-def test_split_segments_tile_the_bar_in_label_order():
+def test_split_segments_tile_the_bar_in_label_order() -> None:
     segments = charts.split(LabelCounts(positive=6, neutral=1, negative=3))
     assert [s.label for s in segments] == ["positive", "neutral", "negative"]
     assert [s.percent for s in segments] == pytest.approx([60, 10, 30])
@@ -19,12 +19,12 @@ def test_split_segments_tile_the_bar_in_label_order():
     assert [s.name for s in segments] == ["긍정", "중립", "부정"]
 
 
-def test_split_without_reviews_has_no_width():
+def test_split_without_reviews_has_no_width() -> None:
     segments = charts.split(LabelCounts(positive=0, neutral=0, negative=0))
     assert all(s.width == 0 and s.count == 0 for s in segments)
 
 
-def test_histogram_scales_to_the_peak_and_colours_by_region():
+def test_histogram_scales_to_the_peak_and_colours_by_region() -> None:
     counts = {str(r): 0 for r in range(1, 11)} | {"2": 5, "7": 10, "10": 20}
     chart = charts.histogram(counts)
     heights = {b.label: b.height for b in chart.bars}
@@ -37,13 +37,13 @@ def test_histogram_scales_to_the_peak_and_colours_by_region():
     assert chart.total == 35
 
 
-def test_histogram_tolerates_missing_buckets():
+def test_histogram_tolerates_missing_buckets() -> None:
     chart = charts.histogram({})
     assert len(chart.bars) == 10 and chart.total == 0
     assert all(b.height == 0 for b in chart.bars)
 
 
-def test_trend_bars_and_positivity_line():
+def test_trend_bars_and_positivity_line() -> None:
     start = date(2026, 1, 5)
     points = [
         TrendPoint(period=start + timedelta(weeks=i), review_count=n, average_positivity=p)
@@ -61,6 +61,6 @@ def test_trend_bars_and_positivity_line():
     assert chart.ticks[0][1] == "01/05"
 
 
-def test_trend_of_nothing():
+def test_trend_of_nothing() -> None:
     chart = charts.trend([])
     assert chart.bars == [] and chart.ticks == [] and chart.line == ""

@@ -21,7 +21,7 @@ def document(paths: dict[str, Any], schemas: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def test_paths_tagged_probes_dropped_identical_schemas_shared():
+def test_paths_tagged_probes_dropped_identical_schemas_shared() -> None:
     movies = document(
         {
             "/movies": {"get": {"summary": "list"}},
@@ -40,7 +40,7 @@ def test_paths_tagged_probes_dropped_identical_schemas_shared():
     assert [t["name"] for t in merged["tags"]] == ["movies", "ratings"]
 
 
-def test_functions_on_their_own_urls_get_per_path_servers():
+def test_functions_on_their_own_urls_get_per_path_servers() -> None:
     merged = merge(
         {"movies": document({"/movies": {"get": {}}}, {})}, {"movies": "https://movies.run.app"}
     )
@@ -57,7 +57,9 @@ def test_functions_on_their_own_urls_get_per_path_servers():
         ),
     ],
 )
-def test_one_base_url_means_relative_paths(monkeypatch, env, servers):
+def test_one_base_url_means_relative_paths(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], servers: dict[str, str] | None
+) -> None:
     from shared.web.openapi import _servers
 
     for name in ("API_BASE_URL", "MOVIES_API_URL", "REVIEWS_API_URL", "RATINGS_API_URL"):
@@ -69,7 +71,7 @@ def test_one_base_url_means_relative_paths(monkeypatch, env, servers):
     get_settings.cache_clear()
 
 
-def test_conflicting_schemas_or_operations_are_refused():
+def test_conflicting_schemas_or_operations_are_refused() -> None:
     a = document({"/x": {"get": {}}}, {"Problem": PROBLEM})
     b = document({"/y": {"get": {}}}, {"Problem": {"type": "string"}})
     with pytest.raises(MergeConflict, match="Problem"):
