@@ -1,6 +1,6 @@
 """Step 2b: combine teachers into one ensemble -> distillation targets for every split.
 
-``python -m model.ensemble --teachers v2 wide morph ngram use``
+``python -m model.ensemble --teachers v2 wide morph``
 Reads ``.local/teachers/<name>/<split>.npz`` (see ``model.soft_targets``), fits the
 pooling weights on dev, writes ``.local/soft-targets/<split>.npz`` and prints (and saves
 as ``ensemble.json``) every teacher's and the ensemble's dev figures.
