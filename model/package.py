@@ -1,6 +1,6 @@
 """Step 5: assemble the artifact folder: INT8 model, tokenizer, manifest.
 
-``python -m model.package --run model/runs/main --version nsmc-distil-v3-20261127``
+``python -m model.package --run model/runs/main --version nsmc-bilstm-v3-20261127``
 Chooses the 3-class decision on dev with the INT8 outputs (temperature calibration of
 the rating head, then region weights for macro-F1; see ``shared/sentiment/decision``),
 checks INT8 vs FP32 label agreement on dev (>= 99.5% or the step fails) and writes

@@ -48,6 +48,13 @@ def _cloud_sql_engine(settings: Settings, **pool: Any) -> sa.Engine:
     return sa.create_engine("postgresql+pg8000://", creator=getconn, **pool)
 
 
+def socket_timeout_s(settings: Settings) -> float:
+    """pg8000's socket timeout: past the statement timeout, so PostgreSQL's own cancel (a
+    clean 57014 error on a live connection) always comes first; a shorter one cut long
+    statements off mid-reply and left the connection unusable."""
+    return settings.db_statement_timeout_ms / 1000 + 10
+
+
 def build_engine(settings: Settings) -> sa.Engine:
     """A pooled engine for the configured database (direct URL or Cloud SQL)."""
     pool = {
@@ -56,7 +63,7 @@ def build_engine(settings: Settings) -> sa.Engine:
         "pool_timeout": settings.db_pool_timeout,
         "pool_recycle": 1800,
         "pool_pre_ping": True,
-        "connect_args": {"timeout": 10} if settings.database_url else {},
+        "connect_args": {"timeout": socket_timeout_s(settings)} if settings.database_url else {},
     }
     if not (settings.database_url or settings.instance_connection_name):
         raise RuntimeError("no database configured: set DATABASE_URL or INSTANCE_CONNECTION_NAME")

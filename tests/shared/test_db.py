@@ -64,3 +64,22 @@ def test_a_unit_of_work_commits_every_joined_transaction_or_none(database: str) 
         conn.execute(insert, {"t": "kept"})
     with db.transaction() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM movies")).scalar_one() == 1
+
+
+def test_a_long_statement_ends_with_the_statement_timeout_on_a_live_connection(
+    database: str,
+) -> None:
+    from shared.settings import Settings
+
+    settings = Settings(database_url=database, db_statement_timeout_ms=300, db_pool_size=1)
+    assert db.socket_timeout_s(settings) > settings.db_statement_timeout_ms / 1000
+    assert db.socket_timeout_s(Settings(database_url=database)) > 15  # the default 15 s
+    engine = db.build_engine(settings)
+    try:
+        with pytest.raises(sa.exc.DBAPIError) as cancelled, engine.connect() as conn:
+            conn.execute(sa.text("SELECT pg_sleep(2)"))
+        assert "57014" in str(cancelled.value)  # query_canceled, not a socket error
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT 1")).scalar() == 1
+    finally:
+        engine.dispose()
