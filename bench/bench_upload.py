@@ -74,21 +74,15 @@ def build_file(lines: int, compress: bool) -> bytes:
     return out.getvalue()
 
 
-def start_stack(root: Path) -> tuple[Any, str, Any, str]:
-    from gcp_storage_emulator.server import create_server
+def seed_movies(url: str) -> None:
+    """MOVIES movies in a migrated database: the file's lines name ids 1..MOVIES."""
+    import sqlalchemy as sa
 
-    from infra import migrate
-    from infra.localpg import EmbeddedPostgres, free_port
     from shared import db
     from shared.settings import Settings
 
-    pg = EmbeddedPostgres(root / "pg", free_port(), durable=True).start()
-    url = pg.create_database("bench")
-    migrate.upgrade_database(url)
     engine = db.build_engine(Settings(database_url=url))
     with engine.begin() as conn:
-        import sqlalchemy as sa
-
         conn.execute(
             sa.text(
                 "INSERT INTO movies (title) SELECT 'movie ' || i FROM generate_series(1, :n) i"
@@ -96,6 +90,18 @@ def start_stack(root: Path) -> tuple[Any, str, Any, str]:
             {"n": MOVIES},
         )
     engine.dispose()
+
+
+def start_stack(root: Path) -> tuple[Any, str, Any, str]:
+    from gcp_storage_emulator.server import create_server
+
+    from infra import migrate
+    from infra.localpg import EmbeddedPostgres, free_port
+
+    pg = EmbeddedPostgres(root / "pg", free_port(), durable=True).start()
+    url = pg.create_database("bench")
+    migrate.upgrade_database(url)
+    seed_movies(url)
     port = free_port()
     emulator = create_server("127.0.0.1", port, in_memory=True)
     emulator.start()

@@ -35,7 +35,7 @@ sys.path.insert(0, str(REPO))  # runnable as `python bench/bench_upload_fanout.p
 
 # the sibling benchmarks (bench/ is on the path when this runs as a script)
 from bench_rescore import busiest_others  # noqa: E402
-from bench_upload import MOVIES, build_file  # noqa: E402
+from bench_upload import build_file, seed_movies  # noqa: E402
 
 NAME = "bench/big.jsonl"
 SINGLE = r"""
@@ -128,13 +128,11 @@ def main() -> None:
     os.environ.setdefault("DATABASE_URL", "postgresql://postgres@127.0.0.1:1/unset")
     print(f"before: load average {os.getloadavg()[0]:.1f}; others: {busiest_others()}")
 
-    import sqlalchemy as sa
     from gcp_storage_emulator.server import create_server
 
     from infra import migrate
     from infra.localpg import EmbeddedPostgres, free_port
-    from shared import db, storage
-    from shared.settings import Settings
+    from shared import storage
 
     data = build_file(args.lines, compress=False)
     runs: list[tuple[str, float, dict[str, Any]]] = []
@@ -147,15 +145,7 @@ def main() -> None:
         try:
             template = pg.create_database("seeded")
             migrate.upgrade_database(template)
-            engine = db.build_engine(Settings(database_url=template))
-            with engine.begin() as conn:
-                conn.execute(
-                    sa.text(
-                        "INSERT INTO movies (title) SELECT 'm' || i FROM generate_series(1, :n) i"
-                    ),
-                    {"n": MOVIES},
-                )
-            engine.dispose()
+            seed_movies(template)
             began = time.perf_counter()
             blob = storage.get_client().create_bucket("uploads").blob(NAME, chunk_size=8 << 20)
             blob.upload_from_file(io.BytesIO(data), size=len(data))

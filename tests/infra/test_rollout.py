@@ -10,10 +10,8 @@ from typing import Any
 import pytest
 
 from infra import rollout
-from shared.jobs import launcher
 from shared.sentiment.artifact import fetch_artifact
-from shared.settings import get_settings
-from tests.support.fake_run_api import FakeRunApi, fake_run_api
+from tests.support.fake_run_api import FakeRunApi, launcher_on_fake_api
 from tests.support.rescore import default_artifact
 
 JOB = "projects/p/locations/r/jobs/kmr-dev-rescore"
@@ -45,12 +43,8 @@ def test_relabel_never_overwrites(tmp_path: Path) -> None:
 
 @pytest.fixture
 def api(monkeypatch: pytest.MonkeyPatch) -> Any:
-    monkeypatch.setenv("JOB_RUNNER", "cloud")
-    get_settings.cache_clear()
-    with fake_run_api() as fake:
-        monkeypatch.setattr(launcher, "_client", fake.client())
+    with launcher_on_fake_api(monkeypatch) as fake:
         yield fake
-    get_settings.cache_clear()
 
 
 def test_rescore_starts_the_job_with_the_model_and_task_count(

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import pytest
+
 from infra.localpg import free_port
 
 RUN = re.compile(r"^/v2/(?P<job>projects/[^/]+/locations/[^/]+/jobs/[^/:]+):run$")
@@ -111,3 +113,17 @@ def fake_run_api() -> Iterator[FakeRunApi]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@contextmanager
+def launcher_on_fake_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeRunApi]:
+    """The job launcher in cloud mode (JOB_RUNNER=cloud), its Admin API a fresh fake."""
+    from shared.jobs import launcher
+    from shared.settings import get_settings
+
+    monkeypatch.setenv("JOB_RUNNER", "cloud")
+    get_settings.cache_clear()
+    with fake_run_api() as api:
+        monkeypatch.setattr(launcher, "_client", api.client())
+        yield api
+    get_settings.cache_clear()

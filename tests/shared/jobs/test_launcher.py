@@ -8,20 +8,15 @@ import pytest
 from google.api_core import exceptions as google_errors
 
 from shared.jobs import launcher
-from shared.settings import get_settings
-from tests.support.fake_run_api import FakeRunApi, fake_run_api
+from tests.support.fake_run_api import FakeRunApi, launcher_on_fake_api
 
 JOB = "projects/p/locations/asia-northeast3/jobs/kmr-dev-uploads"
 
 
 @pytest.fixture
 def cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeRunApi]:
-    monkeypatch.setenv("JOB_RUNNER", "cloud")
-    get_settings.cache_clear()
-    with fake_run_api() as api:
-        monkeypatch.setattr(launcher, "_client", api.client())
+    with launcher_on_fake_api(monkeypatch) as api:
         yield api
-    get_settings.cache_clear()
 
 
 def test_an_execution_is_started_with_task_count_and_env_overrides(cloud: FakeRunApi) -> None:
