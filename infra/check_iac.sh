@@ -40,11 +40,15 @@ fi
 # --skip-download: no calls to the vendor's platform (offline, no API key).
 checkov_args=(--framework terraform --compact --quiet --skip-download)
 
-echo "iac: checkov terraform/ (environments as configured)"
-"${CHECKOV_VENV}/bin/checkov" -d terraform "${checkov_args[@]}"
+# One configuration (terraform/*.tf + modules/), once per environment with that
+# environment's settings, as the pipeline plans it.
+for settings in terraform/environments/*/settings.tfvars; do
+  echo "iac: checkov terraform/ with ${settings#terraform/}"
+  "${CHECKOV_VENV}/bin/checkov" -d terraform "${checkov_args[@]}" --var-file "${settings}"
+done
 
-# The load balancer is off by default, so the pass above does not see its
-# resources; check the module once more with it switched on.
+# The load balancer is off in both environments, so the passes above do not see
+# its resources; check the module once more with it switched on.
 echo "iac: checkov terraform/modules/system with enable_load_balancer = true"
 "${CHECKOV_VENV}/bin/checkov" -d terraform/modules/system "${checkov_args[@]}" \
   --var-file tests/terraform/checkov-lb.tfvars

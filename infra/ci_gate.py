@@ -2,17 +2,21 @@
 
     python3 -m infra.ci_gate --env dev --project P --branch B --pr N --trigger T --apply A
 
-Writes ``yes`` or ``no`` to /workspace/apply (read by every step that changes the cloud) and
-the state bucket to /workspace/state-bucket. Standard library only: it runs before anything
-is installed. Rules (docs/deploy.md, "Continuous deployment"):
+Writes ``yes`` or ``no`` to /workspace/apply, read by every step that changes the cloud.
+Standard library only: it runs before anything is installed. Rules (docs/deploy.md,
+"Continuous deployment"):
 
 - a pull-request build (``_PR_NUMBER`` set) never applies, whatever its branch is called;
 - a triggered build applies only from its environment's branches (dev: ``dev``; prod:
   ``main`` or ``prod``);
 - a manual ``gcloud builds submit`` applies only when asked to (``_APPLY=true``).
 
-It also refuses to run when the environment's settings.auto.tfvars names another project than
-the build's, or when the build does not run as the deployer those settings name.
+It refuses to run when the environment's files (terraform/environments/<env>/) do not
+belong to it: settings.tfvars naming another project than the build's or another
+environment, backend.hcl without a bucket or with another environment's prefix. A build that
+applies must run as the deployer those settings name; a plan-only build (a pull request,
+say) may run as any identity that can read the project and the state, such as a read-only
+account.
 """
 
 from __future__ import annotations
@@ -50,15 +54,29 @@ def decide(env: str, branch: str, pr_number: str, trigger: str, apply: str) -> t
     return False, "manual build: plan only (add _APPLY=true to deploy)"
 
 
-def settings(env: str, root: Path = ROOT) -> dict[str, str]:
-    """The plain string settings of terraform/environments/<env>/settings.auto.tfvars."""
-    path = root / "terraform" / "environments" / env / "settings.auto.tfvars"
+def environment_dir(env: str, root: Path = ROOT) -> Path:
+    """terraform/environments/<env>: the environment's settings and state location."""
+    return root / "terraform" / "environments" / env
+
+
+def _assignments(path: Path) -> dict[str, str]:
+    """The plain `name = "string"` lines of a .tfvars or .hcl file."""
     pattern = re.compile(r'^\s*([a-z_]+)\s*=\s*"([^"]*)"', re.M)
     return dict(pattern.findall(path.read_text(encoding="utf-8")))
 
 
+def settings(env: str, root: Path = ROOT) -> dict[str, str]:
+    """The plain string settings of terraform/environments/<env>/settings.tfvars."""
+    return _assignments(environment_dir(env, root) / "settings.tfvars")
+
+
+def backend(env: str, root: Path = ROOT) -> dict[str, str]:
+    """The state location of terraform/environments/<env>/backend.hcl (bucket, prefix)."""
+    return _assignments(environment_dir(env, root) / "backend.hcl")
+
+
 def deployer(values: dict[str, str]) -> str:
-    """The deployer's email, as the environment root module derives it."""
+    """The deployer's email, as terraform/main.tf derives it."""
     return values.get("build_service_account_email") or (
         f"kmr-deployer@{values['project_id']}.iam.gserviceaccount.com"
     )
@@ -74,13 +92,30 @@ def build_identity() -> str:
         raise GateError(f"cannot read the build's identity (metadata server): {exc}") from exc
 
 
-def check(env: str, project: str, identity: str, root: Path = ROOT) -> None:
+def check_files(env: str, project: str, root: Path = ROOT) -> dict[str, str]:
+    """The environment's settings, once they are known to belong to `env` in `project`."""
+    where = f"terraform/environments/{env}"
     values = settings(env, root)
     if values.get("project_id") != project:
         raise GateError(
-            f"terraform/environments/{env}/settings.auto.tfvars has project_id "
+            f"{where}/settings.tfvars has project_id "
             f"{values.get('project_id')!r} but this build runs in {project!r}"
         )
+    if values.get("environment") != env:
+        raise GateError(
+            f"{where}/settings.tfvars has environment {values.get('environment')!r}, not {env!r}"
+        )
+    state = backend(env, root)
+    if not state.get("bucket") or not state.get("prefix", "").endswith(f"/{env}"):
+        raise GateError(
+            f"{where}/backend.hcl must name the state bucket and a prefix ending in /{env}, "
+            f"not {state}"
+        )
+    return values
+
+
+def check_identity(values: dict[str, str], project: str, identity: str) -> None:
+    """A build that changes the environment runs as its deployer."""
     expected = deployer(values)
     if identity != expected:
         raise GateError(
@@ -98,20 +133,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pr", default="")
     parser.add_argument("--trigger", default="")
     parser.add_argument("--apply", default="")
-    parser.add_argument("--state-bucket", default="")
     parser.add_argument("--identity", default=None, help="skip the metadata server (tests)")
     parser.add_argument("--workspace", type=Path, default=Path("/workspace"))
     args = parser.parse_args(argv)
     try:
-        check(args.env, args.project, args.identity or build_identity())
         apply, why = decide(args.env, args.branch, args.pr, args.trigger, args.apply)
+        values = check_files(args.env, args.project)
+        if apply:
+            check_identity(values, args.project, args.identity or build_identity())
     except GateError as error:
         print(f"gate: {error}", file=sys.stderr)
         return 1
-    bucket = args.state_bucket or f"{args.project}-tfstate"
     (args.workspace / "apply").write_text("yes\n" if apply else "no\n")
-    (args.workspace / "state-bucket").write_text(bucket + "\n")
-    print(f"gate: env={args.env} state=gs://{bucket} apply={'yes' if apply else 'no'}: {why}")
+    state = backend(args.env)
+    print(
+        f"gate: env={args.env} state=gs://{state['bucket']}/{state['prefix']} "
+        f"apply={'yes' if apply else 'no'}: {why}"
+    )
     return 0
 
 

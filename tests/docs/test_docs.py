@@ -75,9 +75,8 @@ def test_inline_python_is_found() -> None:
 
 @pytest.fixture(scope="module")
 def env_variables() -> set[str]:
-    names = [set(load(TERRAFORM / "environments" / env).variables) for env in ("dev", "prod")]
-    assert names[0] == names[1]
-    return names[0]
+    """The settings an environment may give: the root configuration's variables."""
+    return set(load(TERRAFORM).variables)
 
 
 def test_terraform_variables_the_guide_uses_exist(env_variables: set[str]) -> None:
@@ -95,7 +94,7 @@ def test_targets_and_outputs_the_guide_uses_exist() -> None:
     module = load(MODULE)
     for rtype, name in re.findall(r"-target=module\.system\.(\w+)\.(\w+)", text):
         assert (rtype, name) in module.resources, f"{rtype}.{name}"
-    outputs = set(load(TERRAFORM / "environments" / "dev").outputs)
+    outputs = set(load(TERRAFORM).outputs)
     used = set(re.findall(r"output (?:-raw |-json )?(\w+)", text))
     assert {"sql_connection_name", "model_version", "function_urls"} <= used
     assert used <= outputs, used - outputs
@@ -105,7 +104,7 @@ def test_build_substitutions_the_guide_uses_exist() -> None:
     build = yaml.safe_load((REPO / "cloudbuild.yaml").read_text(encoding="utf-8"))
     given = re.findall(r'--substitutions\s+"([^"]+)"', guide_shell())
     used = {pair.split("=", 1)[0] for text in given for pair in text.split(",")}
-    assert {"_ENV", "_STATE_BUCKET", "_APPLY"} <= used
+    assert {"_ENV", "_APPLY"} <= used
     assert used <= set(build["substitutions"]), used
 
 
@@ -140,3 +139,78 @@ def test_terraform_directories_in_the_guide_exist() -> None:
         if rel not in {"ENV", "env"}:
             assert (TERRAFORM / "environments" / rel).is_dir(), rel
     assert Path(REPO / "infra" / "ci_gate.py").exists()
+
+
+def guide_commands() -> list[str]:
+    """Every command of the guide's shell blocks, continuation lines joined."""
+    lines = guide_shell().replace("\\\n", " ").splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.strip().startswith("#")]
+
+
+def test_terraform_runs_pick_the_environment_from_env() -> None:
+    """One configuration: every run names it, and the environment's own state and settings."""
+    assert set(re.findall(r'TF="([^"]+)"', guide_shell())) == {"terraform -chdir=terraform"}
+    run = re.compile(r"(?:\bterraform(?: (-chdir=\S+))?|\$TF)(?: -\S+)* (\w+)")
+    seen = set()
+    for command in guide_commands():
+        for chdir, action in run.findall(command.split("TF=")[-1] if "TF=" in command else command):
+            seen.add(action)
+            assert chdir in {"", "-chdir=terraform"}, command
+            assert chdir or "$TF" in command, command  # never a bare `terraform` elsewhere
+            if action == "init":
+                assert '-backend-config="environments/${ENV}/backend.hcl"' in command, command
+            if action in {"plan", "apply", "destroy"}:
+                saved = action == "apply" and command.endswith(" apply tfplan")
+                given = '-var-file="environments/${ENV}/settings.tfvars"' in command
+                assert saved or given or '"$SETTINGS"' in command, command
+    assert {"init", "plan", "apply", "output", "destroy", "state"} <= seen, seen
+
+
+def test_saved_plans_are_git_ignored() -> None:
+    """A saved plan holds secrets: where the guide writes one under terraform/, git ignores it."""
+    outs = {m for c in guide_commands() for m in re.findall(r"-out=(\S+)", c)}
+    assert outs == {"tfplan"}
+    paths = [TERRAFORM / name for name in outs] + [TERRAFORM / "tfplan.json"]
+    result = subprocess.run(
+        ["git", "check-ignore", *map(str, paths)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert len(result.stdout.splitlines()) == len(paths), result.stdout
+    assert "git-ignored" in GUIDE.read_text(encoding="utf-8")
+
+
+def test_builds_with_their_own_service_account_say_where_logs_go() -> None:
+    """Cloud Build refuses a user-specified service account without a logs option."""
+    build = yaml.safe_load((REPO / "cloudbuild.yaml").read_text(encoding="utf-8"))
+    config_has_logging = build["options"]["logging"] in {"CLOUD_LOGGING_ONLY", "NONE"}
+    builds = [c for c in guide_commands() if "gcloud builds " in c and "--service-account" in c]
+    assert len(builds) >= 3
+    for command in builds:
+        uses_config = (
+            "--config cloudbuild.yaml" in command or "--build-config cloudbuild.yaml" in command
+        )
+        own_logs = "--default-buckets-behavior=regional-user-owned-bucket" in command
+        assert (uses_config and config_has_logging) or own_logs, command
+
+
+def test_one_impersonation_of_the_deployer() -> None:
+    """ADC impersonates the deployer; nothing impersonates it a second time on top."""
+    shell = guide_shell()
+    assert "gcloud auth application-default login --impersonate-service-account" in shell
+    assert shell.count("--impersonate-service-account") == 1
+    assert not re.search(
+        r"GOOGLE_IMPERSONATE_SERVICE_ACCOUNT=|impersonate_service_account\s*=", shell
+    )
+
+
+def test_the_runbook_reruns_the_upload_job_with_its_object_and_task_count() -> None:
+    from shared.uploads.fanout import OBJECT_ENV
+
+    reruns = [c for c in guide_commands() if re.search(r"gcloud run jobs execute \S*uploads", c)]
+    assert reruns
+    for command in reruns:
+        assert "--tasks " in command, command
+        assert f'--update-env-vars "{OBJECT_ENV}=gs://' in command, command

@@ -35,7 +35,7 @@ def test_every_step_has_an_id_and_a_pinned_image(build: dict[str, Any]) -> None:
 
 def test_substitutions_logging_and_identity(build: dict[str, Any]) -> None:
     subs = build["substitutions"]
-    assert set(subs) == {"_ENV", "_STATE_BUCKET", "_APPLY"}
+    assert set(subs) == {"_ENV", "_APPLY"}  # the state location is the environment's own file
     assert subs["_APPLY"] == "false"  # a manual build plans unless told otherwise
     assert build["options"]["logging"] == "CLOUD_LOGGING_ONLY"
     # _PR_NUMBER / TRIGGER_NAME are absent from manual builds: they must read as empty
@@ -70,7 +70,7 @@ def test_pipeline_order_and_apply_gate(build: dict[str, Any]) -> None:
         assert flag in script["gate"], flag
     assert "make test" in script["test"]
     assert "python -m infra.bundles" in script["package"]
-    assert "/workspace/state-bucket" in script["tf-init"]
+    assert "-backend-config=environments/${_ENV}/backend.hcl" in script["tf-init"]
     assert "terraform show -json /workspace/tfplan" in script["tf-plan"]
     assert "infra.release before" in script["before-apply"]
     assert "infra.release after" in script["after-apply"]
@@ -79,3 +79,21 @@ def test_pipeline_order_and_apply_gate(build: dict[str, Any]) -> None:
     order = ["tf-plan", "before-apply", "tf-apply", "after-apply"]
     for earlier, later in itertools.pairwise(order):
         assert earlier in steps[later]["waitFor"], (earlier, later)
+
+
+def test_one_configuration_the_environment_picks_state_and_settings(
+    build: dict[str, Any],
+) -> None:
+    script = scripts(build)
+    for step in ("tf-init", "tf-plan", "tf-apply"):
+        assert "terraform/environments" not in script[step], step  # no per-environment copy
+    assert "terraform -chdir=terraform init" in script["tf-init"]
+    assert "-var-file=environments/${_ENV}/settings.tfvars" in script["tf-plan"]
+    assert "cd terraform\n" in script["tf-apply"] and "/workspace/tfplan" in script["tf-apply"]
+
+
+def test_a_plan_only_build_takes_no_state_lock(build: dict[str, Any]) -> None:
+    """A read-only identity (pull requests, docs/deploy.md section 8) cannot write the lock."""
+    plan = scripts(build)["tf-plan"]
+    assert 'if [ "$$(cat /workspace/apply)" != yes ]; then lock=-lock=false; fi' in plan
+    assert '"$$lock"' in plan

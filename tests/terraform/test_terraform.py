@@ -109,8 +109,9 @@ def module() -> Config:
 
 
 @pytest.fixture(scope="module")
-def envs() -> dict[str, Config]:
-    return {env: load(TERRAFORM / "environments" / env) for env in ENVIRONMENTS}
+def root() -> Config:
+    """terraform/*.tf: the one root configuration every environment plans."""
+    return load(TERRAFORM)
 
 
 def specs(module: Config) -> dict[str, dict[str, Any]]:
@@ -122,26 +123,32 @@ def specs(module: Config) -> dict[str, dict[str, Any]]:
 # --- providers and layout ----------------------------------------------------
 
 
-@pytest.mark.parametrize("where", ["modules/system", "environments/dev", "environments/prod"])
+def required_providers(config: Config) -> dict[str, Any]:
+    required: dict[str, Any] = {}
+    for block in config.terraform:
+        for providers in block.get("required_providers", []):
+            required.update(providers)
+    return required
+
+
+@pytest.mark.parametrize("where", ["modules/system", "."])
 def test_provider_versions_pinned(where: str) -> None:
     config = load(TERRAFORM / where)
     assert config.terraform, f"{where}: no terraform block"
-    required: dict[str, Any] = {}
-    for block in config.terraform:
-        assert "required_version" in block or required, f"{where}: no required_version"
-        for providers in block.get("required_providers", []):
-            required.update(providers)
+    assert any("required_version" in block for block in config.terraform), where
+    required = required_providers(config)
     assert {"google", "google-beta", "time"} <= set(required), required
     for name, spec in required.items():
         assert spec["source"] == f"hashicorp/{name}"
         assert PIN.match(spec["version"]), f"{where}: {name} {spec['version']!r} is not pinned"
 
 
+def test_root_and_module_pin_the_same_versions(root: Config, module: Config) -> None:
+    assert required_providers(root) == required_providers(module)
+
+
 def test_providers_in_use_are_declared(module: Config) -> None:
-    declared: set[str] = set()
-    for block in module.terraform:
-        for providers in block.get("required_providers", []):
-            declared.update(providers)
+    declared = set(required_providers(module))
     used = {"google"}
     for (rtype, _), body in module.resources.items():
         used.add(body.get("provider", rtype.split("_", 1)[0]).replace("${", "").rstrip("}"))
@@ -149,26 +156,53 @@ def test_providers_in_use_are_declared(module: Config) -> None:
     assert used <= declared, used - declared
 
 
-@pytest.mark.parametrize("env", ENVIRONMENTS)
-def test_environment_uses_module_and_gcs_backend(env: str, envs: dict[str, Config]) -> None:
-    config = envs[env]
-    call = config.modules["system"]
-    assert call["source"] == "../../modules/system"
-    assert call["environment"] == env
-    backends = [b for block in config.terraform for b in block.get("backend", [])]
-    assert len(backends) == 1 and "gcs" in backends[0]
-    # the state bucket differs per project: passed with -backend-config, never committed
-    assert "bucket" not in backends[0]["gcs"]
-    assert backends[0]["gcs"]["prefix"].endswith(env)
-    # every module output is re-exported for the pipeline
-    assert set(config.outputs) >= {
+def test_one_root_configuration_with_an_empty_gcs_backend(root: Config) -> None:
+    call = root.modules["system"]
+    assert call["source"] == "./modules/system"
+    assert call["environment"] == "${var.environment}"
+    backends = [b for block in root.terraform for b in block.get("backend", [])]
+    # the state location is the environment's backend.hcl, never the configuration's
+    assert backends == [{"gcs": {}}], backends
+    # every module output the pipeline and the guide read is re-exported
+    assert set(root.outputs) >= {
         "function_urls",
         "models_bucket",
         "uploads_bucket",
         "sql_connection_name",
         "service_account_emails",
         "db_app_users",
+        "jobs",
     }
+    for name, output in root.outputs.items():
+        assert output["value"] == f"${{module.system.{name}}}", name
+
+
+def test_environments_are_only_settings_and_a_state_location() -> None:
+    """No copies: an environment is two files, the configuration exists once."""
+    folders = sorted(p.name for p in (TERRAFORM / "environments").iterdir())
+    assert folders == sorted(ENVIRONMENTS)
+    for env in ENVIRONMENTS:
+        files = sorted(p.name for p in (TERRAFORM / "environments" / env).iterdir())
+        assert files == ["backend.hcl", "settings.tfvars"], (env, files)
+    assert not [p for p in TERRAFORM.rglob("*.tf") if "environments" in p.parts]
+
+
+def backend_file(env: str) -> dict[str, Any]:
+    with (TERRAFORM / "environments" / env / "backend.hcl").open(encoding="utf-8") as fh:
+        data: dict[str, Any] = hcl2.load(fh, serialization_options=OPTIONS)
+    return data
+
+
+def test_each_environment_keeps_its_state_apart() -> None:
+    backends = {env: backend_file(env) for env in ENVIRONMENTS}
+    for env, backend in backends.items():
+        assert set(backend) == {"bucket", "prefix"}, env
+        # the bucket the bootstrap creates in the environment's own project
+        assert backend["bucket"] == f"{settings_file(env)['project_id']}-tfstate", env
+        assert backend["prefix"] == f"kmr/{env}"
+    locations = {(b["bucket"], b["prefix"]) for b in backends.values()}
+    assert len(locations) == len(ENVIRONMENTS)
+    assert len({b["bucket"] for b in backends.values()}) == len(ENVIRONMENTS)
 
 
 def test_apis_survive_destroy(module: Config) -> None:
@@ -188,43 +222,64 @@ def test_compute_api_only_with_the_load_balancer(module: Config) -> None:
 
 
 def settings_file(env: str) -> dict[str, Any]:
-    path = TERRAFORM / "environments" / env / "settings.auto.tfvars"
+    path = TERRAFORM / "environments" / env / "settings.tfvars"
     with path.open(encoding="utf-8") as fh:
         data: dict[str, Any] = hcl2.load(fh, serialization_options=OPTIONS)
     return data
 
 
+def git_ignored(*paths: Path) -> set[Path]:
+    result = subprocess.run(
+        ["git", "check-ignore", *map(str, paths)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return {Path(line) for line in result.stdout.splitlines()}
+
+
 @pytest.mark.parametrize("env", ENVIRONMENTS)
-def test_settings_are_committed_and_complete(env: str, envs: dict[str, Config]) -> None:
-    config = envs[env]
+def test_settings_are_committed_and_complete(env: str, root: Config) -> None:
     values = settings_file(env)
-    assert set(values) <= set(config.variables), set(values) - set(config.variables)
-    required = {name for name, v in config.variables.items() if "default" not in v}
+    assert set(values) <= set(root.variables), set(values) - set(root.variables)
+    required = {name for name, v in root.variables.items() if "default" not in v}
     assert required <= set(values), required - set(values)
     assert values["project_id"] == f"my-project-{env}"
-    ignored = (TERRAFORM / ".gitignore").read_text(encoding="utf-8").split()
-    assert not any(p.endswith(".auto.tfvars") or p == "*.tfvars" for p in ignored)
+    assert values["environment"] == env  # the folder is the environment
+    folder = TERRAFORM / "environments" / env
+    assert not git_ignored(folder / "settings.tfvars", folder / "backend.hcl")
 
 
-@pytest.mark.parametrize("env", ENVIRONMENTS)
-def test_every_environment_variable_reaches_the_module(
-    env: str, envs: dict[str, Config], module: Config
-) -> None:
-    config = envs[env]
-    call = config.modules["system"]
-    for name in config.variables:
-        assert name in module.variables, f"{env}: {name} is not a module input"
-        assert name in call, f"{env}: variable {name} is not passed to the module"
-        assert f"var.{name}" in str(call[name]), f"{env}: {name} = {call[name]}"
-    # the tear-down switches exist where the guide uses them
-    assert {"deletion_protection", "force_destroy_buckets"} <= set(config.variables)
-    assert config.variables["deletion_protection"]["default"] is True
-    assert config.variables["force_destroy_buckets"]["default"] is False
+def test_every_root_variable_reaches_the_module(root: Config, module: Config) -> None:
+    call = root.modules["system"]
+    for name, variable in root.variables.items():
+        assert name in module.variables, f"{name} is not a module input"
+        assert name in call, f"variable {name} is not passed to the module"
+        assert f"var.{name}" in str(call[name]), f"{name} = {call[name]}"
+        if "default" in variable and variable["default"] is None:
+            # null means "the module's default", which needs a non-nullable module input
+            inner = module.variables[name]
+            if name != "build_service_account_email":  # coalesced in main.tf
+                assert inner.get("nullable") is False and "default" in inner, name
+    # the tear-down switches exist where the guide uses them, defaulting to safe
+    assert {"deletion_protection", "force_destroy_buckets"} <= set(root.variables)
+    assert module.default("deletion_protection") is True
+    assert module.default("force_destroy_buckets") is False
 
 
-def test_both_environments_declare_the_same_settings(envs: dict[str, Config]) -> None:
-    assert envs["dev"].variables == envs["prod"].variables
-    assert set(settings_file("dev")) == set(settings_file("prod"))
+def test_environments_set_the_same_settings_apart_from_sizing() -> None:
+    sizing = {"functions", "jobs", "db_backup_retained_count"}
+    assert set(settings_file("dev")) - sizing == set(settings_file("prod")) - sizing
+
+
+def test_a_state_belongs_to_one_environment(root: Config) -> None:
+    owner = root.resource("terraform_data", "state_owner")
+    assert owner["triggers_replace"] == {
+        "project_id": "${var.project_id}",
+        "environment": "${var.environment}",
+    }
+    assert owner["lifecycle"] == [{"prevent_destroy": True}]
 
 
 def test_checkov_skips_have_reasons() -> None:
@@ -579,9 +634,15 @@ def test_default_configuration_within_budget(module: Config) -> None:
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
-def test_environment_within_budget(module: Config, envs: dict[str, Config], env: str) -> None:
-    demand, available, per_function = budget(module, envs[env].modules["system"])
+def test_environment_within_budget(module: Config, env: str) -> None:
+    demand, available, per_function = budget(module, settings_file(env))
     assert demand <= available, f"{env}: {per_function} = {demand} > {available}"
+
+
+def test_prod_sizing_is_what_its_settings_say(module: Config) -> None:
+    demand, available, per_function = budget(module, settings_file("prod"))
+    assert per_function["movies"] == 50 and per_function["reviews-uploads"] == 8
+    assert (demand, available) == (148, 390)
 
 
 def test_budget_catches_an_overcommitted_tier(module: Config) -> None:
@@ -622,13 +683,20 @@ output "budget" {
 """
 
 
-def _literal_args(call: dict[str, Any], module: Config) -> dict[str, Any]:
-    """Module arguments that are plain values (not ${...} expressions) and are inputs."""
-    return {
-        k: v
-        for k, v in call.items()
-        if k in module.variables and not (isinstance(v, str) and v.startswith("${"))
-    }
+def _module_args(settings: dict[str, Any], module: Config) -> dict[str, Any]:
+    """An environment's settings that are inputs of the module (all of them, as it happens)."""
+    return {k: v for k, v in settings.items() if k in module.variables}
+
+
+def terraform_binary() -> tuple[str, dict[str, str]]:
+    """The terraform binary (or a skip) and an environment that needs no CLI config."""
+    binary = shutil.which("terraform")
+    if binary is None:
+        pytest.skip("no terraform binary on PATH")
+    env = dict(os.environ, TF_IN_AUTOMATION="1", NO_COLOR="1", CHECKPOINT_DISABLE="1")
+    if not Path(env.get("TF_CLI_CONFIG_FILE", "/nonexistent")).exists():
+        env["TF_CLI_CONFIG_FILE"] = os.devnull
+    return binary, env
 
 
 @pytest.fixture(scope="module")
@@ -637,9 +705,7 @@ def terraform(tmp_path_factory: pytest.TempPathFactory) -> Any:
 
     Only the built-in terraform_data resource is used, so no provider is downloaded.
     """
-    binary = shutil.which("terraform")
-    if binary is None:
-        pytest.skip("no terraform binary on PATH")
+    binary, env = terraform_binary()
     work = tmp_path_factory.mktemp("tf-budget")
     for name in ("variables.tf", "budget.tf"):
         shutil.copy(MODULE / name, work / name)
@@ -647,9 +713,6 @@ def terraform(tmp_path_factory: pytest.TempPathFactory) -> Any:
     match = re.search(r"^    precondition \{\n.*?^    \}\n", sql, re.M | re.S)
     assert match, "no precondition block in sql.tf"
     (work / "harness.tf").write_text(HARNESS % match.group(0), encoding="utf-8")
-    env = dict(os.environ, TF_IN_AUTOMATION="1", NO_COLOR="1", CHECKPOINT_DISABLE="1")
-    if not Path(env.get("TF_CLI_CONFIG_FILE", "/nonexistent")).exists():
-        env["TF_CLI_CONFIG_FILE"] = os.devnull
     subprocess.run(
         [binary, "init", "-input=false", "-backend=false", "-no-color"],
         cwd=work,
@@ -686,11 +749,10 @@ def test_terraform_accepts_default_budget(terraform: Any) -> None:
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
-def test_terraform_accepts_environment_budget(
-    terraform: Any, module: Config, envs: dict[str, Config], env: str
-) -> None:
-    args = _literal_args(envs[env].modules["system"], module)
-    args.pop("environment", None)
+def test_terraform_accepts_environment_budget(terraform: Any, module: Config, env: str) -> None:
+    args = _module_args(settings_file(env), module)
+    for harness_given in ("environment", "project_id"):
+        args.pop(harness_given, None)
     result = terraform(args)
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -733,3 +795,48 @@ def test_function_env_names_are_settings_the_app_reads(module: Config) -> None:
     } <= names
     assert "API_KEYS" in known  # mounted from Secret Manager, never a plain env var
     assert "API_KEYS" not in names
+
+
+# --- one configuration, many states: the state's owner, checked by terraform itself ------
+
+OWNER_HARNESS = """
+variable "project_id" {
+  type = string
+}
+
+variable "environment" {
+  type = string
+}
+"""
+
+
+def test_terraform_refuses_a_plan_of_one_environment_on_anothers_state(tmp_path: Path) -> None:
+    """dev's state planned with prod's settings fails instead of replacing everything."""
+    binary, env = terraform_binary()
+    main = (TERRAFORM / "main.tf").read_text(encoding="utf-8")
+    match = re.search(r'^resource "terraform_data" "state_owner" \{\n.*?^\}\n', main, re.M | re.S)
+    assert match, "no terraform_data.state_owner in terraform/main.tf"
+    (tmp_path / "main.tf").write_text(OWNER_HARNESS + match.group(0), encoding="utf-8")
+
+    def run(*args: str, settings: str) -> subprocess.CompletedProcess[str]:
+        values = {k: settings_file(settings)[k] for k in ("project_id", "environment")}
+        (tmp_path / f"{settings}.tfvars.json").write_text(json.dumps(values))
+        command = [binary, *args, "-input=false", "-no-color", f"-var-file={settings}.tfvars.json"]
+        return subprocess.run(
+            command, cwd=tmp_path, env=env, capture_output=True, text=True, check=False, timeout=120
+        )
+
+    subprocess.run(
+        [binary, "init", "-input=false", "-no-color"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        check=True,
+    )
+    applied = run("apply", "-auto-approve", settings="dev")
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    again = run("plan", "-detailed-exitcode", settings="dev")
+    assert again.returncode == 0, again.stdout + again.stderr  # its own settings: no change
+    wrong = run("plan", settings="prod")
+    assert wrong.returncode != 0
+    assert "prevent_destroy" in wrong.stderr, wrong.stderr

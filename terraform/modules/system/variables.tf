@@ -1,5 +1,8 @@
 # Inputs of the whole system. Defaults are the dev-sized configuration; the
-# environments override what differs (tier, instance counts, domain).
+# environments override what differs (tier, instance counts, domain) in their
+# settings (terraform/environments/<env>/settings.tfvars). The root passes an
+# unset setting as null, so every input it passes through is nullable = false:
+# null means the default below.
 
 variable "project_id" {
   description = "Google Cloud project that hosts the environment."
@@ -31,13 +34,15 @@ variable "name" {
 variable "region" {
   description = "Region of the functions, the Cloud SQL instance and the buckets. The Eventarc trigger must be in the uploads bucket's location, so everything shares one region."
   type        = string
+  nullable    = false
   default     = "asia-northeast3"
 }
 
 variable "bundle_dir" {
-  description = "Directory holding <function>.zip bundles built by `python -m infra.bundles` (relative paths are relative to the root module)."
+  description = "Directory holding <function>.zip bundles built by `python -m infra.bundles` (relative paths are relative to the root module, terraform/)."
   type        = string
-  default     = "../../../build/bundles"
+  nullable    = false
+  default     = "../build/bundles"
 }
 
 variable "build_service_account_email" {
@@ -50,6 +55,7 @@ variable "build_service_account_email" {
 variable "db_tier" {
   description = "Cloud SQL machine tier (Enterprise edition): db-f1-micro, db-g1-small or db-custom-<vCPU>-<MiB>."
   type        = string
+  nullable    = false
   default     = "db-custom-1-3840"
 
   validation {
@@ -73,6 +79,7 @@ variable "db_reserved_connections" {
 variable "db_availability_type" {
   description = "ZONAL (dev) or REGIONAL (prod, automatic failover)."
   type        = string
+  nullable    = false
   default     = "ZONAL"
 
   validation {
@@ -90,6 +97,7 @@ variable "db_name" {
 variable "db_backup_retained_count" {
   description = "Number of automated daily backups kept."
   type        = number
+  nullable    = false
   default     = 7
 }
 
@@ -102,6 +110,7 @@ variable "db_log_retention_days" {
 variable "deletion_protection" {
   description = "Protects the Cloud SQL instance from `terraform destroy` and from the API. Only ever turn off to tear down a scratch environment."
   type        = bool
+  nullable    = false
   default     = true
 }
 
@@ -125,6 +134,7 @@ variable "functions" {
     db_pool_size    = number
     db_max_overflow = number
   }))
+  nullable = false
   default = {
     # CRUD on movies: I/O bound, many concurrent requests share a small pool.
     movies = {
@@ -225,6 +235,7 @@ variable "jobs" {
     db_pool_size    = number
     db_max_overflow = number
   }))
+  nullable = false
   default = {
     # 4 tasks on 1 vCPU each rescore ~4 x 3,000 reviews/s; Cloud SQL's write
     # capacity, not the tasks, is the ceiling (README, "Measured figures").
@@ -271,12 +282,14 @@ variable "jobs" {
 variable "cors_origins" {
   description = "Browser origins allowed by CORS (passed as CORS_ORIGINS, comma-joined)."
   type        = list(string)
+  nullable    = false
   default     = []
 }
 
 variable "log_level" {
   description = "LOG_LEVEL of every function."
   type        = string
+  nullable    = false
   default     = "INFO"
 
   validation {
@@ -288,12 +301,14 @@ variable "log_level" {
 variable "public_invoker" {
   description = "Grant roles/run.invoker to allUsers on the HTTP functions (a public API: reads anonymous, writes need an API key). Organisations that enforce Domain Restricted Sharing refuse this binding: set false there, and list the callers in invoker_members (docs/deploy.md, \"Public access\")."
   type        = bool
+  nullable    = false
   default     = true
 }
 
 variable "invoker_members" {
   description = "IAM principals that may invoke the HTTP functions in addition to (or, with public_invoker = false, instead of) allUsers, e.g. [\"domain:example.com\"]."
   type        = list(string)
+  nullable    = false
   default     = []
 
   validation {
@@ -305,6 +320,7 @@ variable "invoker_members" {
 variable "api_keys_version" {
   description = "Version of the API-key secret the functions mount. Rotation: add a secret version, set this to its number and apply (a changed version makes a new revision, so every instance reads it)."
   type        = string
+  nullable    = false
   default     = "1"
 
   validation {
@@ -316,6 +332,7 @@ variable "api_keys_version" {
 variable "cursor_key_version" {
   description = "Version of the cursor-signing secret the functions mount (CURSOR_SECRET). Rotation: add a secret version, set this to its number and apply; cursors handed out before stop working, nothing else changes."
   type        = string
+  nullable    = false
   default     = "1"
 
   validation {
@@ -329,6 +346,7 @@ variable "cursor_key_version" {
 variable "model_version" {
   description = "Published sentiment model version (folder under gs://<models-bucket>/sentiment/). Changing it and applying rolls the model out; setting the previous value rolls it back."
   type        = string
+  nullable    = false
   default     = "nsmc-bilstm-v3-20261127"
 
   validation {
@@ -360,6 +378,7 @@ variable "noncurrent_object_retention_days" {
 variable "force_destroy_buckets" {
   description = "Allow `terraform destroy` to delete non-empty buckets (scratch environments only)."
   type        = bool
+  nullable    = false
   default     = false
 }
 
@@ -368,12 +387,14 @@ variable "force_destroy_buckets" {
 variable "enable_load_balancer" {
   description = "Put an external HTTPS load balancer with Cloud Armor in front of the HTTP functions. When on, the functions only accept traffic from the load balancer."
   type        = bool
+  nullable    = false
   default     = false
 }
 
 variable "domain" {
   description = "Domain of the managed certificate (required when enable_load_balancer is true)."
   type        = string
+  nullable    = false
   default     = ""
 }
 
@@ -388,12 +409,14 @@ variable "rate_limit_requests_per_minute" {
 variable "alert_emails" {
   description = "E-mail addresses that receive alert notifications (a channel is created for each)."
   type        = list(string)
+  nullable    = false
   default     = []
 }
 
 variable "alert_notification_channels" {
   description = "Existing notification channel ids (projects/<project>/notificationChannels/<id>: Slack, PagerDuty, SMS...) that receive alerts too."
   type        = list(string)
+  nullable    = false
   default     = []
 }
 
