@@ -109,8 +109,66 @@ def test_alerts_cover_what_on_call_needs(module: Config) -> None:
     policy = module.resource("google_monitoring_alert_policy", "this")
     assert policy["notification_channels"] == "${local.notification_channels}"
     assert "var.alert_notification_channels" in module.locals["notification_channels"]
-    condition = policy["conditions"][0]["condition_threshold"][0]
+    condition = dynamic(policy, "conditions")["content"][0]["condition_threshold"][0]
     assert dynamic(condition, "denominator_aggregations")
+
+
+def test_each_condition_watches_one_resource_type(module: Config) -> None:
+    """A condition is per resource type; the alert lists the types its metric lives on."""
+    for key, alert in alerts(module).items():
+        assert alert["resources"], key
+        assert "resource.type" not in alert["filter"], key
+        assert "resource.type" not in str(alert["denominator"] or ""), key
+    conditions = dynamic(module.resource("google_monitoring_alert_policy", "this"), "conditions")
+    assert conditions["for_each"] == "${toset(each.value.resources)}"
+    threshold = conditions["content"][0]["condition_threshold"][0]
+    assert threshold["filter"] == '${each.value.filter} AND resource.type="${conditions.value}"'
+    assert threshold["denominator_filter"] == (
+        "${each.value.denominator == null ? null : "
+        '"${each.value.denominator} AND resource.type=\\"${conditions.value}\\""}'
+    )
+
+
+def test_uploads_finished_by_the_uploads_job_are_counted(module: Config) -> None:
+    """A fanned-out upload's report line is logged by the job's last task (cloud_run_job)."""
+    from shared.uploads import handler, shards
+
+    loc = module.locals
+    assert loc["upload_resources"] == ["cloud_run_revision", "cloud_run_job"]
+    assert 'resource.type="cloud_run_job"' in loc["our_job_logs"]
+    # the job's name (jobs.tf) has the environment's prefix the filter selects by
+    assert 'job_name=~"^${local.prefix}-"' in loc["our_job_logs"]
+    job = module.resource("google_cloud_run_v2_job", "this")
+    assert job["name"] == "${local.prefix}-${each.key}" and "uploads" in loc["job_specs"]
+    assert "(${local.our_logs}) OR (${local.our_job_logs})" in loc["upload_lines"]
+    # the report line is the handler's finish(), whoever calls it, on this logger
+    assert handler.log.name == shards.log.name == "shared.uploads"
+    assert 'jsonPayload.logger="shared.uploads"' in loc["upload_lines"]
+    for metric in ("uploads", "upload-rejected-ratio", "upload-throughput"):
+        assert loc["log_metrics"][metric]["filter"] == "${local.upload_lines}", metric
+    for key in ("upload-failed", "upload-rejected-ratio"):
+        assert alerts(module)[key]["resources"] == "${local.upload_resources}", key
+
+
+def test_alerts_wait_until_their_log_metrics_are_usable(module: Config) -> None:
+    """New log-based metrics answer 404 to the alerting API for minutes (provider #11102)."""
+    on_log_metrics = [k for k, a in alerts(module).items() if "local.metric_type[" in a["filter"]]
+    assert {"http-5xx-ratio", "model-unavailable", "upload-failed"} <= set(on_log_metrics)
+    policy = module.resource("google_monitoring_alert_policy", "this")
+    assert "${time_sleep.log_metrics_usable}" in policy["depends_on"]
+    wait = module.resource("time_sleep", "log_metrics_usable")
+    assert wait["triggers"] == "${{for k, m in google_logging_metric.this : k => m.id}}"
+    seconds = int(wait["create_duration"].removesuffix("s"))
+    assert seconds >= 120
+
+
+def test_the_monitoring_agent_exists_before_it_may_invoke(module: Config) -> None:
+    identity = module.resource("google_project_service_identity", "monitoring")
+    assert identity["service"] == "monitoring.googleapis.com"
+    assert identity["provider"].strip("${}") == "google-beta"
+    assert identity["count"] == "${local.uptime_oidc ? 1 : 0}"
+    invoker = module.resource("google_cloud_run_v2_service_iam_member", "uptime_invoker")
+    assert "${google_project_service_identity.monitoring}" in invoker["depends_on"]
 
 
 def test_every_alert_has_a_runbook_entry(module: Config) -> None:
@@ -165,6 +223,21 @@ def test_dashboard_charts(module: Config) -> None:
         assert "one_of" not in filt
     dash = module.resource("google_monitoring_dashboard", "ops")
     assert "dashboard.json.tftpl" in dash["dashboard_json"]
+
+
+def test_upload_charts_count_the_function_and_the_uploads_job(module: Config) -> None:
+    upload_metrics = {
+        f"logging.googleapis.com/user/kmr-dev-{k}"
+        for k in ("uploads", "upload-throughput", "upload-rejected-ratio")
+    }
+    by_metric: dict[str, set[str]] = {}
+    for filt in dashboard_filters():
+        metric = re.search(r'metric.type="([^"]+)"', filt)
+        resource = re.search(r'resource.type="([^"]+)"', filt)
+        assert metric and resource, filt
+        by_metric.setdefault(metric.group(1), set()).add(resource.group(1))
+    for metric in upload_metrics:
+        assert by_metric[metric] == {"cloud_run_revision", "cloud_run_job"}, metric
 
 
 def test_monitoring_api_and_settings(module: Config) -> None:

@@ -13,11 +13,18 @@ locals {
 
   # Our own log lines (shared/logs.py): JSON on stdout, parsed by Cloud
   # Logging into jsonPayload; httpRequest (shared/http.py, one line per
-  # request) is lifted into the entry's httpRequest.
+  # request) is lifted into the entry's httpRequest. Functions log as
+  # Cloud Run services (cloud_run_revision), the jobs as cloud_run_job.
   our_logs      = "resource.type=\"cloud_run_revision\" AND resource.labels.service_name=~\"^${local.prefix}-\""
+  our_job_logs  = "resource.type=\"cloud_run_job\" AND resource.labels.job_name=~\"^${local.prefix}-\""
   request_lines = "${local.our_logs} AND jsonPayload.logger=\"shared.http\" AND httpRequest.status>0"
-  upload_lines  = "${local.our_logs} AND jsonPayload.logger=\"shared.uploads\" AND jsonPayload.status=(\"done\" OR \"failed\")"
-  by_function   = { function = "EXTRACT(resource.labels.service_name)" }
+  # An upload's report line comes from the upload function, or, for an upload
+  # fanned out over the uploads job, from that job's last task (shards.py).
+  upload_lines = "((${local.our_logs}) OR (${local.our_job_logs})) AND jsonPayload.logger=\"shared.uploads\" AND jsonPayload.status=(\"done\" OR \"failed\")"
+  by_function  = { function = "EXTRACT(resource.labels.service_name)" }
+  # Where the upload metrics' time series live: one alert condition (and one
+  # chart line) per resource type, since a condition watches one type.
+  upload_resources = ["cloud_run_revision", "cloud_run_job"]
 
   log_metrics = {
     http-requests = {
@@ -58,25 +65,24 @@ locals {
     }
   }
 
-  metric_type = { for k in keys(local.log_metrics) : k => "logging.googleapis.com/user/${local.prefix}-${k}" }
-  sql_resource = join(" AND ", [
-    "resource.type=\"cloudsql_database\"",
-    "resource.label.database_id=\"${var.project_id}:${google_sql_database_instance.main.name}\"",
-  ])
+  metric_type  = { for k in keys(local.log_metrics) : k => "logging.googleapis.com/user/${local.prefix}-${k}" }
+  sql_database = "resource.label.database_id=\"${var.project_id}:${google_sql_database_instance.main.name}\""
   http_latency = join(" AND ", [
     "metric.type=\"run.googleapis.com/request_latencies\"",
-    "resource.type=\"cloud_run_revision\"",
     "resource.label.service_name=one_of(${join(",", formatlist("\"%s\"", local.http_services))})",
   ])
 
   # One alert policy per entry; `runbook` is the heading of its section in
-  # docs/deploy.md (tests/docs check that every alert has one).
+  # docs/deploy.md (tests/docs check that every alert has one). `filter` and
+  # `denominator` name no resource type: the policy has one condition per
+  # entry of `resources`, each adding its resource.type.
   alerts = {
     http-5xx-ratio = {
       title       = "5xx ratio above ${var.alert_thresholds.error_ratio * 100}%"
       runbook     = "5xx ratio"
-      filter      = "metric.type=\"${local.metric_type["http-5xx"]}\" AND resource.type=\"cloud_run_revision\""
-      denominator = "metric.type=\"${local.metric_type["http-requests"]}\" AND resource.type=\"cloud_run_revision\""
+      resources   = ["cloud_run_revision"]
+      filter      = "metric.type=\"${local.metric_type["http-5xx"]}\""
+      denominator = "metric.type=\"${local.metric_type["http-requests"]}\""
       aligner     = "ALIGN_DELTA"
       reducer     = "REDUCE_SUM"
       group_by    = ["metric.label.function"]
@@ -86,7 +92,8 @@ locals {
     model-unavailable = {
       title       = "Model unavailable (503)"
       runbook     = "Model unavailable"
-      filter      = "metric.type=\"${local.metric_type["model-unavailable"]}\" AND resource.type=\"cloud_run_revision\""
+      resources   = ["cloud_run_revision"]
+      filter      = "metric.type=\"${local.metric_type["model-unavailable"]}\""
       denominator = null
       aligner     = "ALIGN_DELTA"
       reducer     = "REDUCE_SUM"
@@ -97,7 +104,8 @@ locals {
     upload-failed = {
       title       = "Upload failed"
       runbook     = "Upload failed"
-      filter      = "metric.type=\"${local.metric_type["uploads"]}\" AND resource.type=\"cloud_run_revision\" AND metric.label.status=\"failed\""
+      resources   = local.upload_resources
+      filter      = "metric.type=\"${local.metric_type["uploads"]}\" AND metric.label.status=\"failed\""
       denominator = null
       aligner     = "ALIGN_DELTA"
       reducer     = "REDUCE_SUM"
@@ -108,7 +116,8 @@ locals {
     upload-rejected-ratio = {
       title       = "Uploads rejecting over ${var.alert_thresholds.rejected_ratio * 100}% of lines"
       runbook     = "Rejected lines"
-      filter      = "metric.type=\"${local.metric_type["upload-rejected-ratio"]}\" AND resource.type=\"cloud_run_revision\""
+      resources   = local.upload_resources
+      filter      = "metric.type=\"${local.metric_type["upload-rejected-ratio"]}\""
       denominator = null
       aligner     = "ALIGN_PERCENTILE_99"
       reducer     = "REDUCE_MAX"
@@ -119,6 +128,7 @@ locals {
     http-p99-latency = {
       title       = "p99 latency above ${var.alert_thresholds.p99_latency_ms} ms"
       runbook     = "p99 latency"
+      resources   = ["cloud_run_revision"]
       filter      = local.http_latency
       denominator = null
       aligner     = "ALIGN_PERCENTILE_99"
@@ -130,7 +140,8 @@ locals {
     sql-cpu = {
       title       = "Cloud SQL CPU above ${var.alert_thresholds.sql_cpu * 100}%"
       runbook     = "Cloud SQL CPU"
-      filter      = "metric.type=\"cloudsql.googleapis.com/database/cpu/utilization\" AND ${local.sql_resource}"
+      resources   = ["cloudsql_database"]
+      filter      = "metric.type=\"cloudsql.googleapis.com/database/cpu/utilization\" AND ${local.sql_database}"
       denominator = null
       aligner     = "ALIGN_MEAN"
       reducer     = "REDUCE_MAX"
@@ -141,7 +152,8 @@ locals {
     sql-connections = {
       title       = "Cloud SQL connections above ${var.alert_thresholds.sql_connections * 100}% of max_connections"
       runbook     = "Cloud SQL connections"
-      filter      = "metric.type=\"cloudsql.googleapis.com/database/postgresql/num_backends\" AND ${local.sql_resource}"
+      resources   = ["cloudsql_database"]
+      filter      = "metric.type=\"cloudsql.googleapis.com/database/postgresql/num_backends\" AND ${local.sql_database}"
       denominator = null
       aligner     = "ALIGN_MAX"
       reducer     = "REDUCE_SUM"
@@ -154,7 +166,8 @@ locals {
     job-failed = {
       title       = "Job execution failed"
       runbook     = "Job failed"
-      filter      = "metric.type=\"run.googleapis.com/job/completed_execution_count\" AND resource.type=\"cloud_run_job\" AND resource.label.job_name=starts_with(\"${local.prefix}-\") AND metric.label.result=\"failed\""
+      resources   = ["cloud_run_job"]
+      filter      = "metric.type=\"run.googleapis.com/job/completed_execution_count\" AND resource.label.job_name=starts_with(\"${local.prefix}-\") AND metric.label.result=\"failed\""
       denominator = null
       aligner     = "ALIGN_DELTA"
       reducer     = "REDUCE_SUM"
@@ -165,7 +178,8 @@ locals {
     readyz-down = {
       title       = "/readyz failing"
       runbook     = "readyz failing"
-      filter      = "metric.type=\"monitoring.googleapis.com/uptime_check/check_passed\" AND resource.type=\"uptime_url\" AND metric.label.check_id=one_of(${join(",", [for c in google_monitoring_uptime_check_config.readyz : "\"${c.uptime_check_id}\""])})"
+      resources   = ["uptime_url"]
+      filter      = "metric.type=\"monitoring.googleapis.com/uptime_check/check_passed\" AND metric.label.check_id=one_of(${join(",", [for c in google_monitoring_uptime_check_config.readyz : "\"${c.uptime_check_id}\""])})"
       denominator = null
       aligner     = "ALIGN_NEXT_OLDER"
       reducer     = "REDUCE_COUNT_FALSE"
@@ -272,35 +286,40 @@ resource "google_monitoring_alert_policy" "this" {
   severity              = contains(["model-unavailable", "readyz-down", "http-5xx-ratio"], each.key) ? "CRITICAL" : "WARNING"
   notification_channels = local.notification_channels
 
-  conditions {
-    display_name = each.value.title
+  # One condition per resource type the metric lives on (combiner OR): an
+  # upload finished by the uploads job counts as much as one the function did.
+  dynamic "conditions" {
+    for_each = toset(each.value.resources)
+    content {
+      display_name = length(each.value.resources) > 1 ? "${each.value.title} (${conditions.value})" : each.value.title
 
-    condition_threshold {
-      filter             = each.value.filter
-      denominator_filter = each.value.denominator
-      comparison         = "COMPARISON_GT"
-      threshold_value    = each.value.threshold
-      duration           = each.value.duration
+      condition_threshold {
+        filter             = "${each.value.filter} AND resource.type=\"${conditions.value}\""
+        denominator_filter = each.value.denominator == null ? null : "${each.value.denominator} AND resource.type=\"${conditions.value}\""
+        comparison         = "COMPARISON_GT"
+        threshold_value    = each.value.threshold
+        duration           = each.value.duration
 
-      aggregations {
-        alignment_period     = "300s"
-        per_series_aligner   = each.value.aligner
-        cross_series_reducer = each.value.reducer
-        group_by_fields      = each.value.group_by
-      }
-
-      dynamic "denominator_aggregations" {
-        for_each = each.value.denominator == null ? [] : [1]
-        content {
+        aggregations {
           alignment_period     = "300s"
           per_series_aligner   = each.value.aligner
           cross_series_reducer = each.value.reducer
           group_by_fields      = each.value.group_by
         }
-      }
 
-      trigger {
-        count = 1
+        dynamic "denominator_aggregations" {
+          for_each = each.value.denominator == null ? [] : [1]
+          content {
+            alignment_period     = "300s"
+            per_series_aligner   = each.value.aligner
+            cross_series_reducer = each.value.reducer
+            group_by_fields      = each.value.group_by
+          }
+        }
+
+        trigger {
+          count = 1
+        }
       }
     }
   }
@@ -316,7 +335,20 @@ resource "google_monitoring_alert_policy" "this" {
     environment = var.environment
   }
 
-  depends_on = [google_logging_metric.this]
+  # Log-based metrics are refused by the alerting API (404 "Cannot find
+  # metric(s)", for up to 10 minutes) right after they are created:
+  # hashicorp/terraform-provider-google#11102.
+  depends_on = [time_sleep.log_metrics_usable]
+}
+
+# The wait between creating log-based metrics and alerting on them, so that
+# the first apply succeeds. It starts again whenever a metric is added or
+# recreated (triggers), and runs beside the Cloud SQL instance's creation,
+# which the alerts wait for anyway (sql-* conditions name it).
+resource "time_sleep" "log_metrics_usable" {
+  create_duration = "300s"
+
+  triggers = { for k, m in google_logging_metric.this : k => m.id }
 }
 
 resource "google_monitoring_uptime_check_config" "readyz" {
@@ -360,7 +392,20 @@ data "google_project" "this" {
   project_id = var.project_id
 }
 
-# The uptime checks' OIDC tokens are the Monitoring service agent's.
+# The uptime checks' OIDC tokens are the Monitoring notification service
+# agent's (service-<number>@gcp-sa-monitoring-notification), which a project
+# only has once Monitoring has needed it: create it before granting it
+# anything, or the binding fails on a fresh project.
+resource "google_project_service_identity" "monitoring" {
+  count    = local.uptime_oidc ? 1 : 0
+  provider = google-beta
+
+  project = var.project_id
+  service = "monitoring.googleapis.com"
+
+  depends_on = [google_project_service.this]
+}
+
 resource "google_cloud_run_v2_service_iam_member" "uptime_invoker" {
   for_each = local.uptime_oidc ? local.public_functions : {}
 
@@ -369,6 +414,8 @@ resource "google_cloud_run_v2_service_iam_member" "uptime_invoker" {
   name     = google_cloudfunctions2_function.this[each.key].name
   role     = "roles/run.invoker"
   member   = "serviceAccount:service-${data.google_project.this.number}@gcp-sa-monitoring-notification.iam.gserviceaccount.com"
+
+  depends_on = [google_project_service_identity.monitoring]
 }
 
 resource "google_monitoring_dashboard" "ops" {
