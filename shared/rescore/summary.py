@@ -2,7 +2,11 @@
 
 The object is `gs://<models bucket>/rescores/<execution>.json`. It is computed from the
 ledger rows only (counts and timestamps), so whichever task finishes last writes it, and two
-tasks finishing together write the same bytes.
+tasks finishing together write the same bytes. It is created, never replaced: the job's
+identity may only create objects there (roles/storage.objectCreator; replacing one needs
+delete permission), so a second writer (two tasks finishing together, a retried task, a
+retried request whose first attempt landed) asks for "only if absent" and takes the 412 as
+done.
 """
 
 from __future__ import annotations
@@ -10,6 +14,8 @@ from __future__ import annotations
 import json
 import logging
 from typing import Any
+
+from google.api_core.exceptions import PreconditionFailed
 
 from shared import storage
 from shared.rescore.ledger import TaskRow
@@ -74,10 +80,16 @@ def build(rows: list[TaskRow]) -> dict[str, Any]:
 
 
 def write(bucket: str, body: dict[str, Any]) -> str:
+    """Create the summary object unless it exists (then another writer already did)."""
     blob = storage.get_client().bucket(bucket).blob(object_name(body["execution"]))
-    blob.upload_from_string(
-        json.dumps(body, ensure_ascii=False, indent=2), content_type="application/json"
-    )
+    try:
+        blob.upload_from_string(
+            json.dumps(body, ensure_ascii=False, indent=2),
+            content_type="application/json",
+            if_generation_match=0,  # create only
+        )
+    except PreconditionFailed:
+        log.info("rescore summary already written", extra={"execution": body["execution"]})
     return f"gs://{bucket}/{blob.name}"
 
 
