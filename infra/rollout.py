@@ -4,10 +4,13 @@
         copy an artifact folder under another version name (to rehearse a rollout without
         training: the manifest's sha256 entries cover model.onnx and tokenizer.json only)
     python -m infra.rollout rescore --job projects/P/locations/R/jobs/NAME \\
-                                   --model-uri gs://MODELS/sentiment/NEW/ --tasks N [--wait]
+                                   --model-uri gs://MODELS/sentiment/NEW/ --tasks N
+                                   [--wait [--models-bucket MODELS]]
         start one execution of the rescoring job with MODEL_URI and the task count as
         overrides (the Cloud Run Admin API); with --wait, poll it to the end and print the
-        execution's summary object
+        execution's summary object, which the job writes to the environment's models bucket:
+        --models-bucket (terraform output models_bucket), by default the bucket of a gs://
+        --model-uri. Nothing is read from local settings: this runs against the cloud.
 
 The whole procedure (publish, deploy, rescore, verify) is in docs/deploy.md, section 6;
 locally `make rescore MODEL_URI=... TASKS=n` runs the same job on the local job runner.
@@ -25,7 +28,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from shared import storage
 from shared.jobs import launcher
+from shared.rescore import summary
 from shared.sentiment.artifact import fetch_artifact
 from shared.sentiment.manifest import MANIFEST
 
@@ -75,18 +80,33 @@ def wait(execution: str, client: Any = None, poll_seconds: float = POLL_SECONDS)
         time.sleep(poll_seconds)
 
 
-def _rescore(args: argparse.Namespace) -> int:
-    execution = launcher.start(args.job, args.tasks, {"MODEL_URI": args.model_uri})
-    print(json.dumps({"started": execution}), flush=True)
-    if not args.wait:
-        return 0
-    state = wait(execution)
-    from shared.rescore import summary
-    from shared.settings import get_settings
+def summary_bucket(models_bucket: str | None, model_uri: str) -> str:
+    """Where the job writes its summary: the environment's models bucket, given or implied."""
+    if models_bucket:
+        return models_bucket
+    if model_uri.startswith("gs://"):
+        return storage.split_uri(model_uri)[0]
+    raise SystemExit(
+        "--wait reads the execution's summary from the environment's models bucket: "
+        "pass --models-bucket (terraform output models_bucket)"
+    )
 
-    body = summary.read(get_settings().models_bucket, execution.rsplit("/", 1)[-1])
+
+def follow(
+    execution: str, bucket: str, client: Any = None, poll_seconds: float = POLL_SECONDS
+) -> int:
+    """Wait for the execution, print its summary from `bucket`; 0 when it succeeded."""
+    state = wait(execution, client, poll_seconds)
+    body = summary.read(bucket, execution.rsplit("/", 1)[-1])
     print(json.dumps(body, ensure_ascii=False, indent=2))
     return 0 if state.failed_count == 0 and body is not None else 1
+
+
+def _rescore(args: argparse.Namespace) -> int:
+    bucket = summary_bucket(args.models_bucket, args.model_uri) if args.wait else None
+    execution = launcher.start(args.job, args.tasks, {"MODEL_URI": args.model_uri})
+    print(json.dumps({"started": execution}), flush=True)
+    return 0 if bucket is None else follow(execution, bucket)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -101,6 +121,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     rescore.add_argument("--model-uri", required=True)
     rescore.add_argument("--tasks", type=int, required=True)
     rescore.add_argument("--wait", action="store_true")
+    rescore.add_argument(
+        "--models-bucket", help="where the job writes its summary (default: --model-uri's bucket)"
+    )
     args = parser.parse_args(argv)
     if args.action == "relabel":
         print(relabel(args.source, args.dest, args.version))

@@ -214,3 +214,11 @@ def test_the_runbook_reruns_the_upload_job_with_its_object_and_task_count() -> N
     for command in reruns:
         assert "--tasks " in command, command
         assert f'--update-env-vars "{OBJECT_ENV}=gs://' in command, command
+
+
+def test_the_rollout_waits_on_the_environments_models_bucket() -> None:
+    """--wait reads the summary from the bucket it is given, never from local defaults."""
+    waits = [c for c in guide_commands() if "infra.rollout rescore" in c and "--wait" in c]
+    assert waits
+    for command in waits:
+        assert '--models-bucket "$($TF output -raw models_bucket)"' in command, command

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from infra import rollout
+from shared.rescore import summary
 from shared.sentiment.artifact import fetch_artifact
 from tests.support.fake_run_api import FakeRunApi, launcher_on_fake_api
 from tests.support.rescore import default_artifact
@@ -81,3 +82,43 @@ def test_wait_polls_the_execution_until_it_completes(
     state = rollout.wait(name, client, poll_seconds=0)
     assert seen == [1]
     assert (state.succeeded_count, state.failed_count) == (2, 0)
+
+
+@pytest.mark.parametrize(
+    ("given", "uri", "expected"),
+    [
+        (None, "gs://kmr-dev-models/sentiment/v2/", "kmr-dev-models"),
+        ("kmr-dev-models", "gs://elsewhere/sentiment/v2/", "kmr-dev-models"),
+    ],
+)
+def test_the_summary_bucket_is_given_or_the_model_uris(
+    given: str | None, uri: str, expected: str
+) -> None:
+    assert rollout.summary_bucket(given, uri) == expected
+
+
+def test_wait_without_a_bucket_stops_before_starting_anything(api: FakeRunApi) -> None:
+    args = ["rescore", "--job", JOB, "--model-uri", "/tmp/model-v2", "--tasks", "2", "--wait"]
+    with pytest.raises(SystemExit, match="--models-bucket"):
+        rollout.main(args)
+    assert api.calls == []  # no execution started that nobody could follow
+
+
+def test_follow_reads_the_summary_from_the_environments_bucket_not_local_settings(
+    api: FakeRunApi, gcs: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    name = f"{JOB}/executions/kmr-dev-rescore-00007"
+    api.executions[name] = {
+        "taskCount": 2,
+        "succeededCount": 2,
+        "completionTime": "2026-11-27T00:00:00Z",
+    }
+    body = {"execution": "kmr-dev-rescore-00007", "status": "done", "rescored": 5}
+    # the local default bucket ("models") holds another summary of the same name: never read
+    gcs.create_bucket("models")
+    summary.write("models", {**body, "rescored": -1})
+    gcs.create_bucket("kmr-dev-models")
+    summary.write("kmr-dev-models", body)
+    assert rollout.follow(name, "kmr-dev-models", api.executions_client(), poll_seconds=0) == 0
+    printed = capsys.readouterr().out
+    assert json.loads(printed[printed.index("{\n") :]) == body
