@@ -2,8 +2,10 @@
 #
 # Terraform creates the secret container and its IAM only. The value is added
 # by an operator with `gcloud secrets versions add` (docs/deploy.md), so no
-# key ever lands in Terraform state, plan output or CI logs. Rotation = add a
-# version holding old,new keys; functions read "latest" at instance start.
+# key ever lands in Terraform state, plan output or CI logs. The functions
+# mount the version var.api_keys_version names, read at instance start
+# (never "latest": a new latest would restart nothing). Rotation = add a
+# version holding old,new keys and set api_keys_version to its number.
 
 resource "google_secret_manager_secret" "api_keys" {
   project   = var.project_id

@@ -121,8 +121,9 @@ variable "functions" {
     Sizing of each deployed function. Keys are fixed: movies, reviews,
     reviews-uploads, ratings. db_pool_size + db_max_overflow is the most
     connections one instance opens, so the sum over functions of
-    max_instances x (db_pool_size + db_max_overflow) must fit the instance's
-    max_connections minus db_reserved_connections (checked at plan time).
+    max_instances x (db_pool_size + db_max_overflow), plus what the jobs'
+    running tasks hold (var.jobs), must fit the instance's max_connections
+    minus db_reserved_connections (budget.tf, checked at plan time).
   EOT
   type = map(object({
     memory          = string
