@@ -222,3 +222,13 @@ def test_the_rollout_waits_on_the_environments_models_bucket() -> None:
     assert waits
     for command in waits:
         assert '--models-bucket "$($TF output -raw models_bucket)"' in command, command
+
+
+def test_the_guide_says_what_a_rollback_does_to_the_schema() -> None:
+    guide = GUIDE.read_text(encoding="utf-8")
+    section = guide[guide.index("**What a rollback does to the schema") :]
+    section = section[: section.index("\n\n**")]
+    # the log line an operator will see is the one infra.migrate writes
+    assert "ahead of this tree" in (REPO / "infra" / "migrate.py").read_text(encoding="utf-8")
+    for words in ("expand/contract", "ahead of this tree", "alembic_lineage", "downgrade"):
+        assert words in section, words
