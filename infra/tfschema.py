@@ -383,7 +383,8 @@ def check_pins(path: Path, label: str) -> list[str]:
     for block in parse(path).get("terraform", []):
         for providers in block.get("required_providers", []):
             for name, spec in providers.items():
-                if name == BLOCK or name not in PROVIDERS:
+                # a configuration that only names a provider takes the pins of its modules
+                if name == BLOCK or name not in PROVIDERS or "version" not in spec:
                     continue
                 wanted = PROVIDERS[name].provider_version
                 major, minor = _version(wanted)[:2]

@@ -8,19 +8,15 @@
 terraform {
   required_version = ">= 1.5.0, < 2.0.0"
 
-  # The same pins as modules/system/versions.tf (tests/terraform check both).
+  # The providers configured below. Their versions are pinned once, by the
+  # module that uses them (modules/system/versions.tf); Terraform applies
+  # that constraint to this configuration too.
   required_providers {
     google = {
-      source  = "hashicorp/google"
-      version = "~> 7.46.0"
+      source = "hashicorp/google"
     }
     google-beta = {
-      source  = "hashicorp/google-beta"
-      version = "~> 7.46.0"
-    }
-    time = {
-      source  = "hashicorp/time"
-      version = "~> 0.14.0"
+      source = "hashicorp/google-beta"
     }
   }
 

@@ -236,8 +236,8 @@ def test_upload_charts_count_the_function_and_the_uploads_job(module: Config) ->
         resource = re.search(r'resource.type="([^"]+)"', filt)
         assert metric and resource, filt
         by_metric.setdefault(metric.group(1), set()).add(resource.group(1))
-    for metric in upload_metrics:
-        assert by_metric[metric] == {"cloud_run_revision", "cloud_run_job"}, metric
+    for name in upload_metrics:
+        assert by_metric[name] == {"cloud_run_revision", "cloud_run_job"}, name
 
 
 def test_monitoring_api_and_settings(module: Config) -> None:

@@ -139,3 +139,12 @@ def test_loose_pins_are_refused(tmp_path: Path) -> None:
         '      version = "~> 7.10"\n    }\n  }\n}\n'
     )
     assert "must admit 7.46.1" in tfschema.check_pins(path, "versions.tf")[0]
+
+
+def test_a_provider_named_without_a_version_takes_its_modules_pins(tmp_path: Path) -> None:
+    path = tmp_path / "versions.tf"
+    path.write_text(
+        'terraform {\n  required_providers {\n    google = {\n      source = "hashicorp/google"\n'
+        "    }\n  }\n}\n"
+    )
+    assert tfschema.check_pins(path, "versions.tf") == []

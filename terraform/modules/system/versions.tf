@@ -1,5 +1,7 @@
-# Provider pins live in one place per root; the module repeats them so that
-# `terraform init` inside the module (tests, IDEs) resolves the same versions.
+# The provider pins of every environment: the root configuration (terraform/)
+# names the providers it configures without versions, so these constraints
+# are the ones `terraform init` resolves, there and inside this module (tests,
+# IDEs) alike.
 terraform {
   # `check` blocks and precondition messages need >= 1.5; the Cloud Build
   # image is pinned to 1.11.4 (cloudbuild.yaml).
