@@ -23,7 +23,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from shared.db import build_engine
-from shared.settings import Settings
+from shared.settings import Need, Settings
 
 RATING_FIELDS = (
     "review_count",
@@ -165,7 +165,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("action", choices=["verify", "rebuild"])
     args = parser.parse_args(argv)
-    engine = build_engine(Settings())
+    engine = build_engine(Settings().require(Need.DATABASE, process="infra.aggregates"))
     try:
         with engine.begin() as conn:
             conn.execute(sa.text("SET LOCAL statement_timeout = 0"))

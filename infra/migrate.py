@@ -31,7 +31,7 @@ from alembic.util import CommandError
 
 from infra import lineage
 from shared.db import build_engine
-from shared.settings import Settings
+from shared.settings import Need, Settings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 LOCK_ID = 7_240_001  # one migrator at a time, whatever starts it
@@ -167,7 +167,8 @@ def main() -> None:
     parser.add_argument("revision", nargs="?", default=None)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    engine = build_engine(Settings())
+    # the database only: migrate serves no cursors, so no CURSOR_SECRET (issue 19)
+    engine = build_engine(Settings().require(Need.DATABASE, process="infra.migrate"))
     if args.action == "current":
         print(current(engine))
     elif args.action == "downgrade":

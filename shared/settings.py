@@ -2,15 +2,37 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
+from enum import StrEnum
 from functools import lru_cache
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import Field, SecretStr, StringConstraints, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-# Signs list cursors on a laptop and in tests; the cloud must set its own (Secret Manager).
+# Signs list cursors on a laptop and in tests; in the cloud the functions that sign cursors
+# refuse it (Need.CURSOR_KEY) and read their own from Secret Manager.
 DEV_CURSOR_SECRET = "local-development-cursor-key"  # noqa: S105  (refused in the cloud)
 RateLimit = Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]{0,6}/(second|minute|hour|day)$")]
+EntryPoint = TypeVar("EntryPoint", bound=Callable[..., Any])
+
+
+class Need(StrEnum):
+    """Something only some processes need from their environment, checked at their start-up.
+
+    The settings object itself validates only what every process shares (values, and one
+    coherent database configuration); each entry point states what it needs on top
+    (`Settings.require`, `needs`), so a process is never refused for what only another uses
+    (issue 19: migrate and the jobs died for want of the functions' cursor key).
+    """
+
+    DATABASE = "database"  # DATABASE_URL, or INSTANCE_CONNECTION_NAME with DB_IAM_USER
+    CURSOR_KEY = "cursor key"  # a CURSOR_SECRET of its own wherever it runs on Cloud SQL
+
+
+class SettingsError(ValueError):
+    """A process lacks a setting it needs; the message names the variables to set."""
 
 
 class Settings(BaseSettings):
@@ -117,10 +139,23 @@ class Settings(BaseSettings):
             raise ValueError("set only one of DATABASE_URL or INSTANCE_CONNECTION_NAME")
         if self.instance_connection_name and not self.db_iam_user:
             raise ValueError("INSTANCE_CONNECTION_NAME needs DB_IAM_USER")
-        if self.instance_connection_name and (
-            self.cursor_secret.get_secret_value() == DEV_CURSOR_SECRET
-        ):
-            raise ValueError("a cloud instance needs its own CURSOR_SECRET")
+        return self
+
+    def missing(self, *needs: Need) -> list[str]:
+        """What these settings lack for `needs`, one sentence each (empty: nothing)."""
+        problems = []
+        if Need.DATABASE in needs and not (self.database_url or self.instance_connection_name):
+            problems.append("no database: set DATABASE_URL or INSTANCE_CONNECTION_NAME")
+        development_key = self.cursor_secret.get_secret_value() == DEV_CURSOR_SECRET
+        if Need.CURSOR_KEY in needs and self.instance_connection_name and development_key:
+            problems.append("a cloud instance that signs cursors needs its own CURSOR_SECRET")
+        return problems
+
+    def require(self, *needs: Need, process: str) -> Settings:
+        """These settings, or SettingsError naming everything `process` lacks for `needs`."""
+        problems = self.missing(*needs)
+        if problems:
+            raise SettingsError(f"{process} cannot start: {'; '.join(problems)}")
         return self
 
 
@@ -128,3 +163,21 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """The instance's settings, parsed on first use."""
     return Settings()
+
+
+def needs(*required: Need) -> Callable[[EntryPoint], EntryPoint]:
+    """Declare what a function entry point needs; checked when its module loads (start-up).
+
+    functions-framework sets FUNCTION_TARGET before it imports the source, as the Cloud Run
+    functions runtime does, so in a module with several entry points (reviews: the API and
+    `on_upload`) only the one being served is checked; an import without a target (tests,
+    tools) checks each of them.
+    """
+
+    def check(entry_point: EntryPoint) -> EntryPoint:
+        target = os.environ.get("FUNCTION_TARGET")
+        if target in (None, "", entry_point.__name__):
+            get_settings().require(*required, process=f"function {entry_point.__name__}")
+        return entry_point
+
+    return check

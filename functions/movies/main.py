@@ -8,6 +8,7 @@ import functions_framework
 import shared.movies
 from shared.http import Api, Reply
 from shared.schemas.movies import Movie, MovieCreate, MovieListQuery, MoviePage, MovieUpdate
+from shared.settings import Need, needs
 
 api = Api("movies", "Movies: create, list, read, update and delete.", prefix="/movies")
 
@@ -39,5 +40,6 @@ def delete_movie(movie_id: int) -> None:
 
 
 @functions_framework.http
+@needs(Need.DATABASE, Need.CURSOR_KEY)  # lists sign cursors
 def movies(request: flask.Request) -> flask.Response:
     return api(request)

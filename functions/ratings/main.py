@@ -14,6 +14,7 @@ from shared.schemas.ratings import (
     Trend,
     TrendQuery,
 )
+from shared.settings import Need, needs
 
 DESCRIPTION = f"""Rating aggregates and leaderboards, read from per-movie aggregates that every
 review write maintains in its own transaction (never a scan of the reviews).
@@ -54,5 +55,6 @@ def get_trend(movie_id: int, query: TrendQuery) -> Trend:
 
 
 @functions_framework.http
+@needs(Need.DATABASE, Need.CURSOR_KEY)  # the leaderboard signs cursors
 def ratings(request: flask.Request) -> flask.Response:
     return api(request)

@@ -23,6 +23,7 @@ from shared.schemas.reviews import (
     SentimentOut,
     SentimentRequest,
 )
+from shared.settings import Need, needs
 
 api = Api(
     "reviews",
@@ -107,10 +108,12 @@ def _out(scored: shared.reviews.Scored) -> SentimentOut:
 
 
 @functions_framework.http
+@needs(Need.DATABASE, Need.CURSOR_KEY)  # lists sign cursors
 def reviews(request: flask.Request) -> flask.Response:
     return api(request)
 
 
 @functions_framework.cloud_event
+@needs(Need.DATABASE)
 def on_upload(event: CloudEvent) -> None:
     uploads.handle_event(event)

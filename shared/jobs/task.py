@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from shared import logs
-from shared.settings import get_settings
+from shared.settings import Need, get_settings
 
 log = logging.getLogger("shared.jobs")
 
@@ -60,14 +60,18 @@ class TaskEnv:
         }
 
 
-def run(main: Callable[[TaskEnv], int]) -> None:
+def run(main: Callable[[TaskEnv], int], needs: tuple[Need, ...] = (Need.DATABASE,)) -> None:
     """Run one task: structured logs, and a non-zero exit (a retry) on any failure.
 
-    A failed task's last line is a JSON log entry with severity ERROR and the stack trace,
-    which Cloud Logging shows as the task's error; the exit code makes Cloud Run retry it.
+    `needs`: what the task needs from its environment beyond valid settings (every job here
+    works on the database), checked before anything else. A failed task's last line is a
+    JSON log entry with severity ERROR and the stack trace, which Cloud Logging shows as the
+    task's error; the exit code makes Cloud Run retry it.
     """
-    logs.configure(get_settings().log_level)
+    settings = get_settings()
+    logs.configure(settings.log_level)
     try:
+        settings.require(*needs, process=f"job {os.environ.get('CLOUD_RUN_JOB', 'local')}")
         code = main(TaskEnv.from_environ())
     except Exception:
         log.exception("task failed")
