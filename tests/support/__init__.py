@@ -2,8 +2,10 @@
 
 This package holds every helper more than one test module uses, one module per subject:
 `uploads` (objects, CloudEvents, exactness checks), `ratings` (rows written with plain SQL),
-`rescore` (a second model version, job runs), `web` (live servers, HTML parsing) and
-`fake_run_api` (the Cloud Run Admin API, the one edge we fake).
+`rescore` (a second model version, job runs), `web` (live servers, HTML parsing),
+`fake_run_api` (the Cloud Run Admin API), `rehearsal` (the cloud's stand-ins and our
+processes started against them) and `cloud_edge` (the Cloud SQL connector's tunnel and the
+Admin API faked inside a rehearsed process).
 """
 
 from __future__ import annotations

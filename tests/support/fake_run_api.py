@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -30,6 +30,9 @@ class FakeRunApi:
     status: int = 200
     # what `executions.get` answers, by execution name (camelCase REST fields)
     executions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # called with (job, execution, body) before `jobs.run` answers: runs the execution (the
+    # rehearsal) and returns the Execution as `executions.get` should answer, or None
+    on_run: Callable[[str, str, dict[str, Any]], dict[str, Any] | None] | None = None
 
     def _options(self) -> dict[str, Any]:
         from google.auth import credentials
@@ -82,6 +85,9 @@ def fake_run_api() -> Iterator[FakeRunApi]:
             job = match["job"]
             short = job.rsplit("/", 1)[-1]
             execution = f"{job}/executions/{short}-{number:05d}"
+            state = api.on_run(job, execution, body) if api.on_run else None
+            if state is not None:
+                api.executions[execution] = state
             self._answer(
                 200,
                 {
