@@ -56,6 +56,18 @@ def _prepare_for_system_user(data_dir: Path) -> str | None:
     return SYSTEM_USER
 
 
+def hand_over(path: Path) -> Path:
+    """Give `path` (and everything under it) to the server's user, when we are root."""
+    if _as_root():
+        from pgserver.utils import ensure_user_exists
+
+        entry = ensure_user_exists(SYSTEM_USER)
+        assert entry is not None
+        for item in [path, *path.rglob("*")]:
+            os.chown(item, entry.pw_uid, entry.pw_gid)
+    return path
+
+
 @dataclass
 class EmbeddedPostgres:
     """One local cluster in `root` (data, socket and log inside), reachable on 127.0.0.1:port."""
@@ -105,6 +117,26 @@ class EmbeddedPostgres:
             "-U",
             "postgres",
         )
+
+    def configure(self, **settings: str) -> None:
+        """Server settings written into the data directory's postgresql.conf (read at start;
+        a later line wins, so this also overrides what a copied data directory carries)."""
+        self.ensure_initialised()
+        quoted = {name: value.replace("'", "''") for name, value in settings.items()}
+        lines = "".join(f"{name} = '{value}'\n" for name, value in quoted.items())
+        with (self.data_dir / "postgresql.conf").open("a", encoding="utf-8") as conf:
+            conf.write(lines)
+
+    def base_backup(self, target: Path) -> None:
+        """A plain-format base backup of the running cluster into `target` (WAL from the
+        archive, -X none), fast checkpoint, checked against its manifest."""
+        self._run(
+            "pg_basebackup",
+            *("-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres"),
+            *("-D", str(target), "-Fp", "-X", "none", "--checkpoint=fast"),
+            timeout=1800,
+        )
+        self._run("pg_verifybackup", "--no-parse-wal", str(target), timeout=1800)
 
     def start(self) -> EmbeddedPostgres:
         self.ensure_initialised()
