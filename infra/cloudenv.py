@@ -78,9 +78,9 @@ def environment(
 
     The one place that knows where an environment's definition and settings live.
     """
-    root = TERRAFORM / "environments" / env
-    inputs = {**load_tfvars(root / "settings.auto.tfvars"), **(variables or {})}
-    return Module(root, inputs, computed or Computed(), root)
+    settings = load_tfvars(TERRAFORM / "environments" / env / "settings.tfvars")
+    inputs = {**settings, **(variables or {})}
+    return Module(TERRAFORM, inputs, computed or Computed(), TERRAFORM)
 
 
 def system(env: str, computed: Computed | None = None, **variables: Any) -> Module:

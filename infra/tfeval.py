@@ -556,12 +556,16 @@ class Module:
         return self._cache[key]
 
     def variable(self, name: str) -> Any:
-        if name in self._inputs:
-            return self._inputs[name]
         blocks = self.body.of_type("variable", name)
         if not blocks:
             raise Unsupported(f"{self.directory.name}: no variable {name}")
-        default = blocks[0].body.attributes.get("default")
+        declared = blocks[0].body
+        nullable = "nullable" not in declared.attributes or Scope({}).evaluate(
+            declared.attributes["nullable"]
+        )
+        if name in self._inputs and (self._inputs[name] is not None or nullable):
+            return self._inputs[name]  # null for a nullable = false variable is its default
+        default = declared.attributes.get("default")
         if default is None:
             raise Unsupported(f"{self.directory.name}: variable {name} has no value")
         return self._once("var", name, lambda: Scope({}).evaluate(default))

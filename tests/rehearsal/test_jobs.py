@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from shared import storage
 from shared.jobs import launcher
 from shared.rescore import summary
@@ -45,19 +43,25 @@ def test_upload_job_processes_a_fanned_out_object(
     assert (report["lines"], report["inserted"], report["rejected"]) == (40, 40, 0), report
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 19 item 2 (another branch): rollout --wait reads MODELS_BUCKET from local "
-    "defaults; when the fix lands, pass the bucket as the guide then says and drop this mark",
-)
 def test_operator_rollout_runs_the_rescore_job_and_prints_its_summary(
     cloud: Cloud, served: dict[str, Served], catalogue: list[int]
 ) -> None:
     outputs = cloud.outputs()
     command = (
-        "python", "-m", "infra.rollout", "rescore", "--job", outputs["jobs"]["rescore"],
-        "--model-uri", outputs["model_uri"], "--tasks", "2", "--wait",
-    )  # fmt: skip
+        "python",
+        "-m",
+        "infra.rollout",
+        "rescore",
+        "--job",
+        outputs["jobs"]["rescore"],
+        "--model-uri",
+        outputs["model_uri"],
+        "--tasks",
+        "2",
+        "--wait",
+        "--models-bucket",
+        outputs["models_bucket"],
+    )  # fmt: skip  (docs/deploy.md, section 6)
     ran = cloud.run(operator("rollout", command, {}))
     run = last_execution(cloud, cloud.jobs["rescore"].service)
     for task in run.tasks:  # the job itself must have worked, whatever the CLI did after
@@ -65,7 +69,7 @@ def test_operator_rollout_runs_the_rescore_job_and_prints_its_summary(
     assert run.overrides == {"MODEL_URI": outputs["model_uri"]}
     written = storage.get_client().bucket(outputs["models_bucket"])
     assert written.blob(summary.object_name(run.name)).exists()
-    ran.check()
+    assert '"rescored"' in ran.check().output  # the execution's summary, printed
 
 
 def test_operator_aggregates_verify_finds_no_drift(
