@@ -63,6 +63,28 @@ FUNCTIONS = (
 )
 
 
+def function_command(fn: Function) -> list[str]:
+    """functions-framework serving `fn` on 127.0.0.1, as the cloud serves it: the same CLI,
+    so the same gunicorn and settings (functions-framework reads no setting for gunicorn's
+    request limits, locally or in the cloud: see the README)."""
+    source = REPO / "functions" / fn.name / "main.py"
+    return [
+        sys.executable,
+        "-m",
+        "functions_framework",
+        "--target",
+        fn.target,
+        "--source",
+        str(source),
+        "--signature-type",
+        fn.signature,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(fn.port),
+    ]
+
+
 def _die_with_parent() -> None:
     """Children get SIGTERM if this process dies, even by SIGKILL: no orphans."""
     with contextlib.suppress(OSError, AttributeError):
@@ -117,22 +139,7 @@ class Stack:
     def start_functions(self) -> dict[str, str]:
         routes: dict[str, str] = {}
         for fn in FUNCTIONS:
-            source = REPO / "functions" / fn.name / "main.py"
-            self.spawn(
-                sys.executable,
-                "-m",
-                "functions_framework",
-                "--target",
-                fn.target,
-                "--source",
-                str(source),
-                "--signature-type",
-                fn.signature,
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(fn.port),
-            )
+            self.spawn(*function_command(fn))
             for prefix in fn.prefixes:
                 routes[prefix] = f"http://127.0.0.1:{fn.port}"
             if fn.default:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import http.client
 import json
 import socket
 import socketserver
@@ -24,6 +23,7 @@ from werkzeug.wrappers import Request, Response
 from infra import router
 from infra.localpg import free_port
 from infra.router import Router, make_router_server
+from tests.support.raw_http import answer, headers, send
 
 
 def echo(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
@@ -256,22 +256,6 @@ def base(function: str, small_pool: int) -> Iterator[str]:
     yield from serve_router({"/x": function})
 
 
-def raw(base: str, data: bytes) -> socket.socket:
-    """A client socket that has sent `data` (and may never send the rest)."""
-    host, port = base.removeprefix("http://").split(":")
-    conn = socket.create_connection((host, int(port)), timeout=10)
-    conn.sendall(data)
-    return conn
-
-
-def answer(conn: socket.socket) -> tuple[int, str, bytes]:
-    """The status, Content-Type and body the router answered on a raw socket."""
-    response = http.client.HTTPResponse(conn)
-    response.begin()
-    with conn:
-        return response.status, response.getheader("Content-Type", ""), response.read()
-
-
 def test_no_method_status_or_client_keeps_a_connection_to_the_function(
     base: str, small_pool: int
 ) -> None:
@@ -287,13 +271,13 @@ def test_no_method_status_or_client_keeps_a_connection_to_the_function(
         assert requests.get(f"{base}/x/etag", timeout=5).status_code == 304
         assert requests.get(f"{base}/x/busy", timeout=5).status_code == 429
         assert requests.get(f"{base}/x/down", timeout=5).status_code == 503
-    stalled = [raw(base, b"GET /x HTTP/1.1\r\nHost: r\r\nX-Slow: ") for _ in range(rounds)]
+    stalled = [send(base, b"GET /x HTTP/1.1\r\nHost: r\r\nX-Slow: ") for _ in range(rounds)]
     stalled += [
-        raw(base, b"POST /x HTTP/1.1\r\nHost: r\r\nContent-Length: 100\r\n\r\n{}")
+        send(base, b"POST /x HTTP/1.1\r\nHost: r\r\nContent-Length: 100\r\n\r\n{}")
         for _ in range(rounds)
     ]
     for _ in range(rounds):
-        with raw(base, b"GET /x/big HTTP/1.1\r\nHost: r\r\n\r\n") as hung_up:
+        with send(base, b"GET /x/big HTTP/1.1\r\nHost: r\r\n\r\n") as hung_up:
             assert hung_up.recv(16).startswith(b"HTTP/1.1 200")
     try:
         started = time.monotonic()
@@ -363,7 +347,7 @@ def test_a_204_through_the_router_has_no_content_type(base: str) -> None:
     [
         (b"GET /x?q=" + b"a" * 70_000 + b" HTTP/1.1\r\nHost: r\r\n\r\n", 414),
         (b"GET /x HTTP/1.1\r\nHost: r\r\nX-Big: " + b"a" * 70_000 + b"\r\n\r\n", 431),
-        (b"GET /x HTTP/1.1\r\n" + b"".join(b"X-%d: 1\r\n" % i for i in range(101)) + b"\r\n", 431),
+        (b"GET /x HTTP/1.1\r\n" + headers(101) + b"\r\n", 431),
         (b"GET /x HTTP/9.9\r\nHost: r\r\n\r\n", 505),
         (b"NONSENSE\r\n\r\n", 400),
     ],
@@ -371,7 +355,7 @@ def test_a_204_through_the_router_has_no_content_type(base: str) -> None:
 def test_the_routers_own_http_errors_are_problems(
     base: str, request_head: bytes, status: int
 ) -> None:
-    code, content_type, body = answer(raw(base, request_head))
+    code, content_type, body = answer(send(base, request_head))
     assert (code, content_type) == (status, "application/problem+json")
     assert json.loads(body)["status"] == status
 
@@ -380,7 +364,7 @@ def test_a_client_that_stops_mid_request_gets_a_408_problem(
     base: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(router.RouterRequestHandler, "timeout", 0.3)
-    conn = raw(base, b"POST /x HTTP/1.1\r\nHost: r\r\nContent-Length: 100\r\n\r\n{}")
+    conn = send(base, b"POST /x HTTP/1.1\r\nHost: r\r\nContent-Length: 100\r\n\r\n{}")
     code, content_type, body = answer(conn)
     assert (code, content_type) == (408, "application/problem+json")
     assert json.loads(body)["status"] == 408
