@@ -1,11 +1,14 @@
-"""A local Eventarc: turn new objects in an emulated bucket into storage CloudEvents.
+"""A local Eventarc: turn finalized objects in an emulated bucket into storage CloudEvents.
 
-Polls the bucket (gcp-storage-emulator has no notifications), and for every new
-(name, generation) POSTs a `google.cloud.storage.object.v1.finalized` CloudEvent in binary
-content mode to the target, at least once: non-2xx answers and connection errors are
-retried with exponential backoff and full jitter, each object on its own worker so one
-failing object never holds up the others. Our own outputs (reports/, rejects/) are skipped.
-Delivered keys live in memory: a restart may redeliver, which the handler tolerates.
+Reads the local GCS's feed of finalized generations (infra/storage_emulator.py; GCS itself
+notifies Eventarc through Pub/Sub), and for every (name, generation) POSTs a
+`google.cloud.storage.object.v1.finalized` CloudEvent in binary content mode to the target,
+at least once: non-2xx answers and connection errors are retried with exponential backoff
+and full jitter, each object on its own worker so one failing object never holds up the
+others. Every generation gets its event, also one overwritten or deleted before the next
+poll (listing the bucket would see only the last). Our own outputs (reports/, rejects/) are
+skipped. The feed and the delivered keys live in memory, so on start the live objects are
+delivered too: a restart redelivers them (the handler tolerates that) rather than losing one.
 
     python -m infra.eventarc --bucket uploads --target http://127.0.0.1:8084/
 """
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import random
 import signal
 import threading
@@ -45,31 +49,27 @@ class Backoff:
         return random.uniform(0, min(self.cap, self.base * 2 ** min(attempt, 30)))
 
 
-def _iso(value: Any) -> str:
-    when = value if isinstance(value, datetime) else datetime.now(UTC)
-    return when.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def finalized_event(blob: Any) -> CloudEvent:
-    """The CloudEvent GCS would emit for `blob` (data fields as in the storage JSON API)."""
-    bucket = blob.bucket.name
+def finalized_event(obj: dict[str, Any]) -> CloudEvent:
+    """The CloudEvent GCS would emit for an object resource (storage JSON API fields)."""
+    bucket, name = obj["bucket"], obj["name"]
+    updated = obj.get("updated") or datetime.now(UTC).isoformat().replace("+00:00", "Z")
     attributes = {
         "id": uuid.uuid4().hex,
         "source": f"//storage.googleapis.com/projects/_/buckets/{bucket}",
         "type": FINALIZED,
-        "subject": f"objects/{blob.name}",
-        "time": _iso(blob.updated),
+        "subject": f"objects/{name}",
+        "time": updated,
         "specversion": "1.0",
     }
     data = {
         "bucket": bucket,
-        "name": blob.name,
-        "generation": str(blob.generation),
-        "metageneration": str(blob.metageneration or 1),
-        "size": str(blob.size or 0),
-        "contentType": blob.content_type or "application/octet-stream",
-        "timeCreated": _iso(blob.time_created),
-        "updated": _iso(blob.updated),
+        "name": name,
+        "generation": str(obj["generation"]),
+        "metageneration": str(obj.get("metageneration") or 1),
+        "size": str(obj.get("size") or 0),
+        "contentType": obj.get("contentType") or "application/octet-stream",
+        "timeCreated": obj.get("timeCreated") or updated,
+        "updated": updated,
     }
     return CloudEvent(attributes, data)
 
@@ -86,19 +86,30 @@ class Forwarder:
     backoff: Backoff = field(default_factory=Backoff)
     stopping: threading.Event = field(default_factory=threading.Event)
     seen: set[tuple[str, int]] = field(default_factory=set)
+    since: int | None = None  # the feed position read up to; None before the first poll
 
     def poll_once(self, pool: ThreadPoolExecutor) -> int:
-        """Submit deliveries for objects not seen before; return how many."""
-        client = storage.get_client()
+        """Submit deliveries for generations not seen before; return how many."""
         fresh = 0
-        for blob in client.list_blobs(self.bucket):
-            key = (blob.name, int(blob.generation))
-            if key in self.seen or blob.name.startswith(IGNORED_PREFIXES):
+        for obj in self._finalized():
+            key = (obj["name"], int(obj["generation"]))
+            if key in self.seen or obj["name"].startswith(IGNORED_PREFIXES):
                 continue
             self.seen.add(key)
-            pool.submit(self.deliver, finalized_event(blob))
+            pool.submit(self.deliver, finalized_event(obj))
             fresh += 1
         return fresh
+
+    def _finalized(self) -> list[dict[str, Any]]:
+        """The generations finalized since the last poll; on the first, the live ones too."""
+        host = _storage_host()
+        page = _get_json(f"{host}/_stand-in/b/{self.bucket}/finalized", since=self.since or 0)
+        live = [] if self.since is not None else self._live(host)
+        self.since = page["next"]
+        return live + list(page["items"])
+
+    def _live(self, host: str) -> list[dict[str, Any]]:
+        return list(_get_json(f"{host}/storage/v1/b/{self.bucket}/o").get("items", []))
 
     def deliver(self, event: CloudEvent) -> bool:
         """POST until a 2xx answer (or shutdown); True when delivered."""
@@ -134,6 +145,19 @@ class Forwarder:
                     log.warning("polling gs://%s failed: %s", self.bucket, error)
                 self.stopping.wait(self.interval)
             pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _get_json(url: str, **params: Any) -> dict[str, Any]:
+    answer = requests.get(url, params=params, timeout=30)
+    answer.raise_for_status()
+    return dict(answer.json())
+
+
+def _storage_host() -> str:
+    host = os.environ.get("STORAGE_EMULATOR_HOST")
+    if not host:
+        raise RuntimeError("the Eventarc stand-in reads the local GCS: set STORAGE_EMULATOR_HOST")
+    return host.rstrip("/")
 
 
 def main(argv: list[str] | None = None) -> None:

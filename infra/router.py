@@ -1,15 +1,33 @@
-"""Local stand-in for the HTTPS load balancer: one base URL, routed by path prefix."""
+"""Local stand-in for the HTTPS load balancer: one base URL, routed by path prefix.
+
+What it promises, as the load balancer does:
+- Every upstream connection goes back to its pool, whatever the answer: the body is handed
+  to the WSGI server as an iterable whose close(), which the server calls even when it
+  sends no body (HEAD, 204, 304) or the client hung up, finishes or discards it.
+- A request waits at most POOL_WAIT seconds for a connection to its function; then it gets
+  a 503 problem with Retry-After, never a hang. Slow or half-sent requests hold a thread of
+  the router's own, never a connection to a function: a request is read whole first.
+- Upstream answers pass through unchanged: a 429 or 503 with Retry-After stays what it is.
+  Only connection failures are retried.
+- The router's own answers are problem+json, including the HTTP server's (414, 431, 400).
+"""
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Iterable
+import logging
+from collections.abc import Iterable, Iterator
+from http import HTTPStatus
 from typing import Any
 
 import urllib3
-from werkzeug.serving import WSGIRequestHandler, run_simple
+from werkzeug.exceptions import HTTPException
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
+log = logging.getLogger("infra.router")
+PROBLEM = "application/problem+json"
 # Response headers the WSGI server sets itself (hop-by-hop or recomputed).
 _SKIP = {"connection", "keep-alive", "transfer-encoding", "server", "date"}
 # A pooled connection can be closed by the function (gunicorn drops idle keep-alive
@@ -19,11 +37,18 @@ _SKIP = {"connection", "keep-alive", "transfer-encoding", "server", "date"}
 # are retried only when the connection was never made; otherwise the client gets a 503.
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 ATTEMPTS = 3
-POOL_SIZE = 32  # connections per function; further requests wait for one (block=True)
+POOL_SIZE = 32  # connections per function
+# How long a request waits for a free connection to its function: a burst queues briefly
+# behind the requests being served; a pool held by slow requests answers 503 + Retry-After.
+POOL_WAIT = 5.0
+# A client connection silent this long (sending its request, or not reading the answer) is
+# closed, so a stalled client never holds a router thread, or a function's connection, forever.
+CLIENT_TIMEOUT = 60.0
+CHUNK = 64 * 1024
 
 
 class Router:
-    """Forwards each request to the function whose prefix matches, streaming both ways.
+    """Forwards each request to the function whose prefix matches, streaming the answer.
 
     `default` (the web console) gets every path no prefix matches, as the load balancer's
     default route does; without it such paths are a 404 problem.
@@ -33,6 +58,7 @@ class Router:
         # longest prefix first, so /reviews-x never shadows a longer match
         self.routes = sorted(routes.items(), key=lambda item: -len(item[0]))
         self.default = default
+        self.pool_wait = POOL_WAIT
         self.pool = urllib3.PoolManager(
             maxsize=POOL_SIZE, block=True, timeout=urllib3.Timeout(connect=5, read=600)
         )
@@ -44,22 +70,24 @@ class Router:
         return self.default
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-        request = Request(environ)
+        try:
+            response = self._respond(Request(environ))
+        except HTTPException as error:  # the request could not be read whole
+            response = _unreadable(error)
+        except Exception:  # the router's own bug: still a problem, never werkzeug's HTML page
+            log.exception(
+                "router error on %s %s", environ.get("REQUEST_METHOD"), environ.get("PATH_INFO")
+            )
+            response = problem(500, "the router failed on this request")
+        return response(environ, start_response)
+
+    def _respond(self, request: Request) -> Response:
         if request.path == "/healthz":  # says it is up, and nothing about what is behind it
-            return _json(200, {"status": "ok"})(environ, start_response)
+            return Response(json.dumps({"status": "ok"}), mimetype="application/json")
         base = self.target(request.path)
         if base is None:
-            return _json(
-                404,
-                {
-                    "type": "about:blank",
-                    "title": "Not Found",
-                    "status": 404,
-                    "detail": f"no function serves {request.path}",
-                },
-                "application/problem+json",
-            )(environ, start_response)
-        return self._forward(request, base)(environ, start_response)
+            return problem(404, f"no function serves {request.path}")
+        return self._forward(request, base)
 
     def _forward(self, request: Request, base: str) -> Response:
         headers = {
@@ -67,32 +95,69 @@ class Router:
             for k, v in request.headers.items()
             if k.lower() not in ("host", "content-length", "transfer-encoding")
         }
+        body = request.get_data()  # read whole before a connection to the function is taken
         try:
             upstream = self.pool.request(
                 request.method,
                 base + request.full_path.rstrip("?"),
                 headers=headers,
-                body=request.get_data(),
+                body=body,
                 preload_content=False,
                 redirect=False,
                 retries=_retries(request),
+                pool_timeout=self.pool_wait,
             )
+        except urllib3.exceptions.EmptyPoolError:
+            return problem(503, "every connection to the function is busy", {"Retry-After": "1"})
         except urllib3.exceptions.HTTPError:
-            return _json(
-                503,
-                {
-                    "type": "about:blank",
-                    "title": "Service Unavailable",
-                    "status": 503,
-                    "detail": "the function is not reachable",
-                },
-                "application/problem+json",
-                {"Retry-After": "2"},
-            )
+            return problem(503, "the function is not reachable", {"Retry-After": "2"})
         kept = [(k, v) for k, v in upstream.headers.items() if k.lower() not in _SKIP]
-        return Response(
-            upstream.stream(64 * 1024, decode_content=False), status=upstream.status, headers=kept
+        return Passthrough(
+            UpstreamBody(upstream, request.method),
+            status=upstream.status,
+            headers=kept,
+            direct_passthrough=True,
         )
+
+
+def _unreadable(error: HTTPException) -> Response:
+    """werkzeug reports a body that stopped arriving as a disconnect (400); a read that
+    timed out (CLIENT_TIMEOUT) is the client's too-slow request: 408."""
+    if isinstance(error.__context__, TimeoutError):
+        return problem(408, "the request stopped arriving before it was complete")
+    return problem(error.code or 400, error.description or "the request could not be read")
+
+
+class Passthrough(Response):
+    """An upstream answer as it came: no Content-Type where it had none (a 204 has no body)."""
+
+    default_mimetype = None
+
+
+class UpstreamBody:
+    """An upstream response body, streamed; close() always frees its pooled connection.
+
+    The WSGI server calls close() on every response it sends, also on those it sends no body
+    for (HEAD, 1xx, 204, 304) and when the client hangs up mid-body. A response read to its
+    end is back in the pool already; a bodiless one is finished (reading its empty body is
+    what makes the connection reusable); one cut short is closed, as its unread rest would
+    corrupt the next request on that connection.
+    """
+
+    def __init__(self, upstream: urllib3.BaseHTTPResponse, method: str) -> None:
+        self.upstream = upstream
+        status = upstream.status
+        self.bodiless = method == "HEAD" or status in (204, 304) or 100 <= status < 200
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self.upstream.stream(CHUNK, decode_content=False)
+
+    def close(self) -> None:
+        if self.bodiless:
+            self.upstream.drain_conn()
+        elif not self.upstream.closed:
+            self.upstream.close()
+        self.upstream.release_conn()
 
 
 def _retries(request: Request) -> urllib3.Retry:
@@ -107,32 +172,73 @@ def _retries(request: Request) -> urllib3.Retry:
         allowed_methods=None,  # `read` above already says which requests may be resent
         backoff_factor=0.02,
         raise_on_redirect=False,
+        raise_on_status=False,
+        # an answer is the function's to give: a 429 or 503 with Retry-After goes to the
+        # client as it is, never waited out and retried here
+        respect_retry_after_header=False,
     )
 
 
-def _json(
-    status: int,
-    body: dict[str, Any],
-    mimetype: str = "application/json",
-    headers: dict[str, str] | None = None,
-) -> Response:
-    return Response(json.dumps(body), status=status, mimetype=mimetype, headers=headers)
+def problem(status: int, detail: str, headers: dict[str, str] | None = None) -> Response:
+    """An RFC 9457 problem answered by the router itself."""
+    return Response(problem_body(status, detail), status, headers, mimetype=PROBLEM)
 
 
-class KeepAliveHandler(WSGIRequestHandler):
-    """HTTP/1.1, so clients reuse their connection as they would with the real balancer."""
+def problem_body(status: int, detail: str) -> bytes:
+    title = HTTPStatus(status).phrase
+    return json.dumps(
+        {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    ).encode()
+
+
+class RouterRequestHandler(WSGIRequestHandler):
+    """The router's HTTP server: HTTP/1.1, stalled clients timed out, errors as problems."""
 
     protocol_version = "HTTP/1.1"
+    timeout = CLIENT_TIMEOUT
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """Answer what http.server refuses before the router sees a request (a request line
+        over 64 KiB: 414; a header line over 64 KiB or over 100 headers: 431; a malformed
+        request: 400) as a problem, not http.server's HTML page."""
+        self.log_error("code %d, message %s", code, message)
+        self.request_version = self.protocol_version  # a status line even when unparsed
+        body = problem_body(code, message or HTTPStatus(code).description)
+        self.send_response(code, message)
+        self.send_header("Connection", "close")
+        self.send_header("Content-Type", PROBLEM)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+        self.wfile.flush()
+        self._discard_unread_input()
+
+    def _discard_unread_input(self) -> None:
+        """Read what the client has already sent (briefly, at most 1 MiB): closing a socket
+        with unread input resets the connection, and the client would lose the answer."""
+        self.connection.settimeout(0.05)
+        with contextlib.suppress(OSError):
+            for _ in range(16):
+                if not self.rfile.read1(CHUNK):
+                    return
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         """Quiet: each function already logs every request it serves."""
 
 
-def serve(port: int, routes: dict[str, str], default: str | None = None) -> None:
-    run_simple(
+def make_router_server(
+    port: int, routes: dict[str, str], default: str | None = None
+) -> BaseWSGIServer:
+    """The router on 127.0.0.1:`port`, one thread per connection (serve_forever runs it)."""
+    return make_server(
         "127.0.0.1",
         port,
         Router(routes, default),
         threaded=True,
-        request_handler=KeepAliveHandler,
+        request_handler=RouterRequestHandler,
     )
+
+
+def serve(port: int, routes: dict[str, str], default: str | None = None) -> None:
+    make_router_server(port, routes, default).serve_forever()

@@ -1,6 +1,6 @@
 """`make run`: the whole system on a laptop, on embedded stand-ins for the cloud services.
 
-Embedded PostgreSQL (data kept in .local/pg), the GCS emulator (.local/gcs), migrations,
+Embedded PostgreSQL (data kept in .local/pg), the GCS stand-in (.local/gcs), migrations,
 the committed model published to the emulated models bucket, each function under
 functions-framework on its own port, the Eventarc stand-in for uploads, and a router on
 one base URL. Ctrl-C stops everything.
@@ -63,6 +63,28 @@ FUNCTIONS = (
 )
 
 
+def function_command(fn: Function) -> list[str]:
+    """functions-framework serving `fn` on 127.0.0.1, as the cloud serves it: the same CLI,
+    so the same gunicorn and settings (functions-framework reads no setting for gunicorn's
+    request limits, locally or in the cloud: see the README)."""
+    source = REPO / "functions" / fn.name / "main.py"
+    return [
+        sys.executable,
+        "-m",
+        "functions_framework",
+        "--target",
+        fn.target,
+        "--source",
+        str(source),
+        "--signature-type",
+        fn.signature,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(fn.port),
+    ]
+
+
 def _die_with_parent() -> None:
     """Children get SIGTERM if this process dies, even by SIGKILL: no orphans."""
     with contextlib.suppress(OSError, AttributeError):
@@ -90,14 +112,11 @@ class Stack:
         self.spawn(
             sys.executable,
             "-m",
-            "gcp_storage_emulator",
-            "start",
-            "--host",
-            "127.0.0.1",
+            "infra.storage_emulator",
             "--port",
             str(GCS_PORT),
-            "--quiet",
-            cwd=LOCAL / "gcs",
+            "--data-dir",
+            str(LOCAL / "gcs"),
         )
         host = f"http://127.0.0.1:{GCS_PORT}"
         _wait_http(f"{host}/storage/v1/b", "storage emulator")
@@ -105,31 +124,22 @@ class Stack:
         return host
 
     def ensure_buckets(self) -> None:
+        """The buckets, versioned as terraform declares them (reads by generation need it)."""
         client = storage.get_client()
-        existing = {bucket.name for bucket in client.list_buckets()}
         for name in BUCKETS:
-            if name not in existing:
-                client.create_bucket(name)
+            bucket = client.lookup_bucket(name)
+            if bucket is None:
+                bucket = client.bucket(name)
+                bucket.versioning_enabled = True
+                client.create_bucket(bucket)
+            elif not bucket.versioning_enabled:  # made by an earlier `make run`
+                bucket.versioning_enabled = True
+                bucket.patch()
 
     def start_functions(self) -> dict[str, str]:
         routes: dict[str, str] = {}
         for fn in FUNCTIONS:
-            source = REPO / "functions" / fn.name / "main.py"
-            self.spawn(
-                sys.executable,
-                "-m",
-                "functions_framework",
-                "--target",
-                fn.target,
-                "--source",
-                str(source),
-                "--signature-type",
-                fn.signature,
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(fn.port),
-            )
+            self.spawn(*function_command(fn))
             for prefix in fn.prefixes:
                 routes[prefix] = f"http://127.0.0.1:{fn.port}"
             if fn.default:

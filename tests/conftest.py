@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 # Settings must validate at import time of any module; the per-test URL replaces this.
@@ -67,11 +68,12 @@ def auth() -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def gcs_emulator() -> Iterator[str]:
-    """gcp-storage-emulator in this process on a free port; STORAGE_EMULATOR_HOST points at it."""
-    from gcp_storage_emulator.server import create_server
+    """The local GCS (infra/storage_emulator.py, as `make run` starts it) in this process on
+    a free port; STORAGE_EMULATOR_HOST points at it."""
+    from infra.storage_emulator import Emulator
 
     port = free_port()
-    server = create_server("127.0.0.1", port, in_memory=True)
+    server = Emulator("127.0.0.1", port, in_memory=True)
     server.start()
     host = f"http://127.0.0.1:{port}"
     previous = os.environ.get("STORAGE_EMULATOR_HOST")
@@ -89,7 +91,5 @@ def gcs_emulator() -> Iterator[str]:
 @pytest.fixture
 def gcs(gcs_emulator: str) -> Iterator[Any]:
     """A storage client on the emulator, with every bucket wiped before the test."""
-    client = storage.get_client()
-    for bucket in list(client.list_buckets()):
-        bucket.delete(force=True)
-    yield client
+    requests.get(f"{gcs_emulator}/wipe", timeout=30).raise_for_status()  # the emulator's own
+    yield storage.get_client()

@@ -298,7 +298,7 @@ def test_an_object_gone_before_its_tasks_run_fails_once_with_a_report(
     blob = put(gcs, "partner/gone.jsonl", big_file("x", 2))
     assert deliver(cloud_client(), event_for(blob)).status_code == 200
     generation = blob.generation
-    gcs.bucket("uploads").blob(blob.name).delete()
+    blob.delete()  # this generation: the bucket is versioned, so a live delete would keep it
     env = {fanout.OBJECT_ENV: f"gs://uploads/{blob.name}#{generation}"}
     assert Runner("uploads", LOCAL_JOBS["uploads"], SHARDS, env).run().succeeded
     row = ledger_row(blob)

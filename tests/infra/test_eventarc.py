@@ -117,6 +117,29 @@ def test_forwards_each_generation_once_retrying_failures(gcs: Any, recorder: str
     assert isinstance(body["size"], str) and isinstance(body["generation"], str)
 
 
+def test_every_generation_is_delivered_even_several_between_two_polls(
+    gcs: Any, recorder: str
+) -> None:
+    """Three generations of one object in a few milliseconds (the first two gone from a
+    listing by the next poll): three events, each with its own generation and size."""
+    blob = gcs.create_bucket("uploads").blob("a.jsonl")
+    forwarder = Forwarder("uploads", recorder, interval=1.0, backoff=FAST)
+    thread = running(forwarder)
+    try:
+        wait_until(lambda: forwarder.since is not None)  # the first poll is done
+        written = {}
+        for data in (b"{}\n", b"{}\n{}\n", b"{}\n{}\n{}\n"):
+            blob.upload_from_string(data)
+            written[str(blob.generation)] = str(len(data))
+        wait_until(lambda: len(Recorder.received) >= 6)  # each fails once, then succeeds
+        time.sleep(0.3)  # nothing more should arrive
+    finally:
+        forwarder.stopping.set()
+        thread.join(timeout=10)
+    delivered = [(body["generation"], body["size"]) for _, body in Recorder.received]
+    assert len(delivered) == 6 and dict(delivered) == written
+
+
 def test_connection_errors_are_retried_until_stopped() -> None:
     forwarder = Forwarder("uploads", f"http://127.0.0.1:{free_port()}/", backoff=FAST)
     event = CloudEvent({"type": "t", "source": "s"}, {"name": "x"})

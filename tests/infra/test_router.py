@@ -4,17 +4,26 @@ from __future__ import annotations
 
 import json
 import socket
+import socketserver
 import threading
-from collections.abc import Iterable, Iterator
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 from wsgiref.types import StartResponse, WSGIEnvironment
 
 import pytest
+import requests
 from werkzeug.serving import make_server
 from werkzeug.test import Client
 from werkzeug.wrappers import Request, Response
 
+from infra import router
 from infra.localpg import free_port
-from infra.router import Router
+from infra.router import Router, make_router_server
+from tests.support.raw_http import answer, headers, send
 
 
 def echo(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
@@ -34,8 +43,7 @@ def echo(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[by
 @pytest.fixture
 def upstream() -> Iterator[str]:
     server = make_server("127.0.0.1", free_port(), echo, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    serve_in_background(server)
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
 
@@ -69,6 +77,8 @@ def test_unreachable_function_is_a_503_problem() -> None:
     response = Client(Router({"/movies": f"http://127.0.0.1:{free_port()}"})).get("/movies")
     assert response.status_code == 503
     assert response.headers["Retry-After"]
+    assert response.mimetype == "application/problem+json"
+    assert response.get_json()["status"] == 503
 
 
 def test_default_route_takes_every_unmatched_path(upstream: str) -> None:
@@ -162,3 +172,211 @@ def test_other_writes_are_not_sent_twice(dropping: OneRequestPerConnection) -> N
     response = client.post("/movies", json={})  # the reused connection is dropped
     assert response.status_code == 503 and response.headers["Retry-After"]
     assert dropping.answered == answered
+
+
+class Upstream(BaseHTTPRequestHandler):
+    """A function as the router meets it: HTTP/1.1 keep-alive (as gunicorn), one answer per
+    path, counting requests per path and the connections they came on."""
+
+    protocol_version = "HTTP/1.1"
+    hits: ClassVar[Counter[str]] = Counter()
+    connections: ClassVar[set[int]] = set()
+    release: ClassVar[threading.Event] = threading.Event()
+
+    def do_GET(self) -> None:
+        type(self).hits[self.path] += 1
+        type(self).connections.add(self.client_address[1])
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        status, headers, body = self.answer()
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        if status not in (204, 304):
+            self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD" and status not in (204, 304):
+            self.wfile.write(body)
+
+    do_HEAD = do_POST = do_DELETE = do_OPTIONS = do_GET
+
+    def answer(self) -> tuple[int, dict[str, str], bytes]:
+        json_type = {"Content-Type": "application/json"}
+        if self.command == "DELETE":
+            return 204, {}, b""
+        if self.command == "OPTIONS":  # a CORS preflight's answer
+            return 204, {"Access-Control-Allow-Origin": "https://app.example"}, b""
+        if self.path == "/x/etag":
+            return 304, {"ETag": '"v1"'}, b""
+        if self.path == "/x/busy":
+            problem = {"type": "about:blank", "status": 429, "title": "Too Many Requests"}
+            return 429, {"Retry-After": "7", **PROBLEM}, json.dumps(problem).encode()
+        if self.path == "/x/down":
+            return 503, {"Retry-After": "3", **PROBLEM}, b'{"detail": "database down"}'
+        if self.path == "/x/big":
+            return 200, {"Content-Type": "application/octet-stream"}, bytes(8 << 20)
+        if self.path == "/x/slow":
+            type(self).release.wait(10)
+        return 200, json_type, b'{"ok": true}'
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+PROBLEM = {"Content-Type": "application/problem+json"}
+
+
+@pytest.fixture
+def function() -> Iterator[str]:
+    Upstream.hits, Upstream.connections = Counter(), set()
+    Upstream.release = threading.Event()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Upstream)
+    serve_in_background(server)
+    yield f"http://127.0.0.1:{server.server_port}"
+    Upstream.release.set()
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def small_pool(monkeypatch: pytest.MonkeyPatch) -> int:
+    """A pool of 4 connections per function: the router under test runs out of them fast."""
+    monkeypatch.setattr(router, "POOL_SIZE", 4)
+    monkeypatch.setattr(router, "POOL_WAIT", 2.0)
+    return 4
+
+
+@pytest.fixture
+def base(function: str, small_pool: int) -> Iterator[str]:
+    """The router, as `make run` serves it, in front of `function`."""
+    server = make_router_server(free_port(), {"/x": function})
+    serve_in_background(server)
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_no_method_status_or_client_keeps_a_connection_to_the_function(
+    base: str, small_pool: int
+) -> None:
+    """HEADs, 204s (DELETE, CORS preflight), 304s, upstream errors, clients that stall
+    before their headers end or mid-body, and clients that hang up mid-answer, each more
+    times than the pool has connections: a plain request still answers at once."""
+    rounds = small_pool + 2
+    preflight = {"Origin": "https://app.example", "Access-Control-Request-Method": "DELETE"}
+    for _ in range(rounds):
+        assert requests.head(f"{base}/x", timeout=5).status_code == 200
+        assert requests.delete(f"{base}/x/1", timeout=5).status_code == 204
+        assert requests.options(f"{base}/x/1", headers=preflight, timeout=5).status_code == 204
+        assert requests.get(f"{base}/x/etag", timeout=5).status_code == 304
+        assert requests.get(f"{base}/x/busy", timeout=5).status_code == 429
+        assert requests.get(f"{base}/x/down", timeout=5).status_code == 503
+    stalled = [send(base, b"GET /x HTTP/1.1\r\nHost: r\r\nX-Slow: ") for _ in range(rounds)]
+    stalled += [
+        send(base, b"POST /x HTTP/1.1\r\nHost: r\r\nContent-Length: 100\r\n\r\n{}")
+        for _ in range(rounds)
+    ]
+    for _ in range(rounds):
+        with send(base, b"GET /x/big HTTP/1.1\r\nHost: r\r\n\r\n") as hung_up:
+            assert hung_up.recv(16).startswith(b"HTTP/1.1 200")
+    try:
+        started = time.monotonic()
+        response = requests.get(f"{base}/x", timeout=5)
+        assert response.status_code == 200
+        assert time.monotonic() - started < 1.0  # a functional bound, not a benchmark
+    finally:
+        for conn in stalled:
+            conn.close()
+
+
+def test_connections_are_reused_after_answers_without_a_body(base: str, small_pool: int) -> None:
+    preflight = {"Origin": "https://app.example", "Access-Control-Request-Method": "DELETE"}
+    for _ in range(3 * small_pool):
+        head = requests.head(f"{base}/x", timeout=5)
+        assert (head.status_code, head.headers["Content-Length"], head.content) == (200, "12", b"")
+        assert requests.delete(f"{base}/x/1", timeout=5).status_code == 204
+        assert requests.options(f"{base}/x/1", headers=preflight, timeout=5).status_code == 204
+        assert requests.get(f"{base}/x/etag", timeout=5).status_code == 304
+    assert len(Upstream.connections) <= small_pool
+
+
+def test_an_exhausted_pool_answers_503_with_retry_after_not_a_hang(
+    base: str, small_pool: int
+) -> None:
+    with ThreadPoolExecutor(small_pool) as clients:
+        slow = [
+            clients.submit(requests.get, f"{base}/x/slow", timeout=10) for _ in range(small_pool)
+        ]
+        wait_until(lambda: Upstream.hits["/x/slow"] == small_pool)
+        try:
+            started = time.monotonic()
+            response = requests.get(f"{base}/x", timeout=5)
+            assert time.monotonic() - started < 5  # POOL_WAIT, then the answer
+            assert response.status_code == 503 and response.headers["Retry-After"]
+            assert response.headers["Content-Type"] == "application/problem+json"
+            assert "busy" in response.json()["detail"]
+        finally:
+            Upstream.release.set()
+        assert all(future.result().status_code == 200 for future in slow)
+    assert requests.get(f"{base}/x", timeout=5).status_code == 200
+
+
+def test_upstream_statuses_pass_through_unchanged_and_are_not_retried(base: str) -> None:
+    busy = requests.get(f"{base}/x/busy", timeout=5)
+    assert (busy.status_code, busy.headers["Retry-After"]) == (429, "7")
+    assert busy.headers["Content-Type"] == "application/problem+json"
+    assert busy.json()["title"] == "Too Many Requests"
+    down = requests.post(f"{base}/x/down", json={}, timeout=5)
+    assert (down.status_code, down.headers["Retry-After"]) == (503, "3")
+    assert down.json() == {"detail": "database down"}
+    assert Upstream.hits["/x/busy"] == 1 and Upstream.hits["/x/down"] == 1
+
+
+def test_a_204_through_the_router_has_no_content_type(base: str) -> None:
+    for response in (
+        requests.delete(f"{base}/x/1", timeout=5),
+        requests.options(f"{base}/x/1", timeout=5),
+    ):
+        assert response.status_code == 204
+        assert "Content-Type" not in response.headers
+        assert response.content == b""
+
+
+@pytest.mark.parametrize(
+    ("request_head", "status"),
+    [
+        (b"GET /x?q=" + b"a" * 70_000 + b" HTTP/1.1\r\nHost: r\r\n\r\n", 414),
+        (b"GET /x HTTP/1.1\r\nHost: r\r\nX-Big: " + b"a" * 70_000 + b"\r\n\r\n", 431),
+        (b"GET /x HTTP/1.1\r\n" + headers(101) + b"\r\n", 431),
+        (b"GET /x HTTP/9.9\r\nHost: r\r\n\r\n", 505),
+        (b"NONSENSE\r\n\r\n", 400),
+    ],
+)
+def test_the_routers_own_http_errors_are_problems(
+    base: str, request_head: bytes, status: int
+) -> None:
+    code, content_type, body = answer(send(base, request_head))
+    assert (code, content_type) == (status, "application/problem+json")
+    assert json.loads(body)["status"] == status
+
+
+def test_a_client_that_stops_mid_request_gets_a_408_problem(
+    base: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(router.RouterRequestHandler, "timeout", 0.3)
+    conn = send(base, b"POST /x HTTP/1.1\r\nHost: r\r\nContent-Length: 100\r\n\r\n{}")
+    code, content_type, body = answer(conn)
+    assert (code, content_type) == (408, "application/problem+json")
+    assert json.loads(body)["status"] == 408
+    assert Upstream.hits["/x"] == 0
+
+
+def wait_until(condition: Callable[[], object], timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def serve_in_background(server: socketserver.BaseServer) -> None:
+    """serve_forever on a thread, polling often so that shutdown() returns at once."""
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()

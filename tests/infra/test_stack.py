@@ -1,0 +1,92 @@
+"""A function as `make run` starts it and the cloud runs it: functions-framework's gunicorn.
+
+functions-framework runs gunicorn with no request-line limit and gunicorn's own header
+limits (at most 100 header fields, each line at most 8190 bytes with its CRLF), and reads no
+setting that changes them, locally or in the cloud. These tests pin what reaches our
+application and what gunicorn still answers itself, as the README says.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+
+import pytest
+import requests
+
+from infra.localpg import free_port
+from infra.stack import FUNCTIONS, function_command
+from tests.support import API_KEY
+from tests.support.raw_http import answer, headers, send
+
+
+@pytest.fixture(scope="module")
+def movies() -> Iterator[str]:
+    """The movies function under functions-framework (no request here touches its database)."""
+    fn = next(fn for fn in FUNCTIONS if fn.target == "movies")
+    fn = dataclasses.replace(fn, port=free_port())
+    env = os.environ | {"API_KEYS": API_KEY, "GOOGLE_CLOUD_PROJECT": "local"}
+    child = subprocess.Popen(
+        function_command(fn), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    base = f"http://127.0.0.1:{fn.port}"
+    try:
+        _wait_until_up(f"{base}/healthz", child)
+        yield base
+    finally:
+        child.send_signal(signal.SIGINT)  # gunicorn's quick shutdown
+        try:
+            child.wait(10)
+        except subprocess.TimeoutExpired:
+            child.kill()
+
+
+def _wait_until_up(url: str, child: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and child.poll() is None:
+        try:
+            if requests.get(url, timeout=2).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"{url} did not come up")
+
+
+def get(base: str, target: bytes, head: bytes = b"") -> tuple[int, str, bytes]:
+    return answer(send(base, b"GET " + target + b" HTTP/1.1\r\nHost: f\r\n" + head + b"\r\n"))
+
+
+def test_a_request_line_of_any_length_reaches_the_application(movies: str) -> None:
+    status, content_type, body = get(movies, b"/movies/x?q=" + b"a" * 200_000)
+    assert (status, content_type) == (404, "application/problem+json")  # our app's answer
+    assert json.loads(body)["status"] == 404
+
+
+def test_header_lines_up_to_8190_bytes_and_100_fields_reach_the_application(
+    movies: str,
+) -> None:
+    longest = b"X-Pad: " + b"a" * (8190 - len(b"X-Pad: \r\n")) + b"\r\n"
+    assert get(movies, b"/healthz", longest)[:2] == (200, "application/json")
+    assert get(movies, b"/healthz", headers(99))[:2] == (200, "application/json")  # + Host
+    many_long = headers(90, b"X-%d: " + b"a" * 8000)  # 720 KB of headers in all
+    assert get(movies, b"/healthz", many_long)[:2] == (200, "application/json")
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "status"),
+    [
+        (b"GET /healthz HTTP/1.1\r\nX-Pad: " + b"a" * 8182 + b"\r\n\r\n", 431),
+        (b"GET /healthz HTTP/1.1\r\n" + headers(101) + b"\r\n", 431),
+        (b"GET /healthz HTTP/9.9\r\nHost: f\r\n\r\n", 400),
+    ],
+)
+def test_gunicorn_answers_longer_header_lines_more_fields_and_bad_requests_itself_in_html(
+    movies: str, request_bytes: bytes, status: int
+) -> None:
+    assert answer(send(movies, request_bytes))[:2] == (status, "text/html")
