@@ -12,7 +12,7 @@ locals {
   http_services = [for k in concat(keys(local.http_functions), ["web"]) : local.run_services[k]]
 
   # Our own log lines (shared/logs.py): JSON on stdout, parsed by Cloud
-  # Logging into jsonPayload; httpRequest (shared/http.py, one line per
+  # Logging into jsonPayload; httpRequest (shared/http/, one line per
   # request) is lifted into the entry's httpRequest. Functions log as
   # Cloud Run services (cloud_run_revision), the jobs as cloud_run_job.
   our_logs      = "resource.type=\"cloud_run_revision\" AND resource.labels.service_name=~\"^${local.prefix}-\""
