@@ -8,7 +8,6 @@ from cloudevents.http import CloudEvent
 
 import shared.previews
 import shared.reviews
-from shared import uploads
 from shared.http import Api, Reply
 from shared.schemas.reviews import (
     Review,
@@ -23,6 +22,7 @@ from shared.schemas.reviews import (
     SentimentOut,
     SentimentRequest,
 )
+from shared.uploads.handler import handle_event
 
 api = Api(
     "reviews",
@@ -113,4 +113,4 @@ def reviews(request: flask.Request) -> flask.Response:
 
 @functions_framework.cloud_event
 def on_upload(event: CloudEvent) -> None:
-    uploads.handle_event(event)
+    handle_event(event)

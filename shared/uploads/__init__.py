@@ -1,5 +1,3 @@
-"""Bulk review ingestion from uploaded JSONL/CSV objects (the reviews CloudEvent handler)."""
-
-from shared.uploads.handler import handle_event, process
-
-__all__ = ["handle_event", "process"]
+"""Bulk review ingestion from uploaded JSONL/CSV objects: the reviews function's CloudEvent
+handler (handler.py) and the fan-out job's tasks. Importing the package loads nothing: the
+console imports names.py alone."""
