@@ -22,6 +22,7 @@ from shared.schemas.reviews import (
     SentimentOut,
     SentimentRequest,
 )
+from shared.sentiment.scored import Scored
 from shared.uploads.handler import handle_event
 
 api = Api(
@@ -102,7 +103,7 @@ def score_texts(body: SentimentBatch) -> SentimentList:
     return SentimentList(items=[_out(s) for s in shared.reviews.score(body.texts)])
 
 
-def _out(scored: shared.reviews.Scored) -> SentimentOut:
+def _out(scored: Scored) -> SentimentOut:
     return SentimentOut.model_validate(scored, from_attributes=True)
 
 

@@ -20,29 +20,24 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from shared.lazy import Lazy
 from shared.settings import get_settings
 
 REPO = Path(__file__).resolve().parents[2]
-_lock = threading.Lock()
-_client: Any = None
+
+
+def _new_jobs_client() -> Any:
+    from google.cloud import run_v2
+
+    return run_v2.JobsClient()
+
+
+_client: Lazy[Any] = Lazy(_new_jobs_client)
 
 
 def jobs_client() -> Any:
     """The process's Cloud Run Admin API client, created on first use."""
-    global _client
-    if _client is None:
-        with _lock:
-            if _client is None:
-                from google.cloud import run_v2
-
-                _client = run_v2.JobsClient()
-    return _client
-
-
-def reset() -> None:
-    global _client
-    with _lock:
-        _client = None
+    return _client.get()
 
 
 def start(job: str, task_count: int, env: Mapping[str, str]) -> str:

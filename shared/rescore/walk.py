@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 import sqlalchemy as sa
 
@@ -19,10 +19,9 @@ from shared.rescore import batches
 from shared.rescore.batches import Batch
 from shared.rescore.ledger import TaskRow
 from shared.rescore.shards import Shard
-from shared.sentiment import Sentiment
+from shared.sentiment.scored import Scored, ScoreFn
 
 log = logging.getLogger("shared.rescore")
-ScoreFn = Callable[[list[str]], Sequence[Sentiment]]
 PROGRESS_EVERY_SECONDS = 15.0
 
 
@@ -67,7 +66,7 @@ def walk(task: TaskEnv, row: TaskRow, shard: Shard, batch_size: int, score: Scor
     return commits.state
 
 
-def _commit(row: TaskRow, task: TaskEnv, batch: Batch, scores: Sequence[Sentiment]) -> TaskRow:
+def _commit(row: TaskRow, task: TaskEnv, batch: Batch, scores: Sequence[Scored]) -> TaskRow:
     return batches.commit(task, row.checkpoint_id, batch, scores)
 
 

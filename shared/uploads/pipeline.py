@@ -7,13 +7,14 @@ in flight, in order, so each commit's fence sees the checkpoint the previous one
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from shared import db, movies, reviews
 from shared.errors import ServiceUnavailable
 from shared.overlap import overlapped
-from shared.reviews import NewReview, Scored
+from shared.reviews import NewReview
+from shared.sentiment.scored import Scored, ScoreFn
 from shared.settings import Settings
 from shared.uploads import ledger, lines, reader
 from shared.uploads.event import UploadObject
@@ -21,7 +22,6 @@ from shared.uploads.ledger import BatchCounts, Progress
 from shared.uploads.lines import Rejected, Valid
 from shared.uploads.reader import Limits, RawRecord
 
-ScoreFn = Callable[[list[str]], Sequence[Scored]]
 # stop taking batches after this long and ask for a redelivery, which resumes from the
 # checkpoint: under the 540 s event-function limit, so an attempt ends cleanly rather than
 # being cut off mid-batch (and a 1M-line file simply takes more than one attempt)
