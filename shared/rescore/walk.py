@@ -18,7 +18,7 @@ from shared.overlap import overlapped
 from shared.rescore import batches
 from shared.rescore.batches import Batch
 from shared.rescore.ledger import TaskRow
-from shared.rescore.shards import Shard
+from shared.rescore.partition import Shard
 from shared.sentiment.scored import Scored, ScoreFn
 
 log = logging.getLogger("shared.rescore")

@@ -3,7 +3,7 @@
 With UPLOAD_JOB set, an uncompressed JSONL object over UPLOAD_FANOUT_THRESHOLD_BYTES is
 split into N byte-range shards (byteranges.py), N = size / UPLOAD_FANOUT_BYTES_PER_TASK
 clamped to UPLOAD_FANOUT_MIN_TASKS..MAX_TASKS, processed by one execution of that job with
-N tasks (shards.py). The handler starts the execution through the Cloud Run Admin API
+N tasks (shard_task.py). The handler starts the execution through the Cloud Run Admin API
 (shared/jobs/launcher.py) and returns: it never waits for the execution.
 
 What stays on the single-instance path (the handler, resuming across redeliveries):

@@ -21,7 +21,7 @@ from shared.settings import Settings, get_settings
 from shared.uploads import fanout, ledger, outcome, pipeline, reader
 from shared.uploads.event import MalformedEvent, UploadObject, age_seconds, parse
 from shared.uploads.ledger import Progress
-from shared.uploads.reader import PoisonObject
+from shared.uploads.records import PoisonObject
 
 log = logging.getLogger("shared.uploads")
 # how long a duplicate delivery waits for the one holding the object before asking Eventarc

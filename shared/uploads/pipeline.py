@@ -20,7 +20,7 @@ from shared.uploads import ledger, lines, reader
 from shared.uploads.event import UploadObject
 from shared.uploads.ledger import BatchCounts, Progress
 from shared.uploads.lines import Rejected, Valid
-from shared.uploads.reader import Limits, RawRecord
+from shared.uploads.records import Limits, PoisonObject, RawRecord, clip
 
 # stop taking batches after this long and ask for a redelivery, which resumes from the
 # checkpoint: under the 540 s event-function limit, so an attempt ends cleanly rather than
@@ -60,7 +60,7 @@ def _batches(records: Iterable[RawRecord], after_line: int, size: int) -> Iterat
             if len(batch) >= size:
                 yield batch
                 batch = []
-    except reader.PoisonObject:
+    except PoisonObject:
         # the lines read before a cap are processed like any others, then the object fails:
         # the report then counts every line up to the cap, whatever the batch boundaries
         if batch:
@@ -131,7 +131,7 @@ def _commit(
             line = valid.item
             if line.movie_id not in known:
                 reason = f"movie_id: movie {line.movie_id} does not exist"
-                rejected.append(Rejected(valid.line, reason, reader.clip(batch.raw[valid.line])))
+                rejected.append(Rejected(valid.line, reason, clip(batch.raw[valid.line])))
                 continue
             rows.append(
                 NewReview(

@@ -1,4 +1,4 @@
-"""One task of an upload fan-out: `python -m shared.uploads.shards` (the Cloud Run job `uploads`).
+"""One task of an upload fan-out: `python -m shared.uploads.shard_task` (the job `uploads`).
 
 The execution is started by the upload handler (fanout.py) with UPLOAD_OBJECT =
 gs://bucket/object#generation and N tasks; task i processes byte-range shard i of N:
@@ -34,7 +34,7 @@ from shared.settings import Settings, get_settings
 from shared.uploads import byteranges, handler, ledger, pipeline, reader, shard_ledger
 from shared.uploads.event import UploadObject
 from shared.uploads.fanout import OBJECT_ENV
-from shared.uploads.reader import PoisonObject
+from shared.uploads.records import PoisonObject
 from shared.uploads.shard_ledger import Shard
 
 log = logging.getLogger("shared.uploads")
