@@ -40,9 +40,10 @@ FUNCTIONS: tuple[str, ...] = ("movies", "reviews", "ratings", "web")
 
 # Modules a bundle carries beyond what its main.py imports. The reviews bundle is also the
 # source of the Cloud Run job image (infra/job_image.py, terraform jobs.tf), whose tasks run
-# these modules with the same files and pins the reviews functions deploy.
+# these modules with the same files and pins the reviews functions deploy: the two jobs'
+# modules, and shared.uploads.job (one object outside the event path, docs/uploads.md).
 EXTRA_MODULES: dict[str, tuple[str, ...]] = {
-    "reviews": ("shared.rescore.__main__", "shared.uploads.shards"),
+    "reviews": ("shared.rescore.__main__", "shared.uploads.shard_task", "shared.uploads.job"),
 }
 
 # Dependencies a bundle must never carry: movies and ratings stay small and

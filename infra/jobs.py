@@ -18,21 +18,21 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import secrets
 import subprocess
 import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from shared.jobs.launcher import execution_name
 
 REPO = Path(__file__).resolve().parents[1]
 # job name -> the command its container runs (Terraform sets the same as the job's args)
 LOCAL_JOBS: dict[str, tuple[str, ...]] = {
     "rescore": ("-m", "shared.rescore"),
-    "uploads": ("-m", "shared.uploads.shards"),
+    "uploads": ("-m", "shared.uploads.shard_task"),
 }
 DEFAULT_MAX_RETRIES = 3
 POLL_SECONDS = 0.05
@@ -72,12 +72,6 @@ class Execution:
                 for t in self.tasks
             ],
         }
-
-
-def execution_name(job: str) -> str:
-    """Like Cloud Run's `<job>-<suffix>`: unique per start."""
-    stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
-    return f"{job}-{stamp}-{secrets.token_hex(3)}"
 
 
 def task_env(job: str, execution: str, index: int, count: int, attempt: int) -> dict[str, str]:
@@ -207,9 +201,9 @@ def _rescore(args: argparse.Namespace) -> int:
 
 
 def _block_ids(tasks: int) -> int:
-    """One block size for every task, sized to the catalogue (shared/rescore/shards.py)."""
+    """One block size for every task, sized to the catalogue (shared/rescore/partition.py)."""
     from shared.errors import DatabaseUnavailable
-    from shared.rescore.shards import block_ids
+    from shared.rescore.partition import block_ids
     from shared.rescore.walk import last_review_id
     from shared.settings import get_settings
 

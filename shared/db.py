@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -12,11 +11,9 @@ import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
 from shared.errors import DatabaseUnavailable
+from shared.lazy import Lazy
 from shared.settings import Settings, get_settings
 
-_lock = threading.Lock()
-_engine: sa.Engine | None = None
-_connector: Any = None
 # the connection of the unit of work open in this thread (see unit_of_work), if any
 _unit: ContextVar[sa.Connection | None] = ContextVar("unit_of_work", default=None)
 
@@ -27,14 +24,18 @@ def _direct_engine(settings: Settings, **pool: Any) -> sa.Engine:
     return sa.create_engine(url, **pool)
 
 
-def _cloud_sql_engine(settings: Settings, **pool: Any) -> sa.Engine:
-    """Cloud SQL Python Connector with IAM database auth; one Connector per process."""
-    global _connector
+def _new_connector() -> Any:
     from google.cloud.sql.connector import Connector
 
-    if _connector is None:
-        _connector = Connector(refresh_strategy="lazy")
-    connector = _connector
+    return Connector(refresh_strategy="lazy")
+
+
+_connector: Lazy[Any] = Lazy(_new_connector, close=lambda connector: connector.close())
+
+
+def _cloud_sql_engine(settings: Settings, **pool: Any) -> sa.Engine:
+    """Cloud SQL Python Connector with IAM database auth; one Connector per process."""
+    connector = _connector.get()
 
     def getconn() -> Any:
         return connector.connect(
@@ -82,23 +83,17 @@ def build_engine(settings: Settings) -> sa.Engine:
     return engine
 
 
+_engine: Lazy[sa.Engine] = Lazy(lambda: build_engine(get_settings()), close=sa.Engine.dispose)
+
+
 def get_engine() -> sa.Engine:
     """The instance's engine, built on first use (never at import or cold start)."""
-    global _engine
-    if _engine is None:
-        with _lock:
-            if _engine is None:
-                _engine = build_engine(get_settings())
-    return _engine
+    return _engine.get()
 
 
 def dispose() -> None:
     """Drop the pool (tests, and settings changes between them)."""
-    global _engine
-    with _lock:
-        if _engine is not None:
-            _engine.dispose()
-        _engine = None
+    _engine.reset()
 
 
 _UNAVAILABLE = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)

@@ -54,7 +54,8 @@ def set_trace(header: str | None, project: str | None) -> None:
 
 # Every function's request lines, the console's included, come from this logger: the
 # log-based metrics (terraform/modules/system/monitoring.tf) select it by name.
-_requests = logging.getLogger("shared.http")
+REQUEST_LOGGER = "shared.http"
+_requests = logging.getLogger(REQUEST_LOGGER)
 
 
 def log_request(request: Any, response: Any, seconds: float, problem: str | None = None) -> None:

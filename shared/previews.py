@@ -15,6 +15,8 @@ import threading
 
 from shared import reviews
 from shared.errors import TooManyRequests
+from shared.lazy import Lazy
+from shared.sentiment.scored import Scored
 from shared.settings import get_settings
 
 POLICY = (
@@ -22,29 +24,23 @@ POLICY = (
     "with an API key). An instance scores a bounded number of previews at once "
     "(SENTIMENT_PREVIEW_CONCURRENCY); when all are busy the answer is 429 with Retry-After."
 )
-_lock = threading.Lock()
-_slots: threading.BoundedSemaphore | None = None
 
 
-def _semaphore() -> threading.BoundedSemaphore:
-    global _slots
-    if _slots is None:
-        with _lock:
-            if _slots is None:
-                _slots = threading.BoundedSemaphore(get_settings().sentiment_preview_concurrency)
-    return _slots
+def _slots_for_settings() -> threading.BoundedSemaphore:
+    return threading.BoundedSemaphore(get_settings().sentiment_preview_concurrency)
+
+
+_slots = Lazy(_slots_for_settings)
 
 
 def reset() -> None:
     """Forget the slots (tests change the setting between instances)."""
-    global _slots
-    with _lock:
-        _slots = None
+    _slots.reset()
 
 
-def preview(text: str) -> reviews.Scored:
+def preview(text: str) -> Scored:
     """Score one text if a preview slot is free; TooManyRequests (429) if none is."""
-    slots = _semaphore()
+    slots = _slots.get()
     if not slots.acquire(blocking=False):
         raise TooManyRequests("the instance is scoring as many previews as it allows; retry")
     try:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -21,27 +21,13 @@ from shared.schemas.reviews import (
     ReviewUpdate,
     SentimentOut,
 )
+from shared.sentiment.scored import Scored
 
 COLUMNS = (
     "id, movie_id, author, content, label, positivity, confidence, rating, model_version,"
     " external_id, created_at, updated_at"
 )
 SENTIMENT_FIELDS = ("label", "positivity", "confidence", "rating", "model_version")
-
-
-class Scored(Protocol):
-    """A sentiment result (shared.sentiment.Sentiment; tests may pass their own)."""
-
-    @property
-    def label(self) -> str: ...
-    @property
-    def positivity(self) -> float: ...
-    @property
-    def confidence(self) -> float: ...
-    @property
-    def rating(self) -> float: ...
-    @property
-    def model_version(self) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -89,7 +89,7 @@ class Settings(BaseSettings):
     job_runner: Literal["cloud", "local"] = "cloud"
     # Rescoring job (shared/rescore): reviews read, scored and updated per transaction.
     rescore_batch_size: int = Field(default=512, ge=1, le=10_000)
-    # ids per shard block (shared/rescore/shards.py); unset: 4 batches. Every task of an
+    # ids per shard block (shared/rescore/partition.py); unset: 4 batches. Every task of an
     # execution must see the same value: it is set per execution (an override), or not at all.
     rescore_block_ids: int | None = Field(default=None, ge=1)
 

@@ -3,21 +3,14 @@
 from __future__ import annotations
 
 import os
-import threading
 from typing import Any
 
-_lock = threading.Lock()
-_client: Any = None
+from shared.lazy import Lazy
 
 
 def get_client() -> Any:
     """A google.cloud.storage.Client; anonymous against STORAGE_EMULATOR_HOST."""
-    global _client
-    if _client is None:
-        with _lock:
-            if _client is None:
-                _client = _make_client()
-    return _client
+    return _client.get()
 
 
 def _make_client() -> Any:
@@ -31,11 +24,12 @@ def _make_client() -> Any:
     return storage.Client()
 
 
+_client: Lazy[Any] = Lazy(_make_client)
+
+
 def reset() -> None:
     """Forget the client (tests switch emulators between sessions)."""
-    global _client
-    with _lock:
-        _client = None
+    _client.reset()
 
 
 def split_uri(uri: str) -> tuple[str, str]:

@@ -19,7 +19,7 @@ os.environ.setdefault("DATABASE_URL", "postgresql://postgres@127.0.0.1:1/unset")
 
 from infra import migrate
 from infra.localpg import EmbeddedPostgres, free_port
-from shared import db, storage
+from shared import lazy, storage
 from shared.settings import get_settings
 from tests.support import API_KEY
 
@@ -38,6 +38,13 @@ def postgres() -> Iterator[EmbeddedPostgres]:
     shutil.rmtree(root, ignore_errors=True)
 
 
+def fresh_instance() -> None:
+    """What a new instance starts from: settings read again; no pool, client, model or cache
+    until first use (every shared.lazy resource forgotten)."""
+    get_settings.cache_clear()
+    lazy.reset_all()
+
+
 def use_database(monkeypatch: pytest.MonkeyPatch, url: str, **env: str) -> None:
     """Point the instance's settings and pool at `url` (as a fresh instance would be)."""
     monkeypatch.setenv("DATABASE_URL", url)
@@ -45,8 +52,7 @@ def use_database(monkeypatch: pytest.MonkeyPatch, url: str, **env: str) -> None:
     monkeypatch.setenv("CORS_ORIGINS", "https://app.example")
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    get_settings.cache_clear()
-    db.dispose()
+    fresh_instance()
 
 
 @pytest.fixture
@@ -56,8 +62,7 @@ def database(postgres: EmbeddedPostgres, monkeypatch: pytest.MonkeyPatch) -> Ite
     url = postgres.create_database(name, template=TEMPLATE)
     use_database(monkeypatch, url)
     yield url
-    db.dispose()
-    get_settings.cache_clear()
+    fresh_instance()
     postgres.drop_database(name)
 
 

@@ -8,7 +8,6 @@ from cloudevents.http import CloudEvent
 
 import shared.previews
 import shared.reviews
-from shared import uploads
 from shared.http import Api, Reply
 from shared.schemas.reviews import (
     Review,
@@ -23,7 +22,9 @@ from shared.schemas.reviews import (
     SentimentOut,
     SentimentRequest,
 )
+from shared.sentiment.scored import Scored
 from shared.settings import Need, needs
+from shared.uploads.handler import handle_event
 
 api = Api(
     "reviews",
@@ -103,7 +104,7 @@ def score_texts(body: SentimentBatch) -> SentimentList:
     return SentimentList(items=[_out(s) for s in shared.reviews.score(body.texts)])
 
 
-def _out(scored: shared.reviews.Scored) -> SentimentOut:
+def _out(scored: Scored) -> SentimentOut:
     return SentimentOut.model_validate(scored, from_attributes=True)
 
 
@@ -116,4 +117,4 @@ def reviews(request: flask.Request) -> flask.Response:
 @functions_framework.cloud_event
 @needs(Need.DATABASE)
 def on_upload(event: CloudEvent) -> None:
-    uploads.handle_event(event)
+    handle_event(event)

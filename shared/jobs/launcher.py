@@ -13,36 +13,39 @@ does not retry it, so callers de-duplicate before calling (the upload ledger doe
 
 from __future__ import annotations
 
+import secrets
 import subprocess
 import sys
 import threading
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from shared.lazy import Lazy
 from shared.settings import get_settings
 
 REPO = Path(__file__).resolve().parents[2]
-_lock = threading.Lock()
-_client: Any = None
+
+
+def _new_jobs_client() -> Any:
+    from google.cloud import run_v2
+
+    return run_v2.JobsClient()
+
+
+_client: Lazy[Any] = Lazy(_new_jobs_client)
 
 
 def jobs_client() -> Any:
     """The process's Cloud Run Admin API client, created on first use."""
-    global _client
-    if _client is None:
-        with _lock:
-            if _client is None:
-                from google.cloud import run_v2
-
-                _client = run_v2.JobsClient()
-    return _client
+    return _client.get()
 
 
-def reset() -> None:
-    global _client
-    with _lock:
-        _client = None
+def execution_name(job: str) -> str:
+    """Like Cloud Run's `<job>-<suffix>`: unique per start (names local executions)."""
+    stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
+    return f"{job}-{stamp}-{secrets.token_hex(3)}"
 
 
 def start(job: str, task_count: int, env: Mapping[str, str]) -> str:
@@ -82,8 +85,6 @@ def _start_cloud(job: str, task_count: int, env: Mapping[str, str]) -> str:
 
 def _start_local(job: str, task_count: int, env: Mapping[str, str]) -> str:
     """Spawn the local job runner, detached: this returns while the tasks run."""
-    from infra.jobs import execution_name  # local only: infra is not in the cloud bundles
-
     name = execution_name(job.rsplit("/", 1)[-1])
     command = [sys.executable, "-m", "infra.jobs", "run", "--job", job]
     command += ["--tasks", str(task_count), "--execution", name]

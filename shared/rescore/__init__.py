@@ -3,7 +3,7 @@
     python -m shared.rescore        (as a job task: MODEL_URI names the target artifact)
 
 Each task owns a disjoint shard of the reviews (blocks of consecutive ids, dealt round-robin
-to the tasks: `shards.py`), walks it in keyset batches, scores the rows whose model_version
+to the tasks: `partition.py`), walks it in keyset batches, scores the rows whose model_version
 differs from the target, and commits each batch in one transaction that also advances the
 task's checkpoint and counts (`ledger.py`, table rescore_tasks). The UPDATE only touches rows
 still on another version and whose content is the one that was scored (`batches.py`), so a

@@ -12,7 +12,7 @@ import logging
 from shared.jobs import task as jobs
 from shared.jobs.task import TaskEnv
 from shared.rescore import ledger, summary, walk
-from shared.rescore.shards import Shard, block_ids
+from shared.rescore.partition import Shard, block_ids
 from shared.sentiment import get_scorer
 from shared.settings import get_settings
 

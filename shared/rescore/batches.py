@@ -20,7 +20,7 @@ from shared.db import number_array, text_array
 from shared.jobs.task import TaskEnv
 from shared.rescore import ledger
 from shared.rescore.ledger import BatchCounts, TaskRow
-from shared.sentiment import Sentiment
+from shared.sentiment.scored import Scored
 
 DEADLOCK = "40P01"
 COMMIT_TRIES = 3
@@ -65,7 +65,7 @@ def read(lo: int, hi: int, version: str, limit: int) -> Batch:
 
 
 def commit(
-    task: TaskEnv, expected_checkpoint: int, batch: Batch, scores: Sequence[Sentiment]
+    task: TaskEnv, expected_checkpoint: int, batch: Batch, scores: Sequence[Scored]
 ) -> TaskRow:
     """Write the batch's scores and advance the checkpoint in one transaction.
 
@@ -81,7 +81,7 @@ def commit(
 
 
 def _commit_once(
-    task: TaskEnv, expected_checkpoint: int, batch: Batch, scores: Sequence[Sentiment]
+    task: TaskEnv, expected_checkpoint: int, batch: Batch, scores: Sequence[Scored]
 ) -> TaskRow:
     with db.transaction() as conn:
         ledger.fence(conn, task, expected_checkpoint)
@@ -95,7 +95,7 @@ def _commit_once(
         return ledger.advance(conn, task, counts)
 
 
-def _write(conn: sa.Connection, batch: Batch, scores: Sequence[Sentiment]) -> int:
+def _write(conn: sa.Connection, batch: Batch, scores: Sequence[Scored]) -> int:
     if len(scores) != len(batch.ids):
         raise RuntimeError(f"scorer returned {len(scores)} results for {len(batch.ids)} texts")
     ids = number_array(batch.ids)

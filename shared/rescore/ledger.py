@@ -9,7 +9,7 @@ so two attempts of one task running at once (a runaway retry) cannot count a bat
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
@@ -127,7 +127,7 @@ def advance(conn: sa.Connection, task: TaskEnv, counts: BatchCounts) -> TaskRow:
             " rescored = rescored + :rescored, conflicts = conflicts + :conflicts,"
             f" updated_at = clock_timestamp() WHERE {_KEY} RETURNING {COLUMNS}"
         ),
-        {**_key(task), **counts.__dict__},
+        {**_key(task), **asdict(counts)},
     ).one()
     return _row(row)
 

@@ -1,30 +1,27 @@
 """One task's walk over its shard: read and score batch n+1 while batch n commits.
 
-Batches are read, scored and committed in id order; at most one commit is in flight, so
-each commit's fence sees the checkpoint the previous one left and memory holds two batches.
-ONNX Runtime releases the GIL, so scoring on the main thread overlaps the commit thread's
-database round trips.
+Batches are read, scored and committed in id order (shared.overlap: one commit in flight,
+so each commit's fence sees the checkpoint the previous one left).
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Iterator, Sequence
 
 import sqlalchemy as sa
 
 from shared import db
 from shared.jobs.task import TaskEnv
+from shared.overlap import overlapped
 from shared.rescore import batches
 from shared.rescore.batches import Batch
 from shared.rescore.ledger import TaskRow
-from shared.rescore.shards import Shard
-from shared.sentiment import Sentiment
+from shared.rescore.partition import Shard
+from shared.sentiment.scored import Scored, ScoreFn
 
 log = logging.getLogger("shared.rescore")
-ScoreFn = Callable[[list[str]], Sequence[Sentiment]]
 PROGRESS_EVERY_SECONDS = 15.0
 
 
@@ -59,20 +56,18 @@ def walk(task: TaskEnv, row: TaskRow, shard: Shard, batch_size: int, score: Scor
         extra={**task.labels, "from_id": row.checkpoint_id, "to_id": last_id},
     )
     next_log = time.monotonic() + PROGRESS_EVERY_SECONDS
-    with ThreadPoolExecutor(1, thread_name_prefix="rescore-commit") as committer:
-        pending: Future[TaskRow] | None = None
-        try:
-            for batch in ranges(shard, row.checkpoint_id, last_id, batch_size, row.model_version):
-                scores = score(batch.contents) if batch.ids else []
-                row = pending.result() if pending else row
-                pending = committer.submit(batches.commit, task, row.checkpoint_id, batch, scores)
-                if time.monotonic() >= next_log:
-                    next_log = time.monotonic() + PROGRESS_EVERY_SECONDS
-                    log.info("rescore progress", extra={**task.labels, **progress(row, last_id)})
-        finally:
-            # a failed commit outranks whatever stopped the loop: the task must be retried
-            row = pending.result() if pending else row
-    return row
+    with overlapped(row, "rescore-commit") as commits:
+        for batch in ranges(shard, row.checkpoint_id, last_id, batch_size, row.model_version):
+            scores = score(batch.contents) if batch.ids else []
+            committed = commits.submit(_commit, task, batch, scores)
+            if time.monotonic() >= next_log:
+                next_log = time.monotonic() + PROGRESS_EVERY_SECONDS
+                log.info("rescore progress", extra={**task.labels, **progress(committed, last_id)})
+    return commits.state
+
+
+def _commit(row: TaskRow, task: TaskEnv, batch: Batch, scores: Sequence[Scored]) -> TaskRow:
+    return batches.commit(task, row.checkpoint_id, batch, scores)
 
 
 def progress(row: TaskRow, last_id: int) -> dict[str, int]:

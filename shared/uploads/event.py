@@ -6,9 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-# our own outputs live under these prefixes; processing them would retrigger forever
-OWN_PREFIXES = ("reports/", "rejects/")
-FORMATS = {".jsonl": "jsonl", ".csv": "csv", ".jsonl.gz": "jsonl", ".csv.gz": "csv"}
+from shared.uploads import names
 
 
 class MalformedEvent(ValueError):
@@ -33,7 +31,7 @@ class UploadObject:
 
     @property
     def is_own_output(self) -> bool:
-        return self.name.startswith(OWN_PREFIXES)
+        return self.name.startswith(names.OWN_PREFIXES)
 
     @property
     def is_folder(self) -> bool:
@@ -43,11 +41,7 @@ class UploadObject:
     @property
     def format(self) -> str | None:
         """ "jsonl", "csv", or None for an unsupported extension."""
-        lowered = self.name.lower()
-        for suffix, kind in FORMATS.items():
-            if lowered.endswith(suffix):
-                return kind
-        return None
+        return names.format_of(self.name)
 
     @property
     def gzipped(self) -> bool:

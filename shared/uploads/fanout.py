@@ -3,7 +3,7 @@
 With UPLOAD_JOB set, an uncompressed JSONL object over UPLOAD_FANOUT_THRESHOLD_BYTES is
 split into N byte-range shards (byteranges.py), N = size / UPLOAD_FANOUT_BYTES_PER_TASK
 clamped to UPLOAD_FANOUT_MIN_TASKS..MAX_TASKS, processed by one execution of that job with
-N tasks (shards.py). The handler starts the execution through the Cloud Run Admin API
+N tasks (shard_task.py). The handler starts the execution through the Cloud Run Admin API
 (shared/jobs/launcher.py) and returns: it never waits for the execution.
 
 What stays on the single-instance path (the handler, resuming across redeliveries):
@@ -33,6 +33,7 @@ import sqlalchemy as sa
 from shared import db
 from shared.jobs import launcher
 from shared.settings import Settings
+from shared.uploads import ledger
 from shared.uploads.event import UploadObject
 from shared.uploads.ledger import Progress
 
@@ -51,12 +52,11 @@ WHERE o.status = 'processing' AND o.shard_count IS NOT NULL
                   WHERE (s.bucket, s.object, s.generation) = (o.bucket, o.object, o.generation)
                     AND s.updated_at > clock_timestamp() - make_interval(secs => :alive)))
 """)
-_RECORD = sa.text("""
+_RECORD = sa.text(f"""
 UPDATE upload_objects SET shard_count = :count, execution = :execution,
        dispatched_at = clock_timestamp(), updated_at = clock_timestamp()
-WHERE bucket = :bucket AND object = :object AND generation = :generation
-  AND shard_count IS NULL
-""")
+WHERE {ledger.KEY} AND shard_count IS NULL
+""")  # noqa: S608
 
 
 def shard_count(obj: UploadObject, progress: Progress, settings: Settings) -> int | None:
@@ -74,7 +74,6 @@ def shard_count(obj: UploadObject, progress: Progress, settings: Settings) -> in
 def dispatch(obj: UploadObject, count: int, settings: Settings) -> str | None:
     """Start the job execution for `obj` (called under its lease); None when too many run."""
     assert settings.upload_job is not None
-    key = {"bucket": obj.bucket, "object": obj.name, "generation": obj.generation}
     with db.transaction() as conn:
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(:id)"), {"id": FANOUT_LOCK})
         running = conn.execute(_RUNNING, {"alive": ALIVE_SECONDS}).scalar_one()
@@ -86,7 +85,7 @@ def dispatch(obj: UploadObject, count: int, settings: Settings) -> str | None:
             return None
         uri = f"{obj.uri}#{obj.generation}"
         execution = launcher.start(settings.upload_job, count, {OBJECT_ENV: uri})
-        conn.execute(_RECORD, {**key, "count": count, "execution": execution})
+        conn.execute(_RECORD, {**ledger.key(obj), "count": count, "execution": execution})
     log.info(
         "upload fanned out",
         extra={

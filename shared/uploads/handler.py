@@ -11,43 +11,22 @@ failed report.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from typing import Any
 
 from google.api_core import exceptions as google_errors
 
-from shared.reviews import Scored
+from shared import reviews
+from shared.sentiment.scored import ScoreFn
 from shared.settings import Settings, get_settings
 from shared.uploads import fanout, ledger, outcome, pipeline, reader
 from shared.uploads.event import MalformedEvent, UploadObject, age_seconds, parse
 from shared.uploads.ledger import Progress
-from shared.uploads.pipeline import ScoreFn
-from shared.uploads.reader import PoisonObject
+from shared.uploads.records import PoisonObject
 
 log = logging.getLogger("shared.uploads")
 # how long a duplicate delivery waits for the one holding the object before asking Eventarc
 # to retry it later; it never acknowledges an object that is not finished
 LEASE_WAIT_SECONDS = 60.0
-
-
-def default_scorer() -> ScoreFn:
-    """The instance's sentiment model (loaded on first use; ModelUnavailable is a 503)."""
-    # imported here so that events needing no scoring never load onnxruntime
-    from shared.sentiment import get_scorer
-
-    return get_scorer().score
-
-
-class LazyScore:
-    """Load the model only when a batch has something to score."""
-
-    def __init__(self) -> None:
-        self._score: ScoreFn | None = None
-
-    def __call__(self, texts: list[str]) -> Sequence[Scored]:
-        if self._score is None:
-            self._score = default_scorer()
-        return self._score(texts)
 
 
 def handle_event(event: Any, score: ScoreFn | None = None) -> None:
@@ -96,7 +75,7 @@ def process(
             tasks = fanout.shard_count(obj, progress, settings)
             if tasks is not None and fanout.dispatch(obj, tasks, settings) is not None:
                 return ledger.current(obj)
-            pipeline.ingest(obj, progress, settings, score or LazyScore(), budget=budget)
+            pipeline.ingest(obj, progress, settings, score or reviews.score, budget=budget)
         except PoisonObject as poison:
             return finish(obj, "failed", str(poison))
         except google_errors.NotFound as error:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
@@ -26,9 +26,11 @@ from shared.uploads.lines import Rejected
 
 POLL_SECONDS = 0.2
 REJECTS_PAGE = 1000
-_KEY = "bucket = :bucket AND object = :object AND generation = :generation"
-_SHARD_KEY = f"{_KEY} AND shard = :shard"
-# what an object row and a shard row (upload_shards, shared/uploads/shards.py) both count
+# an object's rows (upload_objects, upload_rejects) and its shards' rows (upload_shards,
+# shard_ledger.py) are keyed by these conditions, with key()'s parameters
+KEY = "bucket = :bucket AND object = :object AND generation = :generation"
+SHARD_KEY = f"{KEY} AND shard = :shard"
+# what an object row and a shard row both count
 COUNT_COLUMNS = (
     "status, checkpoint_line, lines, inserted, duplicates, rejected, attempts, "
     "model_version, error, started_at, finished_at"
@@ -75,15 +77,21 @@ class BatchCounts:
     model_version: str | None
 
 
-def _key(obj: UploadObject) -> dict[str, Any]:
-    return {"bucket": obj.bucket, "object": obj.name, "generation": obj.generation}
+def key(obj: UploadObject, shard: int | None = None) -> dict[str, Any]:
+    """The parameters of KEY (SHARD_KEY with a shard)."""
+    params: dict[str, Any] = {
+        "bucket": obj.bucket,
+        "object": obj.name,
+        "generation": obj.generation,
+    }
+    return params if shard is None else {**params, "shard": shard}
 
 
 def _row(obj: UploadObject, shard: int | None) -> tuple[str, str, str, dict[str, Any]]:
     """(table, condition, columns, parameters) of the object's row or of one shard's row."""
     if shard is None:
-        return "upload_objects", _KEY, _COLUMNS, _key(obj)
-    return "upload_shards", _SHARD_KEY, COUNT_COLUMNS, {**_key(obj), "shard": shard}
+        return "upload_objects", KEY, _COLUMNS, key(obj)
+    return "upload_shards", SHARD_KEY, COUNT_COLUMNS, key(obj, shard)
 
 
 def _progress(row: Any) -> Progress:
@@ -99,11 +107,11 @@ def lease(obj: UploadObject, wait_seconds: float, shard: int | None = None) -> I
     """
     deadline = time.monotonic() + wait_seconds
     lock = sa.text("SELECT pg_try_advisory_xact_lock(hashtextextended(:key, 0))")
-    key = f"upload:{obj.bucket}/{obj.name}#{obj.generation}"
-    key += "" if shard is None else f"/shard:{shard}"
+    name = f"upload:{obj.bucket}/{obj.name}#{obj.generation}"
+    name += "" if shard is None else f"/shard:{shard}"
     while True:
         with db.transaction() as conn:
-            if conn.execute(lock, {"key": key}).scalar():
+            if conn.execute(lock, {"key": name}).scalar():
                 yield
                 return
         if time.monotonic() >= deadline:
@@ -119,20 +127,20 @@ def claim(obj: UploadObject) -> Progress:
                 "INSERT INTO upload_objects (bucket, object, generation, size) "
                 "VALUES (:bucket, :object, :generation, :size) ON CONFLICT DO NOTHING"
             ),
-            {**_key(obj), "size": obj.size},
+            {**key(obj), "size": obj.size},
         )
         row = conn.execute(
             sa.text(
                 "UPDATE upload_objects SET attempts = attempts + 1, "  # noqa: S608
                 f"updated_at = clock_timestamp() "
-                f"WHERE {_KEY} AND status = 'processing' RETURNING {_COLUMNS}"
+                f"WHERE {KEY} AND status = 'processing' RETURNING {_COLUMNS}"
             ),
-            _key(obj),
+            key(obj),
         ).one_or_none()
         if row is None:
             row = conn.execute(
-                sa.text(f"SELECT {_COLUMNS} FROM upload_objects WHERE {_KEY}"),  # noqa: S608
-                _key(obj),
+                sa.text(f"SELECT {_COLUMNS} FROM upload_objects WHERE {KEY}"),  # noqa: S608
+                key(obj),
             ).one()
     return _progress(row)
 
@@ -170,7 +178,7 @@ def record_batch(
                 "CAST(:raws AS text[])) AS r(line, reason, raw) ON CONFLICT DO NOTHING"
             ),
             {
-                **_key(obj),
+                **key(obj),
                 "lines": db.number_array(r.line for r in rejects),
                 "reasons": db.text_array(r.reason for r in rejects),
                 "raws": db.text_array(r.raw for r in rejects),
@@ -186,7 +194,7 @@ def record_batch(
             updated_at = clock_timestamp()
         WHERE {where} RETURNING {columns}
     """),  # noqa: S608
-        {**params, **counts.__dict__},
+        {**params, **asdict(counts)},
     ).one()
     return _progress(row)
 
@@ -194,8 +202,8 @@ def record_batch(
 def current(obj: UploadObject) -> Progress:
     with db.transaction() as conn:
         row = conn.execute(
-            sa.text(f"SELECT {_COLUMNS} FROM upload_objects WHERE {_KEY}"),  # noqa: S608
-            _key(obj),
+            sa.text(f"SELECT {_COLUMNS} FROM upload_objects WHERE {KEY}"),  # noqa: S608
+            key(obj),
         ).one()
     return _progress(row)
 
@@ -206,9 +214,9 @@ def finish(obj: UploadObject, status: str, error: str | None) -> Progress:
             sa.text(
                 f"UPDATE upload_objects SET status = :status, error = :error, "  # noqa: S608
                 f"finished_at = clock_timestamp(), updated_at = clock_timestamp() "
-                f"WHERE {_KEY} RETURNING {_COLUMNS}"
+                f"WHERE {KEY} RETURNING {_COLUMNS}"
             ),
-            {**_key(obj), "status": status, "error": error},
+            {**key(obj), "status": status, "error": error},
         ).one()
     return _progress(row)
 
@@ -222,10 +230,10 @@ def iter_rejects(obj: UploadObject) -> Iterator[dict[str, Any]]:
                 conn.execute(
                     sa.text(
                         f"SELECT line, reason, raw FROM upload_rejects "  # noqa: S608
-                        f"WHERE {_KEY} AND line > :after "
+                        f"WHERE {KEY} AND line > :after "
                         f"ORDER BY line LIMIT {REJECTS_PAGE}"
                     ),
-                    {**_key(obj), "after": after},
+                    {**key(obj), "after": after},
                 )
                 .mappings()
                 .all()

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pydantic import ValidationError
 
 from shared.schemas.reviews import UploadLine
-from shared.uploads.reader import OPTIONAL, RawRecord, clip
+from shared.uploads.records import OPTIONAL, RawRecord, clip
 
 
 @dataclass(frozen=True)

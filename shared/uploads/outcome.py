@@ -1,4 +1,4 @@
-"""The objects we write back to the bucket: reports/<object>.json and rejects/<object>.jsonl."""
+"""The objects we write back to the bucket: a report and the rejected lines (names.py)."""
 
 from __future__ import annotations
 
@@ -7,24 +7,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 from shared import storage
-from shared.uploads import ledger
+from shared.uploads import ledger, names
 from shared.uploads.event import UploadObject
 from shared.uploads.ledger import Progress
 
 WRITE_CHUNK = 1 << 20  # resumable-upload chunk: bounded memory whatever the rejects' size
 
 
-def report_name(obj: UploadObject) -> str:
-    return f"reports/{obj.name}.json"
-
-
-def rejects_name(obj: UploadObject) -> str:
-    return f"rejects/{obj.name}.jsonl"
-
-
 def write_rejects(obj: UploadObject) -> str:
     """Render the rejected lines (from the ledger, so exactly once) to the bucket."""
-    blob = storage.get_client().bucket(obj.bucket).blob(rejects_name(obj))
+    blob = storage.get_client().bucket(obj.bucket).blob(names.rejects_name(obj.name))
     with blob.open("w", chunk_size=WRITE_CHUNK, content_type="application/x-ndjson") as out:
         for row in ledger.iter_rejects(obj):
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
@@ -58,7 +50,7 @@ def build(
 
 
 def write_report(obj: UploadObject, body: dict[str, Any]) -> None:
-    blob = storage.get_client().bucket(obj.bucket).blob(report_name(obj))
+    blob = storage.get_client().bucket(obj.bucket).blob(names.report_name(obj.name))
     blob.upload_from_string(
         json.dumps(body, ensure_ascii=False, indent=2), content_type="application/json"
     )

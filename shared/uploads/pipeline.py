@@ -1,29 +1,27 @@
 """The batch pipeline: stream records, validate and score a batch, commit it with its checkpoint.
 
-Batch n+1 is read, validated and scored (main thread; ONNX Runtime releases the GIL) while
-batch n commits on a second thread. At most one commit is in flight and commits run in
-order, so memory stays at two batches and each commit's fence sees the checkpoint the
-previous one left.
+Batch n+1 is read, validated and scored while batch n commits (shared.overlap: one commit
+in flight, in order, so each commit's fence sees the checkpoint the previous one left).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from shared import db, movies, reviews
 from shared.errors import ServiceUnavailable
-from shared.reviews import NewReview, Scored
+from shared.overlap import overlapped
+from shared.reviews import NewReview
+from shared.sentiment.scored import Scored, ScoreFn
 from shared.settings import Settings
 from shared.uploads import ledger, lines, reader
 from shared.uploads.event import UploadObject
 from shared.uploads.ledger import BatchCounts, Progress
 from shared.uploads.lines import Rejected, Valid
-from shared.uploads.reader import Limits, RawRecord
+from shared.uploads.records import Limits, PoisonObject, RawRecord, clip
 
-ScoreFn = Callable[[list[str]], Sequence[Scored]]
 # stop taking batches after this long and ask for a redelivery, which resumes from the
 # checkpoint: under the 540 s event-function limit, so an attempt ends cleanly rather than
 # being cut off mid-batch (and a 1M-line file simply takes more than one attempt)
@@ -62,7 +60,7 @@ def _batches(records: Iterable[RawRecord], after_line: int, size: int) -> Iterat
             if len(batch) >= size:
                 yield batch
                 batch = []
-    except reader.PoisonObject:
+    except PoisonObject:
         # the lines read before a cap are processed like any others, then the object fails:
         # the report then counts every line up to the cap, whatever the batch boundaries
         if batch:
@@ -90,23 +88,16 @@ def ingest(
     """
     deadline = time.monotonic() + (TIME_BUDGET_SECONDS if budget is None else budget)
     source = reader.records(obj, limits(settings)) if records is None else records
-    with ThreadPoolExecutor(1, thread_name_prefix="upload-commit") as committer:
-        pending: Future[Progress] | None = None
-        try:
-            for batch in _batches(source, progress.checkpoint_line, settings.upload_batch_size):
-                prepared = _prepare(batch, score)
-                progress = pending.result() if pending else progress
-                pending = committer.submit(_commit, obj, progress.checkpoint_line, prepared, shard)
-                if time.monotonic() > deadline:
-                    progress = pending.result()
-                    raise UploadIncomplete(
-                        f"{obj.uri}: time budget used at line {progress.checkpoint_line}; "
-                        "the redelivery resumes there"
-                    )
-        finally:
-            # a failed commit outranks whatever stopped the loop: it must be retried
-            progress = pending.result() if pending else progress
-    return progress
+    with overlapped(progress, "upload-commit") as commits:
+        for batch in _batches(source, progress.checkpoint_line, settings.upload_batch_size):
+            prepared = _prepare(batch, score)
+            commits.submit(_commit, obj, prepared, shard)
+            if time.monotonic() > deadline:
+                raise UploadIncomplete(
+                    f"{obj.uri}: time budget used at line {commits.wait().checkpoint_line}; "
+                    "the redelivery resumes there"
+                )
+    return commits.state
 
 
 def _prepare(batch: list[RawRecord], score: ScoreFn) -> Prepared:
@@ -124,15 +115,15 @@ def _prepare(batch: list[RawRecord], score: ScoreFn) -> Prepared:
 
 
 def _commit(
-    obj: UploadObject, expected_line: int, batch: Prepared, shard: int | None = None
+    progress: Progress, obj: UploadObject, batch: Prepared, shard: int | None = None
 ) -> Progress:
-    """Insert one batch and advance the checkpoint, atomically.
+    """Insert one batch and advance the checkpoint from `progress`'s, atomically.
 
     Lines naming a movie that does not exist are rejected here, with the movies that do
     exist locked against deletion until the insert commits (so the foreign key holds).
     """
     with db.transaction() as conn:
-        ledger.fence(conn, obj, expected_line, shard)
+        ledger.fence(conn, obj, progress.checkpoint_line, shard)
         known = movies.lock_existing(conn, {item.item.movie_id for item in batch.valid})
         rows: list[NewReview] = []
         rejected = list(batch.rejected)
@@ -140,7 +131,7 @@ def _commit(
             line = valid.item
             if line.movie_id not in known:
                 reason = f"movie_id: movie {line.movie_id} does not exist"
-                rejected.append(Rejected(valid.line, reason, reader.clip(batch.raw[valid.line])))
+                rejected.append(Rejected(valid.line, reason, clip(batch.raw[valid.line])))
                 continue
             rows.append(
                 NewReview(

@@ -17,10 +17,8 @@ import sqlalchemy as sa
 
 from shared import db
 from shared.uploads.event import UploadObject
-from shared.uploads.ledger import COUNT_COLUMNS, Progress
+from shared.uploads.ledger import COUNT_COLUMNS, KEY, SHARD_KEY, Progress, key
 
-_KEY = "bucket = :bucket AND object = :object AND generation = :generation"
-_SHARD = f"{_KEY} AND shard = :shard"
 _COLUMNS = f"shard, shard_count, start_offset, first_line, {COUNT_COLUMNS}"
 
 
@@ -39,11 +37,6 @@ class Shard:
     @property
     def finished(self) -> bool:
         return not self.progress.open
-
-
-def _key(obj: UploadObject, index: int | None = None) -> dict[str, Any]:
-    key: dict[str, Any] = {"bucket": obj.bucket, "object": obj.name, "generation": obj.generation}
-    return key if index is None else {**key, "shard": index}
 
 
 def _shard(row: Any) -> Shard:
@@ -71,14 +64,14 @@ def claim(obj: UploadObject, index: int, count: int) -> Shard:
                 "INSERT INTO upload_objects (bucket, object, generation, size, shard_count) "
                 "VALUES (:bucket, :object, :generation, :size, :count) ON CONFLICT DO NOTHING"
             ),
-            {**_key(obj), "size": obj.size, "count": count},
+            {**key(obj), "size": obj.size, "count": count},
         )
         planned, checkpoint = conn.execute(
             sa.text(
                 "UPDATE upload_objects SET shard_count = coalesce(shard_count, :count) "  # noqa: S608
-                f"WHERE {_KEY} RETURNING shard_count, checkpoint_line"
+                f"WHERE {KEY} RETURNING shard_count, checkpoint_line"
             ),
-            {**_key(obj), "count": count},
+            {**key(obj), "count": count},
         ).one()
         if planned != count or checkpoint > 0:
             raise ShardMismatch(
@@ -90,20 +83,20 @@ def claim(obj: UploadObject, index: int, count: int) -> Shard:
                 "INSERT INTO upload_shards (bucket, object, generation, shard, shard_count) "
                 "VALUES (:bucket, :object, :generation, :shard, :count) ON CONFLICT DO NOTHING"
             ),
-            {**_key(obj, index), "count": count},
+            {**key(obj, index), "count": count},
         )
         row = conn.execute(
             sa.text(
                 "UPDATE upload_shards SET attempts = attempts + 1,"  # noqa: S608
                 " updated_at = clock_timestamp()"
-                f" WHERE {_SHARD} AND status = 'processing' RETURNING {_COLUMNS}"
+                f" WHERE {SHARD_KEY} AND status = 'processing' RETURNING {_COLUMNS}"
             ),
-            _key(obj, index),
+            key(obj, index),
         ).one_or_none()
         if row is None:
             row = conn.execute(
-                sa.text(f"SELECT {_COLUMNS} FROM upload_shards WHERE {_SHARD}"),  # noqa: S608
-                _key(obj, index),
+                sa.text(f"SELECT {_COLUMNS} FROM upload_shards WHERE {SHARD_KEY}"),  # noqa: S608
+                key(obj, index),
             ).one()
     return _shard(row)
 
@@ -113,9 +106,9 @@ def set_start(obj: UploadObject, index: int, start_offset: int, first_line: int)
         conn.execute(
             sa.text(
                 "UPDATE upload_shards SET start_offset = :start, first_line = :line,"  # noqa: S608
-                f" updated_at = clock_timestamp() WHERE {_SHARD} AND start_offset IS NULL"
+                f" updated_at = clock_timestamp() WHERE {SHARD_KEY} AND start_offset IS NULL"
             ),
-            {**_key(obj, index), "start": start_offset, "line": first_line},
+            {**key(obj, index), "start": start_offset, "line": first_line},
         )
 
 
@@ -125,9 +118,9 @@ def finish(obj: UploadObject, index: int, status: str, error: str | None) -> Non
             sa.text(
                 "UPDATE upload_shards SET status = :status, error = :error,"  # noqa: S608
                 " finished_at = clock_timestamp(), updated_at = clock_timestamp()"
-                f" WHERE {_SHARD} AND status = 'processing'"
+                f" WHERE {SHARD_KEY} AND status = 'processing'"
             ),
-            {**_key(obj, index), "status": status, "error": error},
+            {**key(obj, index), "status": status, "error": error},
         )
 
 
@@ -135,8 +128,8 @@ def shards(obj: UploadObject) -> list[Shard]:
     """Every shard row of the object that has been claimed, by index."""
     with db.transaction() as conn:
         rows = conn.execute(
-            sa.text(f"SELECT {_COLUMNS} FROM upload_shards WHERE {_KEY} ORDER BY shard"),  # noqa: S608
-            _key(obj),
+            sa.text(f"SELECT {_COLUMNS} FROM upload_shards WHERE {KEY} ORDER BY shard"),  # noqa: S608
+            key(obj),
         ).all()
     return [_shard(row) for row in rows]
 
@@ -155,8 +148,8 @@ def settle(obj: UploadObject) -> None:
                          sum(duplicates) AS duplicates, sum(rejected) AS rejected,
                          max(checkpoint_line) AS checkpoint_line,
                          max(model_version) AS model_version
-                  FROM upload_shards WHERE {_KEY}) s
+                  FROM upload_shards WHERE {KEY}) s
             WHERE o.bucket = :bucket AND o.object = :object AND o.generation = :generation
             """),  # noqa: S608
-            _key(obj),
+            key(obj),
         )

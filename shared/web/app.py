@@ -11,7 +11,6 @@ import hashlib
 import hmac
 import logging
 import secrets
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from jinja2 import StrictUndefined
 from werkzeug.exceptions import HTTPException
 
 from shared import logs
+from shared.lazy import Lazy
 from shared.settings import Settings, get_settings
 from shared.web import assets
 from shared.web.client import ApiProblem, ApiUnavailable
@@ -29,9 +29,6 @@ from shared.web.security import RateLimiter, apply_headers
 
 HERE = Path(__file__).resolve().parent
 log = logging.getLogger("shared.web")
-_lock = threading.Lock()
-_app: flask.Flask | None = None
-_built_for: Settings | None = None
 MULTIPART_OVERHEAD = 64 * 1024  # form fields and boundaries around the capped file
 
 ERROR_TEXT = {
@@ -45,14 +42,13 @@ ERROR_TEXT = {
 }
 
 
+# the app is built for one Settings object: tests that change the settings get a new one
+_app = Lazy(lambda: create_app(get_settings()), built_for=get_settings)
+
+
 def get_app() -> flask.Flask:
-    global _app, _built_for
-    settings = get_settings()
-    if _app is None or _built_for is not settings:
-        with _lock:
-            if _app is None or _built_for is not settings:
-                _app, _built_for = create_app(settings), settings
-    return _app
+    """The console app, built for the instance's settings (again when they change)."""
+    return _app.get()
 
 
 def handle(request: flask.Request) -> flask.Response:

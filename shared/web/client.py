@@ -9,7 +9,6 @@ an unreachable function or a 5xx becomes ApiUnavailable ("try again").
 from __future__ import annotations
 
 import json
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -17,12 +16,10 @@ from urllib.parse import quote, urlencode
 
 import urllib3
 
+from shared.lazy import Lazy
 from shared.settings import get_settings
 
 Function = Literal["movies", "reviews", "ratings"]
-_lock = threading.Lock()
-_pool: urllib3.PoolManager | None = None
-_executor: ThreadPoolExecutor | None = None
 # Idempotent reads are retried once on a broken pooled connection; writes never are here
 # (a retried POST /reviews is made safe by its Idempotency-Key one level up).
 _READ_RETRIES = urllib3.Retry(total=1, connect=1, read=1, status=0, allowed_methods={"GET"})
@@ -45,32 +42,24 @@ class ApiUnavailable(ApiProblem):
     """The function could not be reached, or answered 5xx: the user should try again."""
 
 
+_pool = Lazy(
+    lambda: urllib3.PoolManager(num_pools=8, maxsize=16, block=False),
+    close=urllib3.PoolManager.clear,
+)
+# threads for a page's independent API calls (made in parallel)
+_executor = Lazy(
+    lambda: ThreadPoolExecutor(8, thread_name_prefix="bff"),
+    close=lambda pool: pool.shutdown(wait=False),
+)
+
+
 def _get_pool() -> urllib3.PoolManager:
-    global _pool
-    if _pool is None:
-        with _lock:
-            if _pool is None:
-                _pool = urllib3.PoolManager(num_pools=8, maxsize=16, block=False)
-    return _pool
+    return _pool.get()
 
 
 def executor() -> ThreadPoolExecutor:
     """Threads for a page's independent API calls (made in parallel)."""
-    global _executor
-    if _executor is None:
-        with _lock:
-            if _executor is None:
-                _executor = ThreadPoolExecutor(8, thread_name_prefix="bff")
-    return _executor
-
-
-def reset() -> None:
-    """Drop the pool (tests point the console at new servers)."""
-    global _pool
-    with _lock:
-        if _pool is not None:
-            _pool.clear()
-        _pool = None
+    return _executor.get()
 
 
 def url(function: Function, path: str, query: dict[str, Any] | None = None) -> str:

@@ -8,11 +8,10 @@ client, merges paths and component schemas, and caches the result per instance f
 
 from __future__ import annotations
 
-import threading
-import time
 from concurrent.futures import Future
 from typing import Any
 
+from shared.lazy import Lazy
 from shared.settings import get_settings
 from shared.web import api
 from shared.web.client import Function, executor
@@ -32,31 +31,24 @@ class MergeConflict(ValueError):
     """Two documents define the same path+method or the same schema name differently."""
 
 
-_lock = threading.Lock()
-_cached: tuple[float, dict[str, Any]] | None = None
-
-
 def merged_document() -> dict[str, Any]:
     """The merged document, fetched at most once per CACHE_SECONDS per instance."""
-    global _cached
-    now = time.monotonic()
-    cached = _cached
-    if cached is not None and now - cached[0] < CACHE_SECONDS:
-        return cached[1]
+    return _merged.get()
+
+
+def reset() -> None:
+    _merged.reset()
+
+
+def _fetch_and_merge() -> dict[str, Any]:
     futures: list[Future[dict[str, Any]]] = [
         executor().submit(api.openapi, name) for name in FUNCTIONS
     ]
     documents = dict(zip(FUNCTIONS, (f.result() for f in futures), strict=True))
-    document = merge(documents, _servers())
-    with _lock:
-        _cached = (now, document)
-    return document
+    return merge(documents, _servers())
 
 
-def reset() -> None:
-    global _cached
-    with _lock:
-        _cached = None
+_merged = Lazy(_fetch_and_merge, ttl=CACHE_SECONDS)
 
 
 def _servers() -> dict[str, str] | None:

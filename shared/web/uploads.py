@@ -2,8 +2,8 @@
 
 A file goes to `console/<token>/<name>` (token: 128 random bits, so a follow-up URL is an
 unguessable capability); the upload handler writes `reports/<object>.json` and
-`rejects/<object>.jsonl` when it is done (shared.uploads.outcome). The console's identity may
-create objects and read only those two prefixes of its own uploads.
+`rejects/<object>.jsonl` when it is done (shared.uploads.names owns those names). The
+console's identity may create objects and read only those two prefixes of its own uploads.
 """
 
 from __future__ import annotations
@@ -18,9 +18,10 @@ from typing import IO, Any
 
 from shared import storage
 from shared.settings import get_settings
+from shared.uploads import names
+from shared.uploads.names import SUFFIXES
 
 PREFIX = "console"
-SUFFIXES = (".jsonl", ".csv", ".jsonl.gz", ".csv.gz")
 TOKEN = re.compile(r"^[0-9a-f]{32}$")
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 CONTENT_TYPES = {".jsonl": "application/x-ndjson", ".csv": "text/csv", ".gz": "application/gzip"}
@@ -45,11 +46,11 @@ class UploadRef:
 
     @property
     def report_name(self) -> str:
-        return f"reports/{self.object_name}.json"
+        return names.report_name(self.object_name)
 
     @property
     def rejects_name(self) -> str:
-        return f"rejects/{self.object_name}.jsonl"
+        return names.rejects_name(self.object_name)
 
     @classmethod
     def parse(cls, token: str, name: str) -> UploadRef | None:

@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 
 from shared.sentiment import reset_scorer
 from shared.settings import get_settings
-from shared.web import openapi
+from tests.conftest import fresh_instance
 from tests.support import function_client
 from tests.support.uploads import create_movies, use_model
 from tests.support.web import API_FUNCTIONS, api_env, function_app, serve
@@ -73,6 +73,5 @@ def web(database: str, live_apis: dict[str, str], monkeypatch: pytest.MonkeyPatc
     for name, value in api_env(live_apis).items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("WEB_WRITE_RATE_LIMIT", "1000/minute")
-    get_settings.cache_clear()
-    openapi.reset()
+    fresh_instance()
     return function_client("web")

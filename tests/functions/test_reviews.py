@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from shared import db
-from shared.reviews import Scored
+from shared.sentiment import Scored
 from shared.settings import get_settings
 from tests.functions.test_movies import assert_problem
 from tests.support import function_client

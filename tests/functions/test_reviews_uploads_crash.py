@@ -20,11 +20,10 @@ import pytest
 
 from infra import migrate
 from infra.localpg import EmbeddedPostgres, free_port
-from shared import db
-from shared.reviews import Scored
+from shared import db, reviews
+from shared.sentiment import Scored, ScoreFn, get_scorer
 from shared.settings import get_settings
-from shared.uploads import handler, pipeline
-from shared.uploads.pipeline import ScoreFn
+from shared.uploads import pipeline
 from tests.conftest import use_database
 from tests.support import REPO, function_client
 from tests.support.uploads import (
@@ -42,7 +41,7 @@ LINES, BATCH = 200, 20
 
 def base_scorer(monkeypatch: pytest.MonkeyPatch) -> ScoreFn:
     use_model(monkeypatch)
-    return handler.default_scorer()
+    return get_scorer().score
 
 
 def sample_file(lines: int = LINES) -> bytes:
@@ -102,7 +101,7 @@ def test_database_stopped_midway_then_redelivered(
     event = event_for(blob)
 
     crashing = CountingScorer(base, hook=lambda: own_postgres.stop("immediate"), on_call=3)
-    monkeypatch.setattr(handler, "default_scorer", lambda: crashing)
+    monkeypatch.setattr(reviews, "score", crashing)
     client = function_client("reviews", target="on_upload", signature="cloudevent")
     assert deliver(client, event).status_code == 500  # raised: Eventarc will retry
 
@@ -114,7 +113,7 @@ def test_database_stopped_midway_then_redelivered(
     assert row["status"] == "processing" and row["checkpoint_line"] in (BATCH, 2 * BATCH)
 
     resumed = CountingScorer(base)
-    monkeypatch.setattr(handler, "default_scorer", lambda: resumed)
+    monkeypatch.setattr(reviews, "score", resumed)
     assert deliver(client, event).status_code == 200
     assert resumed.calls == (LINES - row["checkpoint_line"]) // BATCH  # only uncommitted ones
     row = assert_exact(blob, LINES, LINES // 10)
@@ -123,10 +122,11 @@ def test_database_stopped_midway_then_redelivered(
 
 CHILD = """
 import sys, time
+from shared.sentiment import get_scorer
 from shared.uploads import handler
 from shared.uploads.event import UploadObject
 
-base = handler.default_scorer()
+base = get_scorer().score
 
 def slow(texts):
     time.sleep(0.15)  # room for the parent to kill us between batches or mid-batch
@@ -171,7 +171,7 @@ def test_handler_killed_midway_then_redelivered(
     assert row is not None and row["status"] == "processing" and 0 < row["checkpoint_line"] < LINES
 
     resumed = CountingScorer(base)
-    monkeypatch.setattr(handler, "default_scorer", lambda: resumed)
+    monkeypatch.setattr(reviews, "score", resumed)
     client = function_client("reviews", target="on_upload", signature="cloudevent")
     assert deliver(client, event_for(blob)).status_code == 200
     assert resumed.calls == (LINES - row["checkpoint_line"]) // BATCH

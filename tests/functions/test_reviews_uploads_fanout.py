@@ -87,7 +87,8 @@ def on_upload(database: str, gcs: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
 def cloud(on_upload: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeRunApi]:
     fanout_env(monkeypatch, JOB_RUNNER="cloud")
     with fake_run_api() as api:
-        monkeypatch.setattr(launcher, "_client", api.client())
+        client = api.client()
+        monkeypatch.setattr(launcher, "jobs_client", lambda: client)
         yield api
 
 

@@ -15,7 +15,8 @@ from infra import bundles, job_image
 from infra.job_image import ImageError
 from tests.support import REPO
 
-JOB_MODULES = ("shared.rescore.__main__", "shared.uploads.shards")  # the jobs' args (jobs.tf)
+# what the image runs: the jobs' args (jobs.tf), and one upload outside the event path
+JOB_MODULES = ("shared.rescore.__main__", "shared.uploads.shard_task", "shared.uploads.job")
 
 
 @pytest.fixture(scope="module")

@@ -73,11 +73,6 @@ def test_parallelism_bounds_how_many_tasks_run_at_once(tmp_path: Path) -> None:
     assert all(earlier[1] <= later[0] for earlier, later in itertools.pairwise(spans))
 
 
-def test_execution_names_are_unique_and_name_the_job() -> None:
-    names = {jobs.execution_name("rescore") for _ in range(20)}
-    assert len(names) == 20 and all(name.startswith("rescore-") for name in names)
-
-
 def test_the_cli_runs_only_known_jobs(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit, match="unknown job"):
         jobs.main(["run", "--job", "nope", "--tasks", "1"])

@@ -130,6 +130,7 @@ def launcher_on_fake_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeRunApi
     monkeypatch.setenv("JOB_RUNNER", "cloud")
     get_settings.cache_clear()
     with fake_run_api() as api:
-        monkeypatch.setattr(launcher, "_client", api.client())
+        client = api.client()
+        monkeypatch.setattr(launcher, "jobs_client", lambda: client)
         yield api
     get_settings.cache_clear()

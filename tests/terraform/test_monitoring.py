@@ -131,7 +131,7 @@ def test_each_condition_watches_one_resource_type(module: Config) -> None:
 
 def test_uploads_finished_by_the_uploads_job_are_counted(module: Config) -> None:
     """A fanned-out upload's report line is logged by the job's last task (cloud_run_job)."""
-    from shared.uploads import handler, shards
+    from shared.uploads import handler, shard_task
 
     loc = module.locals
     assert loc["upload_resources"] == ["cloud_run_revision", "cloud_run_job"]
@@ -142,7 +142,7 @@ def test_uploads_finished_by_the_uploads_job_are_counted(module: Config) -> None
     assert job["name"] == "${local.prefix}-${each.key}" and "uploads" in loc["job_specs"]
     assert "(${local.our_logs}) OR (${local.our_job_logs})" in loc["upload_lines"]
     # the report line is the handler's finish(), whoever calls it, on this logger
-    assert handler.log.name == shards.log.name == "shared.uploads"
+    assert handler.log.name == shard_task.log.name == "shared.uploads"
     assert 'jsonPayload.logger="shared.uploads"' in loc["upload_lines"]
     for metric in ("uploads", "upload-rejected-ratio", "upload-throughput"):
         assert loc["log_metrics"][metric]["filter"] == "${local.upload_lines}", metric

@@ -3,7 +3,7 @@
 #   rescore  a model rollout's backfill: python -m shared.rescore, one shard
 #            of the reviews per task (docs/deploy.md, "Roll out a model")
 #   uploads  one large upload fanned out over byte-range shards:
-#            python -m shared.uploads.shards, started by the upload function
+#            python -m shared.uploads.shard_task, started by the upload function
 #            with overrides (object, generation, task count)
 #
 # Both run the job image: the reviews bundle (the same files and pinned
@@ -25,7 +25,7 @@ locals {
       sa_suffix = "job-rescore"
     }
     uploads = {
-      module    = "shared.uploads.shards"
+      module    = "shared.uploads.shard_task"
       sa_suffix = "job-uploads"
     }
   }

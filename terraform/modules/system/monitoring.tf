@@ -12,14 +12,14 @@ locals {
   http_services = [for k in concat(keys(local.http_functions), ["web"]) : local.run_services[k]]
 
   # Our own log lines (shared/logs.py): JSON on stdout, parsed by Cloud
-  # Logging into jsonPayload; httpRequest (shared/http.py, one line per
+  # Logging into jsonPayload; httpRequest (shared/http/, one line per
   # request) is lifted into the entry's httpRequest. Functions log as
   # Cloud Run services (cloud_run_revision), the jobs as cloud_run_job.
   our_logs      = "resource.type=\"cloud_run_revision\" AND resource.labels.service_name=~\"^${local.prefix}-\""
   our_job_logs  = "resource.type=\"cloud_run_job\" AND resource.labels.job_name=~\"^${local.prefix}-\""
   request_lines = "${local.our_logs} AND jsonPayload.logger=\"shared.http\" AND httpRequest.status>0"
   # An upload's report line comes from the upload function, or, for an upload
-  # fanned out over the uploads job, from that job's last task (shards.py).
+  # fanned out over the uploads job, from that job's last task (shard_task.py).
   upload_lines = "((${local.our_logs}) OR (${local.our_job_logs})) AND jsonPayload.logger=\"shared.uploads\" AND jsonPayload.status=(\"done\" OR \"failed\")"
   by_function  = { function = "EXTRACT(resource.labels.service_name)" }
   # Where the upload metrics' time series live: one alert condition (and one

@@ -49,3 +49,8 @@ def test_an_api_error_reaches_the_caller(cloud: FakeRunApi) -> None:
 def test_at_least_one_task() -> None:
     with pytest.raises(ValueError):
         launcher.start(JOB, 0, {})
+
+
+def test_execution_names_are_unique_and_name_the_job() -> None:
+    names = {launcher.execution_name("rescore") for _ in range(20)}
+    assert len(names) == 20 and all(name.startswith("rescore-") for name in names)

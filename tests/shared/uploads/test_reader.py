@@ -8,7 +8,8 @@ import pytest
 
 from shared.uploads import lines
 from shared.uploads.event import UploadObject
-from shared.uploads.reader import Limits, PoisonObject, RawRecord, clip, records, sniff
+from shared.uploads.reader import records, sniff
+from shared.uploads.records import Limits, PoisonObject, RawRecord, clip
 from tests.support.uploads import gz, put
 
 LIMITS = Limits(max_bytes=10_000_000, max_lines=1000, max_line_bytes=300)

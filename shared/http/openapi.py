@@ -1,4 +1,4 @@
-"""OpenAPI 3.1 generated from an Api's routes: the handlers' signatures and pydantic models.
+"""OpenAPI 3.1 generated from routes: the handlers' signatures and pydantic models.
 
 Every rule the server enforces on a request is in the schemas it validates with (lengths,
 patterns, bounds, closed objects), so a request that fits the document is accepted.
@@ -7,19 +7,18 @@ patterns, bounds, closed objects), so a request that fits the document is accept
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import Any
 
 from pydantic import BaseModel, TypeAdapter
 from pydantic.json_schema import models_json_schema
 
-from shared import idempotency
-from shared.problems import PROBLEM_SCHEMA
-
-if TYPE_CHECKING:
-    from shared.http import Api, Route
+from shared.http import auth, idempotency
+from shared.http.parsing import MAX_ID
+from shared.http.problems import PROBLEM_SCHEMA
+from shared.http.routes import Route
 
 REF = "#/components/schemas/{model}"
-MAX_ID = 2**63 - 1
 ERROR_TEXT = {
     400: "Malformed request (bad JSON, duplicate keys, bad UTF-8, bad cursor, repeated parameter)",
     401: "Missing X-API-Key",
@@ -36,8 +35,9 @@ RETRY_AFTER = {"Retry-After": {"schema": {"type": "integer", "minimum": 1}, "req
 _PARAM = re.compile(r"<(?:(\w+):)?(\w+)>")
 
 
-def build_document(api: Api) -> dict[str, Any]:
-    models = _models(api.routes)
+def build_document(title: str, description: str, routes: Sequence[Route]) -> dict[str, Any]:
+    """The document of `routes`, in their order."""
+    models = _models(routes)
     keys, components = models_json_schema(
         [(model, "validation") for model in models], ref_template=REF
     )
@@ -45,21 +45,21 @@ def build_document(api: Api) -> dict[str, Any]:
     schemas["Problem"] = PROBLEM_SCHEMA
     refs = {model: keys[(model, "validation")] for model in models}
     paths: dict[str, dict[str, Any]] = {}
-    for route in api.routes:
+    for route in routes:
         path = _PARAM.sub(r"{\2}", route.rule)
         paths.setdefault(path, {})[route.method.lower()] = _operation(route, refs)
     return {
         "openapi": "3.1.0",
-        "info": {"title": api.title, "version": "1.0.0", "description": api.description},
+        "info": {"title": title, "version": "1.0.0", "description": description},
         "paths": paths,
         "components": {
             "schemas": schemas,
-            "securitySchemes": {"apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"}},
+            "securitySchemes": auth.SECURITY_SCHEMES,
         },
     }
 
 
-def _models(routes: list[Route]) -> list[type[BaseModel]]:
+def _models(routes: Sequence[Route]) -> list[type[BaseModel]]:
     seen: list[type[BaseModel]] = []
     for route in routes:
         for model in (route.body, route.query, route.response):
@@ -82,8 +82,9 @@ def _operation(route: Route, refs: dict[type[BaseModel], Any]) -> dict[str, Any]
             "required": True,
             "content": {"application/json": {"schema": refs[route.body]}},
         }
-    if route.auth:
-        op["security"] = [{"apiKey": []}]
+    security = auth.security(route)
+    if security is not None:
+        op["security"] = security
     for status in sorted(_error_statuses(route)):
         response: dict[str, Any] = {
             "description": ERROR_TEXT[status],

@@ -1,6 +1,6 @@
 """Idempotency-Key: a retry with the same key and request replays the first response exactly.
 
-once() wraps any write that renders a response. The write and the remembered response
+once() wraps any write that renders a response (a Rendered). The write and the remembered response
 commit in one unit of work, under a lock on the key, so concurrent retries run the write
 once; a replay returns the stored status, body bytes and headers unchanged. The same key
 with another request is a 409. Keys are kept for TTL.
@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
+import flask
 import sqlalchemy as sa
+from pydantic import BaseModel
 
 from shared import db
-from shared.errors import Conflict
+from shared.errors import BadRequest, Conflict
+from shared.http.replies import Rendered
 
 HEADER = "Idempotency-Key"
 KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"  # printable ASCII, no spaces (documented in OpenAPI)
@@ -25,23 +29,25 @@ TTL = "24 hours"
 _LIVE = f"created_at >= clock_timestamp() - interval '{TTL}'"
 
 
-@dataclass(frozen=True, slots=True)
-class Response:
-    """A rendered response: what is stored, and what a replay sends back byte for byte."""
-
-    status: int
-    body: str
-    headers: dict[str, str] = field(default_factory=dict)
-    replayed: bool = False
+def request_key(request: flask.Request) -> str | None:
+    """The request's Idempotency-Key, if it sent one; a malformed key is a 400."""
+    key = request.headers.get(HEADER)
+    if key is not None and not re.fullmatch(KEY_PATTERN, key):
+        raise BadRequest(f"{HEADER} must be 1..255 printable ASCII characters")
+    return key
 
 
-def fingerprint(operation: str, request: Any) -> str:
-    """A digest of the operation and the validated request (key order and spacing ignored)."""
-    canonical = json.dumps(request, sort_keys=True, ensure_ascii=False, default=str)
+def fingerprint(operation: str, arguments: Mapping[str, Any]) -> str:
+    """A digest of the operation and its validated arguments (key order and spacing ignored)."""
+    shape = {
+        name: value.model_dump(mode="json") if isinstance(value, BaseModel) else value
+        for name, value in arguments.items()
+    }
+    canonical = json.dumps(shape, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(f"{operation}\n{canonical}".encode()).hexdigest()
 
 
-def once(key: str, digest: str, respond: Callable[[], Response]) -> Response:
+def once(key: str, digest: str, respond: Callable[[], Rendered]) -> Rendered:
     """The response of the first request with this key: run `respond` at most once."""
     stored = _find(key, digest)  # a cheap look-up first: a retry never pays for the work
     if stored is not None:
@@ -69,7 +75,7 @@ def once(key: str, digest: str, respond: Callable[[], Response]) -> Response:
     return response
 
 
-def _find(key: str, digest: str) -> Response | None:
+def _find(key: str, digest: str) -> Rendered | None:
     """The stored response for a live key; Conflict if the key came with another request."""
     with db.transaction() as conn:
         row = conn.execute(
@@ -84,4 +90,4 @@ def _find(key: str, digest: str) -> Response | None:
     if row.request_hash != digest:
         raise Conflict(f"this {HEADER} was used with a different request")
     headers = row.headers if isinstance(row.headers, dict) else json.loads(row.headers)
-    return replace(Response(row.status, row.body, headers), replayed=True)
+    return replace(Rendered(row.status, row.body, headers), replayed=True)

@@ -9,6 +9,7 @@ from typing import Any
 import flask
 from pydantic import ValidationError
 
+from shared import logs
 from shared.errors import ApiError, ValidationFailed
 from shared.schemas.common import HTTP_URL, MULTI_LINE, SINGLE_LINE
 
@@ -19,7 +20,7 @@ PATTERN_WORDS = {
 }
 
 PROBLEM_TYPE_BASE = "https://errors.movie-reviews.dev/"
-log = logging.getLogger("shared.http")
+log = logging.getLogger(logs.REQUEST_LOGGER)
 
 
 def field_errors(

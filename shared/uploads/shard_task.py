@@ -1,4 +1,4 @@
-"""One task of an upload fan-out: `python -m shared.uploads.shards` (the Cloud Run job `uploads`).
+"""One task of an upload fan-out: `python -m shared.uploads.shard_task` (the job `uploads`).
 
 The execution is started by the upload handler (fanout.py) with UPLOAD_OBJECT =
 gs://bucket/object#generation and N tasks; task i processes byte-range shard i of N:
@@ -26,15 +26,15 @@ from typing import Any, cast
 
 from google.api_core import exceptions as google_errors
 
-from shared import storage
+from shared import reviews, storage
 from shared.jobs import task as jobs
 from shared.jobs.task import TaskEnv
+from shared.sentiment.scored import ScoreFn
 from shared.settings import Settings, get_settings
 from shared.uploads import byteranges, handler, ledger, pipeline, reader, shard_ledger
 from shared.uploads.event import UploadObject
 from shared.uploads.fanout import OBJECT_ENV
-from shared.uploads.pipeline import ScoreFn
-from shared.uploads.reader import PoisonObject
+from shared.uploads.records import PoisonObject
 from shared.uploads.shard_ledger import Shard
 
 log = logging.getLogger("shared.uploads")
@@ -86,7 +86,7 @@ def process_shard(
                 obj,
                 shard.progress,
                 settings,
-                score or handler.LazyScore(),
+                score or reviews.score,  # the model loads with the first line to score
                 records=records,
                 shard=index,
                 budget=math.inf,  # the task's own timeout is the only limit

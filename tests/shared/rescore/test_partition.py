@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shared.rescore.shards import BLOCK_BATCHES, BLOCKS_PER_TASK, Shard, block_ids
+from shared.rescore.partition import BLOCK_BATCHES, BLOCKS_PER_TASK, Shard, block_ids
 
 
 def walk(shard: Shard, last_id: int) -> list[int]:
