@@ -199,7 +199,7 @@ def upload(lines: int) -> Callable[[], None]:
     from infra.eventarc import finalized_event
     from shared import storage
     from shared.settings import get_settings
-    from shared.uploads import handle_event
+    from shared.uploads.handler import handle_event
 
     client = storage.get_client()
     bucket = client.lookup_bucket(get_settings().uploads_bucket) or client.create_bucket(
