@@ -9,7 +9,6 @@ one base URL. Ctrl-C stops everything.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import json
 import os
 import secrets
@@ -25,6 +24,7 @@ import requests
 
 from infra import migrate
 from infra.localpg import EmbeddedPostgres
+from infra.processes import die_with_parent
 from infra.router import serve
 from shared import storage
 from shared.db import build_engine
@@ -85,12 +85,6 @@ def function_command(fn: Function) -> list[str]:
     ]
 
 
-def _die_with_parent() -> None:
-    """Children get SIGTERM if this process dies, even by SIGKILL: no orphans."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-
 class Stack:
     def __init__(self) -> None:
         self.children: list[subprocess.Popen[bytes]] = []
@@ -98,7 +92,7 @@ class Stack:
         self.env = dict(os.environ)
 
     def spawn(self, *args: str, cwd: Path = REPO) -> subprocess.Popen[bytes]:
-        child = subprocess.Popen(args, cwd=cwd, env=self.env, preexec_fn=_die_with_parent)  # noqa: PLW1509
+        child = subprocess.Popen(args, cwd=cwd, env=self.env, preexec_fn=die_with_parent)  # noqa: PLW1509
         self.children.append(child)
         return child
 
