@@ -189,6 +189,17 @@ class AuthEmulator:
         self._operator("POST", f"{base}:update", update)
         return uid
 
+    def disable(self, uid: str, project: str | None = None) -> None:
+        """Disable an account (its tokens stay well-formed; check_revoked refuses them)."""
+        path = f"/identitytoolkit.googleapis.com/v1/projects/{project or self.project}"
+        self._operator("POST", f"{path}/accounts:update", {"localId": uid, "disableUser": True})
+
+    def protect_email_enumeration(self, enabled: bool, project: str | None = None) -> None:
+        """Identity Platform's email-enumeration protection: a wrong password and an unknown
+        email then both answer INVALID_LOGIN_CREDENTIALS (new projects have it on)."""
+        body = {"emailPrivacyConfig": {"enableImprovedEmailPrivacy": enabled}}
+        self._operator("PATCH", f"/emulator/v1/projects/{project or self.project}/config", body)
+
     def _operator(
         self,
         method: str,

@@ -109,6 +109,23 @@ class Settings(BaseSettings):
     web_upload_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     web_trusted_proxy_hops: int = Field(default=0, ge=0, le=5)  # X-Forwarded-For entries to trust
 
+    # Identity Platform (Firebase Authentication), shared/identity. The project whose users
+    # sign in (its own setting: GOOGLE_CLOUD_PROJECT is not set on Cloud Run, and locally it
+    # names the storage emulator's project); the console's web API key for the Identity Toolkit
+    # REST API (public by design, but kept in Secret Manager like any credential); the lifetime
+    # of the console's session cookie (Firebase allows 5 minutes to 2 weeks); how long one call
+    # to Identity Platform (a revocation check, a sign-in) may take before it is an outage.
+    firebase_project_id: str | None = None
+    firebase_web_api_key: SecretStr | None = None
+    session_cookie_max_age_seconds: int = Field(default=5 * 24 * 3600, ge=300, le=14 * 24 * 3600)
+    identity_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    # Set only locally and in tests: the Auth emulator's host:port. firebase-admin then skips
+    # signature and expiry checks, so shared/identity/guard.py refuses it anywhere but a
+    # `demo-` project off Cloud Run. K_SERVICE / CLOUD_RUN_JOB are set by Cloud Run itself.
+    firebase_auth_emulator_host: str | None = None
+    k_service: str | None = None
+    cloud_run_job: str | None = None
+
     google_cloud_project: str | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
