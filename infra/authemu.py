@@ -56,13 +56,26 @@ class SeedAccount:
 class AuthEmulator:
     """One `firebase emulators:start --only auth` process on free ports."""
 
-    def __init__(self, project: str, *, data_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        project: str,
+        *,
+        port: int | None = None,
+        data_dir: Path | None = None,
+        workdir: Path | None = None,
+    ) -> None:
         self.project = project
-        self.data_dir = data_dir  # users imported at start and exported at stop, if set
         self.port = 0
+        self._wanted_port = port  # None: a free one
+        self.data_dir = data_dir  # users imported at start and exported at stop, if set
+        self._own_workdir = workdir  # config and logs; None: a temporary folder
         self._process: subprocess.Popen[bytes] | None = None
         self._workdir: Path | None = None
         self._session = requests.Session()
+
+    @property
+    def process(self) -> subprocess.Popen[bytes] | None:
+        return self._process
 
     @property
     def host(self) -> str:
@@ -84,13 +97,18 @@ class AuthEmulator:
             except EmulatorError:
                 log = self.log_tail()
                 self.stop()
-                if attempt == START_ATTEMPTS or "not open" not in log:
+                fixed = self._wanted_port is not None
+                if fixed or attempt == START_ATTEMPTS or "not open" not in log:
                     raise EmulatorError(f"the Auth emulator did not start:\n{log}") from None
         raise AssertionError("unreachable")
 
     def _launch(self) -> None:
-        self.port = free_port()
-        self._workdir = Path(tempfile.mkdtemp(prefix="authemu-"))
+        self.port = self._wanted_port or free_port()
+        if self._own_workdir is None:
+            self._workdir = Path(tempfile.mkdtemp(prefix="authemu-"))
+        else:
+            self._workdir = self._own_workdir
+            self._workdir.mkdir(parents=True, exist_ok=True)
         config = {
             "emulators": {
                 "auth": {"host": "127.0.0.1", "port": self.port},
@@ -150,9 +168,9 @@ class AuthEmulator:
                 with contextlib.suppress(psutil.Error):
                     proc.kill()
             process.wait()
-        if self._workdir is not None:
+        if self._workdir is not None and self._own_workdir is None:
             shutil.rmtree(self._workdir, ignore_errors=True)
-            self._workdir = None
+        self._workdir = None
 
     def __enter__(self) -> Self:
         return self.start()

@@ -135,13 +135,13 @@ def retarget(emulator_token: str, project: str) -> str:
     claims = json.loads(_unb64(payload))
     claims["aud"] = project
     claims["iss"] = f"https://securetoken.google.com/{project}"
-    return f"{header}.{_b64(json.dumps(claims).encode())}.{signature}"
+    return f"{header}.{_b64(_compact(claims))}.{signature}"
 
 
 def unsigned_token(claims: dict[str, object]) -> str:
     """A JWT with no signature (alg "none"), as the emulator issues and as a forger would."""
-    header = _b64(json.dumps({"alg": "none", "typ": "JWT"}).encode())
-    return f"{header}.{_b64(json.dumps(claims).encode())}."
+    header = _b64(_compact({"alg": "none", "typ": "JWT"}))
+    return f"{header}.{_b64(_compact(claims))}."
 
 
 def unverified_claims(token: str) -> dict[str, object]:
@@ -153,6 +153,11 @@ def unverified_claims(token: str) -> dict[str, object]:
 def unverified_header(token: str) -> dict[str, object]:
     header: dict[str, object] = json.loads(_unb64(token.split(".", maxsplit=1)[0]))
     return header
+
+
+def _compact(data: dict[str, object]) -> bytes:
+    """JSON as JavaScript's JSON.stringify writes it (the emulator's encoding)."""
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def _unb64(part: str) -> bytes:
