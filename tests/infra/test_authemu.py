@@ -76,7 +76,7 @@ def killed_launcher() -> Iterator[KilledLauncher]:
 def _gone(pid: int) -> bool:
     """Exited (a zombie waiting for an init that does not reap counts as exited)."""
     try:
-        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+        return bool(psutil.Process(pid).status() == psutil.STATUS_ZOMBIE)
     except psutil.NoSuchProcess:
         return True
 
