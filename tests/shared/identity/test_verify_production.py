@@ -7,6 +7,7 @@ service-account credentials, as in the cloud."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import pytest
 
@@ -14,10 +15,24 @@ from infra.authemu import SeedAccount
 from infra.localpg import free_port
 from shared import identity
 from shared.errors import IdentityUnavailable, Unauthorized
-from tests.support.google_edge import PRODUCTION_PROJECT, ProductionTokens, SigningKey
+from shared.identity import Identity
+from tests.support.google_edge import (
+    ID_TOKEN_ISSUER,
+    PRODUCTION_PROJECT,
+    SESSION_ISSUER,
+    ProductionTokens,
+    SigningKey,
+)
 from tests.support.identity import next_second, unsigned_token
 
 HOUR = 3600
+Mint = Callable[..., str]
+Verify = Callable[..., Identity]
+# each check that applies to both: how the test mints one, how identity verifies it
+KINDS: dict[str, tuple[Callable[[ProductionTokens], Mint], Verify]] = {
+    "ID token": (lambda tokens: tokens.id_token, identity.verify_id_token),
+    "session cookie": (lambda tokens: tokens.session_cookie, identity.verify_session_cookie),
+}
 
 
 def _account(tokens: ProductionTokens, email: str = "member@example.com") -> str:
@@ -39,14 +54,14 @@ def test_check_revoked_looks_the_account_up(production_tokens: ProductionTokens)
 
 def test_the_signature_is_checked(production_tokens: ProductionTokens) -> None:
     impostor = SigningKey.generate(production_tokens.key.key_id)  # same kid, another key
-    token = impostor.sign(production_tokens.claims("u1", "https://securetoken.google.com/"))
+    token = impostor.sign(production_tokens.claims("u1", ID_TOKEN_ISSUER))
     with pytest.raises(Unauthorized, match="not valid"):
         identity.verify_id_token(token)
 
 
 def test_an_unknown_key_is_refused(production_tokens: ProductionTokens) -> None:
     stranger = SigningKey.generate("some-other-kid")
-    token = stranger.sign(production_tokens.claims("u1", "https://securetoken.google.com/"))
+    token = stranger.sign(production_tokens.claims("u1", ID_TOKEN_ISSUER))
     with pytest.raises(Unauthorized, match="not valid"):
         identity.verify_id_token(token)
 
@@ -54,16 +69,45 @@ def test_an_unknown_key_is_refused(production_tokens: ProductionTokens) -> None:
 @pytest.mark.parametrize("role", ["admin", None])
 def test_an_unsigned_token_is_refused(production_tokens: ProductionTokens, role: str) -> None:
     """The emulator's token format (alg "none"), forged with any claims: never accepted."""
-    claims = production_tokens.claims("u1", "https://securetoken.google.com/", role=role)
+    claims = production_tokens.claims("u1", ID_TOKEN_ISSUER, role=role)
     with pytest.raises(Unauthorized, match="not valid"):
         identity.verify_id_token(unsigned_token(claims))
 
 
-def test_an_expired_token_is_refused(production_tokens: ProductionTokens) -> None:
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_an_expired_token_is_refused(production_tokens: ProductionTokens, kind: str) -> None:
+    minted, verify = KINDS[kind]
     now = int(time.time())
-    token = production_tokens.id_token("u1", iat=now - HOUR - 60, exp=now - 60)
-    with pytest.raises(Unauthorized, match="ID token has expired"):
-        identity.verify_id_token(token)
+    token = minted(production_tokens)("u1", iat=now - HOUR - 60, exp=now - 60)
+    with pytest.raises(Unauthorized, match=f"{kind} has expired"):
+        verify(token)
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_a_revoked_account_is_refused_when_checked(
+    production_tokens: ProductionTokens, kind: str
+) -> None:
+    minted, verify = KINDS[kind]
+    uid = _account(production_tokens)
+    before = minted(production_tokens)(uid)
+    next_second()
+    identity.revoke_sessions(uid)
+    assert verify(before).uid == uid  # unchecked: valid until it expires
+    with pytest.raises(Unauthorized, match=f"{kind} has been revoked"):
+        verify(before, check_revoked=True)
+    next_second()  # a sign-in after the revocation is fine
+    assert verify(minted(production_tokens)(uid), check_revoked=True).uid == uid
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_a_disabled_account_is_refused_when_checked(
+    production_tokens: ProductionTokens, kind: str
+) -> None:
+    minted, verify = KINDS[kind]
+    uid = _account(production_tokens)
+    production_tokens.emulator.disable(uid, project=PRODUCTION_PROJECT)
+    with pytest.raises(Unauthorized, match="disabled"):
+        verify(minted(production_tokens)(uid), check_revoked=True)
 
 
 def test_a_token_from_the_future_is_refused(production_tokens: ProductionTokens) -> None:
@@ -72,39 +116,21 @@ def test_a_token_from_the_future_is_refused(production_tokens: ProductionTokens)
         identity.verify_id_token(token)
 
 
-def test_another_projects_audience_is_refused(production_tokens: ProductionTokens) -> None:
-    token = production_tokens.id_token("u1", aud="someone-elses-project")
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_another_projects_audience_is_refused(
+    production_tokens: ProductionTokens, kind: str
+) -> None:
+    minted, verify = KINDS[kind]
     with pytest.raises(Unauthorized, match="not valid"):
-        identity.verify_id_token(token)
+        verify(minted(production_tokens)("u1", aud="someone-elses-project"))
 
 
-def test_another_projects_issuer_is_refused(production_tokens: ProductionTokens) -> None:
-    token = production_tokens.id_token(
-        "u1", iss="https://securetoken.google.com/someone-elses-project"
-    )
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_another_projects_issuer_is_refused(production_tokens: ProductionTokens, kind: str) -> None:
+    minted, verify = KINDS[kind]
+    issuer = {"ID token": ID_TOKEN_ISSUER, "session cookie": SESSION_ISSUER}[kind]
     with pytest.raises(Unauthorized, match="not valid"):
-        identity.verify_id_token(token)
-
-
-def test_a_revoked_account_is_refused_when_checked(production_tokens: ProductionTokens) -> None:
-    uid = _account(production_tokens)
-    before = production_tokens.id_token(uid)
-    next_second()
-    identity.revoke_sessions(uid)
-    assert identity.verify_id_token(before).uid == uid  # unchecked: valid until it expires
-    with pytest.raises(Unauthorized, match="revoked"):
-        identity.verify_id_token(before, check_revoked=True)
-    next_second()  # a sign-in after the revocation is fine
-    after = production_tokens.id_token(uid)
-    assert identity.verify_id_token(after, check_revoked=True).uid == uid
-
-
-def test_a_disabled_account_is_refused_when_checked(production_tokens: ProductionTokens) -> None:
-    uid = _account(production_tokens)
-    production_tokens.emulator.disable(uid, project=PRODUCTION_PROJECT)
-    token = production_tokens.id_token(uid)
-    with pytest.raises(Unauthorized, match="disabled"):
-        identity.verify_id_token(token, check_revoked=True)
+        verify(minted(production_tokens)("u1", iss=f"{issuer}someone-elses-project"))
 
 
 def test_session_cookies_have_their_own_issuer(production_tokens: ProductionTokens) -> None:
@@ -116,22 +142,6 @@ def test_session_cookies_have_their_own_issuer(production_tokens: ProductionToke
         identity.verify_session_cookie(production_tokens.id_token(uid))
     with pytest.raises(Unauthorized, match="not valid"):  # and the other way round
         identity.verify_id_token(cookie)
-
-
-def test_an_expired_session_cookie_is_refused(production_tokens: ProductionTokens) -> None:
-    now = int(time.time())
-    cookie = production_tokens.session_cookie("u1", iat=now - 2 * HOUR, exp=now - 1)
-    with pytest.raises(Unauthorized, match="session cookie has expired"):
-        identity.verify_session_cookie(cookie)
-
-
-def test_a_revoked_session_cookie_is_refused(production_tokens: ProductionTokens) -> None:
-    uid = _account(production_tokens)
-    cookie = production_tokens.session_cookie(uid)
-    next_second()
-    identity.revoke_sessions(uid)
-    with pytest.raises(Unauthorized, match="session cookie has been revoked"):
-        identity.verify_session_cookie(cookie, check_revoked=True)
 
 
 def test_certificates_are_fetched_once(production_tokens: ProductionTokens) -> None:
