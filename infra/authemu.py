@@ -31,6 +31,7 @@ import requests
 
 from infra.localpg import free_port
 from infra.processes import die_with_parent
+from shared.identity.roles import ROLE_CLAIM, Role
 
 REPO = Path(__file__).resolve().parents[1]
 PACKAGE = REPO / "infra" / "auth-emulator"
@@ -48,7 +49,7 @@ class SeedAccount:
     email: str
     password: str
     display_name: str
-    role: str | None = None  # the `role` custom claim ("admin"); None: a member
+    role: Role | None = None  # the `role` custom claim ("admin"); None: a member
     uid: str | None = None  # fixed ids survive restarts (make run); None: the emulator's
     disabled: bool = False
 
@@ -201,7 +202,7 @@ class AuthEmulator:
             fields["localId"] = account.uid
         created = self._operator("POST", base, fields, allow=frozenset({"DUPLICATE_LOCAL_ID"}))
         uid = str(created.get("localId") or account.uid)
-        claims = {"role": account.role} if account.role else {}
+        claims = {ROLE_CLAIM: account.role} if account.role else {}
         update = {**fields, "localId": uid, "customAttributes": json.dumps(claims)}
         update["disableUser"] = account.disabled
         self._operator("POST", f"{base}:update", update)

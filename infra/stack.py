@@ -16,7 +16,7 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import psutil
@@ -240,10 +240,10 @@ def local_accounts(local: Path = LOCAL) -> tuple[SeedAccount, SeedAccount]:
         passwords = {role: secrets.token_urlsafe(12) for role in ("admin", "member")}
         path.write_text(json.dumps(passwords))
     passwords = json.loads(path.read_text())
-    return (
-        SeedAccount("admin@example.com", passwords["admin"], "관리자", "admin", "local-admin"),
-        SeedAccount("member@example.com", passwords["member"], "관객", None, "local-member"),
-    )
+    admin = SeedAccount("admin@example.com", passwords["admin"], "관리자", role="admin")
+    member = SeedAccount("member@example.com", passwords["member"], "관객")
+    # fixed uids: reviews written as them stay theirs across restarts
+    return replace(admin, uid="local-admin"), replace(member, uid="local-member")
 
 
 def start_identity(

@@ -13,6 +13,7 @@ import pytest
 from infra.authemu import AuthEmulator, SeedAccount
 from shared import identity
 from shared.identity import app, toolkit
+from shared.identity.roles import Role
 from shared.settings import get_settings
 
 EMULATOR_PROJECT = "demo-movie-reviews-test"  # the project the session's emulator serves
@@ -29,7 +30,7 @@ class TestUser:
     email: str
     password: str
     display_name: str
-    role: str  # "admin" or "member"
+    role: Role  # "admin" or "member"
     id_token: str
     refresh_token: str
 
@@ -73,7 +74,7 @@ class Accounts:
     _made: dict[str, TestUser] = field(default_factory=dict)
 
     def create(
-        self, email: str, display_name: str, *, role: str | None = None, disabled: bool = False
+        self, email: str, display_name: str, *, role: Role | None = None, disabled: bool = False
     ) -> TestUser:
         """An account seeded through the emulator's operator API, then signed in."""
         seed = SeedAccount(email, PASSWORD, display_name, role=role)
@@ -92,7 +93,7 @@ class Accounts:
             self.emulator.disable(uid)
         return user
 
-    def _once(self, key: str, email: str, name: str, role: str | None = None) -> TestUser:
+    def _once(self, key: str, email: str, name: str, role: Role | None = None) -> TestUser:
         if key not in self._made:
             self._made[key] = self.create(email, name, role=role)
         return self._made[key]
