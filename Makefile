@@ -69,10 +69,11 @@ TASKS ?= 2
 rescore: venv
 	$(PY) -m infra.jobs rescore --model-uri "$(MODEL_URI)" --tasks "$(TASKS)"
 
-bench: venv-test
+bench: venv-test auth-emulator
 	$(PY) bench/bench_model.py
 	$(PY) bench/bench_ratings.py
 	$(PY) bench/bench_upload.py
+	$(PY) bench/bench_identity.py
 
 clean:
 	rm -rf $(VENV) .venv-checkov .local build .mypy_cache .ruff_cache .pytest_cache $(AUTH_EMULATOR)/node_modules
