@@ -25,8 +25,8 @@ from collections.abc import Sequence
 from shared.errors import ApiError
 from shared.identity import accounts
 from shared.identity.accounts import Account
-from shared.identity.guard import IdentityMisconfigured
 from shared.identity.roles import ADMIN, MEMBER
+from shared.settings import SettingsError
 
 
 def _line(account: Account) -> str:
@@ -65,7 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             _list(args.email)
         else:
             _set_role(args.email, ADMIN if args.command == "grant-admin" else MEMBER)
-    except (ApiError, IdentityMisconfigured) as error:
+    except (ApiError, SettingsError) as error:
         detail = error.detail if isinstance(error, ApiError) else str(error)
         subject = f"{args.email}: " if getattr(args, "email", None) else ""
         print(f"error: {subject}{detail}", file=sys.stderr)

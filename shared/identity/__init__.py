@@ -2,16 +2,20 @@
 
 Modules, one job each (none imports firebase_admin before it is first needed):
 `roles` (who may do what: the permission table), `claims` (the Identity a token names),
-`guard` (start-up checks: the project id, the Auth emulator only where safe), `app` (the lazy
-firebase-admin App), `verify` (ID tokens and session cookies -> Identity, failures -> 401/503),
+`app` (the lazy firebase-admin App for FIREBASE_PROJECT_ID), `verify` (ID tokens and session
+cookies -> Identity; failures -> 401/503), `failures` (firebase-admin's errors in ours),
 `sessions` (session cookies, revocation), `accounts` (operator operations: roles, lookups,
 deletion), `toolkit` (the Identity Toolkit REST client the console signs users in with).
+
+What a process needs for identity is a `Need` of shared.settings, checked at start-up:
+`@needs(Need.IDENTITY)` on an entry point that verifies identities (FIREBASE_PROJECT_ID; the
+Auth emulator switch refused on Cloud Run, in jobs and outside `demo-` projects), and
+`Need.SIGN_IN` (FIREBASE_WEB_API_KEY) where users sign in.
 """
 
 from __future__ import annotations
 
 from shared.identity.claims import Identity
-from shared.identity.guard import IdentityMisconfigured, check_startup
 from shared.identity.roles import (
     ADMIN,
     MEMBER,
@@ -34,11 +38,9 @@ __all__ = [
     "MEMBER",
     "SERVICE",
     "Identity",
-    "IdentityMisconfigured",
     "Permission",
     "Role",
     "allows",
-    "check_startup",
     "create_session_cookie",
     "identity_from_authorization",
     "may_delete_review",

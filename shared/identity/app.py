@@ -9,8 +9,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from shared.identity.guard import checked_project_id
-from shared.settings import get_settings
+from shared.settings import Need, get_settings
 
 APP_NAME = "movie-reviews"
 _lock = threading.Lock()
@@ -18,7 +17,8 @@ _app: Any = None
 
 
 def get_app() -> Any:
-    """The firebase_admin.App; IdentityMisconfigured if identity is set up unsafely."""
+    """The firebase_admin.App; SettingsError if identity is not set up, or unsafely
+    (Need.IDENTITY: a project id; the Auth emulator only in a demo- project off Cloud Run)."""
     global _app
     if _app is None:
         with _lock:
@@ -28,13 +28,15 @@ def get_app() -> Any:
 
 
 def _make_app() -> Any:
-    settings = get_settings()
-    project = checked_project_id(settings)
+    settings = get_settings().require(Need.IDENTITY, process="identity")
     import firebase_admin
 
     # Credentials: Application Default Credentials (the runtime service account on Cloud
     # Run), loaded only when a call needs them; the emulator needs none.
-    options = {"projectId": project, "httpTimeout": settings.identity_timeout_seconds}
+    options = {
+        "projectId": settings.firebase_project_id,
+        "httpTimeout": settings.identity_timeout_seconds,
+    }
     return firebase_admin.initialize_app(options=options, name=APP_NAME)
 
 

@@ -27,8 +27,7 @@ from shared.errors import (
     Unauthorized,
     ValidationFailed,
 )
-from shared.identity.guard import IdentityMisconfigured, checked_project_id, emulator_host
-from shared.settings import Settings, get_settings
+from shared.settings import Need, get_settings
 
 log = logging.getLogger("shared.identity")
 IDENTITY_TOOLKIT = "identitytoolkit.googleapis.com/v1"
@@ -181,23 +180,22 @@ _client: IdentityToolkit | None = None
 
 
 def get_toolkit() -> IdentityToolkit:
-    """The instance's client, from settings (FIREBASE_WEB_API_KEY is required)."""
+    """The instance's client; SettingsError without Need.IDENTITY and Need.SIGN_IN (the web
+    API key), or with the emulator switch where it is not safe."""
     global _client
     if _client is None:
         with _lock:
             if _client is None:
-                _client = _make_client(get_settings())
+                _client = _make_client()
     return _client
 
 
-def _make_client(settings: Settings) -> IdentityToolkit:
-    checked_project_id(settings)  # the same start-up checks as token verification
-    if settings.firebase_web_api_key is None:
-        raise IdentityMisconfigured("FIREBASE_WEB_API_KEY is not set: the console cannot sign in")
+def _make_client() -> IdentityToolkit:
+    settings = get_settings().require(Need.IDENTITY, Need.SIGN_IN, process="sign-in")
+    key = settings.firebase_web_api_key
+    assert key is not None  # Need.SIGN_IN
     return IdentityToolkit(
-        settings.firebase_web_api_key.get_secret_value(),
-        emulator_host(settings),
-        settings.identity_timeout_seconds,
+        key.get_secret_value(), settings.auth_emulator_host, settings.identity_timeout_seconds
     )
 
 

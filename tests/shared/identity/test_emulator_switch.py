@@ -2,8 +2,8 @@
 
 With FIREBASE_AUTH_EMULATOR_HOST set, firebase-admin accepts unsigned tokens: the first test
 shows a forged, long-expired admin token passing in a demo project. Everywhere else (Cloud
-Run, a job, a real project id) identity refuses to start; without the switch the same forged
-token is a 401 (test_verify_production.py)."""
+Run, a job, a real project id) identity does not start (Need.IDENTITY); without the switch
+the same forged token is a 401 (test_verify_production.py)."""
 
 from __future__ import annotations
 
@@ -16,9 +16,8 @@ import pytest
 
 from infra.authemu import AuthEmulator
 from shared import identity
-from shared.identity.guard import IdentityMisconfigured, checked_project_id
 from shared.identity.toolkit import get_toolkit
-from shared.settings import Settings
+from shared.settings import Need, Settings, SettingsError, get_settings
 from tests.support import REPO
 from tests.support.identity import Accounts, reset_identity, unsigned_token
 
@@ -54,45 +53,59 @@ def test_refused_on_cloud_run(
     monkeypatch.setenv(variable, value)
     reset_identity()
     for start in (
-        identity.check_startup,
+        lambda: get_settings().require(Need.IDENTITY, process="a function"),
         lambda: identity.verify_id_token(_forged_admin(users.emulator.project)),
         get_toolkit,
     ):
-        with pytest.raises(IdentityMisconfigured, match=says):
+        with pytest.raises(SettingsError, match=says):
             start()
 
 
 def test_refused_outside_demo_projects(users: Accounts, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FIREBASE_PROJECT_ID", "movie-reviews-prod")
     reset_identity()
-    with pytest.raises(IdentityMisconfigured, match="demo-"):
-        identity.verify_id_token(_forged_admin("movie-reviews-prod"))
-    with pytest.raises(IdentityMisconfigured, match="demo-"):
-        get_toolkit()
+    forged = _forged_admin("movie-reviews-prod")
+    for start in (lambda: identity.verify_id_token(forged), get_toolkit):
+        with pytest.raises(SettingsError, match="only demo-"):
+            start()
 
 
 def test_the_librarys_own_variable_counts(monkeypatch: pytest.MonkeyPatch) -> None:
     """firebase-admin reads FIREBASE_AUTH_EMULATOR_HOST itself, whatever the settings say."""
     monkeypatch.setenv("FIREBASE_AUTH_EMULATOR_HOST", "127.0.0.1:9099")
     settings = Settings(firebase_project_id="movie-reviews-prod", firebase_auth_emulator_host=None)
-    with pytest.raises(IdentityMisconfigured):
-        checked_project_id(settings)
+    assert settings.missing(Need.IDENTITY) != []
     monkeypatch.delenv("FIREBASE_AUTH_EMULATOR_HOST")
-    assert checked_project_id(settings) == "movie-reviews-prod"
+    assert settings.missing(Need.IDENTITY) == []
 
 
-def test_a_project_id_is_required(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("FIREBASE_PROJECT_ID", raising=False)
-    reset_identity()
-    with pytest.raises(IdentityMisconfigured, match="FIREBASE_PROJECT_ID"):
-        identity.check_startup()
-    reset_identity()
+@pytest.mark.parametrize(
+    ("needs", "env", "says"),
+    [
+        ((Need.IDENTITY,), {}, "set FIREBASE_PROJECT_ID"),
+        ((Need.IDENTITY, Need.SIGN_IN), {"FIREBASE_PROJECT_ID": "p"}, "FIREBASE_WEB_API_KEY"),
+    ],
+)
+def test_what_identity_needs(
+    monkeypatch: pytest.MonkeyPatch, needs: tuple[Need, ...], env: dict[str, str], says: str
+) -> None:
+    for name in ("FIREBASE_PROJECT_ID", "FIREBASE_WEB_API_KEY", "FIREBASE_AUTH_EMULATOR_HOST"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError, match=says):
+        Settings().require(*needs, process="the console")
 
 
-PROBE = """
+# An entry point as functions/<name>/main.py declares one (phase 2 adds Need.IDENTITY there).
+ENTRY_POINT = """
 import sys
-from shared.identity import check_startup
-check_startup()
+from shared.settings import Need, needs
+
+@needs(Need.IDENTITY)
+def reviews(request):
+    return "ok"
+
 print("firebase_admin" in sys.modules)
 """
 
@@ -100,7 +113,7 @@ print("firebase_admin" in sys.modules)
 def _start(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     base = {"PATH": os.environ["PATH"], "PYTHONPATH": str(REPO), "FIREBASE_PROJECT_ID": "demo-x"}
     return subprocess.run(
-        [sys.executable, "-c", PROBE],
+        [sys.executable, "-c", ENTRY_POINT],
         env={**base, **env},
         capture_output=True,
         text=True,
@@ -109,12 +122,13 @@ def _start(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_a_process_on_cloud_run_with_the_switch_does_not_start(
+def test_a_function_on_cloud_run_with_the_switch_does_not_start(
     auth_emulator: AuthEmulator,
 ) -> None:
     emulator = {"FIREBASE_AUTH_EMULATOR_HOST": auth_emulator.host}
-    refused = _start({**emulator, "K_SERVICE": "movies"})
+    refused = _start({**emulator, "K_SERVICE": "reviews"})
     assert refused.returncode != 0
-    assert "IdentityMisconfigured" in refused.stderr and "service movies" in refused.stderr
+    assert "SettingsError: function reviews cannot start" in refused.stderr
+    assert "service reviews" in refused.stderr
     locally = _start(emulator)
     assert (locally.returncode, locally.stdout.strip()) == (0, "False")  # nor loads firebase
