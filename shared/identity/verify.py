@@ -16,6 +16,9 @@ from shared.identity.failures import mapped
 # bytes); anything far larger is refused before it is parsed.
 MAX_TOKEN_CHARS = 8192
 BEARER = "bearer "
+# Firebase's own "anonymous" accounts (if the project ever enabled them) are no identity here:
+# anonymous visitors only read, and a member must be someone who signed up.
+ANONYMOUS_PROVIDER = "anonymous"
 
 
 def verify_id_token(token: str, *, check_revoked: bool = False) -> Identity:
@@ -26,7 +29,7 @@ def verify_id_token(token: str, *, check_revoked: bool = False) -> Identity:
 
     with mapped("ID token"):
         claims = auth.verify_id_token(token, app=get_app(), check_revoked=check_revoked)
-    return Identity.from_claims(claims)
+    return _signed_up(Identity.from_claims(claims))
 
 
 def verify_session_cookie(cookie: str, *, check_revoked: bool = False) -> Identity:
@@ -36,7 +39,7 @@ def verify_session_cookie(cookie: str, *, check_revoked: bool = False) -> Identi
 
     with mapped("session cookie"):
         claims = auth.verify_session_cookie(cookie, app=get_app(), check_revoked=check_revoked)
-    return Identity.from_claims(claims)
+    return _signed_up(Identity.from_claims(claims))
 
 
 def identity_from_authorization(
@@ -56,3 +59,9 @@ def _check_shape(token: object, what: str) -> None:
         raise Unauthorized(f"no {what} was sent")
     if len(token) > MAX_TOKEN_CHARS or not token.isascii():
         raise Unauthorized(f"the {what} is not valid for this site")
+
+
+def _signed_up(identity: Identity) -> Identity:
+    if identity.sign_in_provider == ANONYMOUS_PROVIDER:
+        raise Unauthorized("an anonymous Firebase account is no identity here: sign up")
+    return identity

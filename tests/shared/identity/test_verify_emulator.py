@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 
 import pytest
+import requests
 
 from shared import identity
 from shared.errors import Unauthorized
@@ -72,6 +73,15 @@ def test_a_deleted_account_is_refused_when_checked(users: Accounts) -> None:
     users.emulator.wipe()
     with _refused("no longer exists"):
         identity.verify_id_token(member.id_token, check_revoked=True)
+
+
+def test_a_firebase_anonymous_account_is_no_identity(users: Accounts) -> None:
+    """Anonymous visitors only read: Firebase's anonymous sign-in (were it ever enabled in the
+    project) must not make a member."""
+    url = f"{users.emulator.url}/identitytoolkit.googleapis.com/v1/accounts:signUp?key=k"
+    anonymous = requests.post(url, json={"returnSecureToken": True}, timeout=10).json()
+    with _refused("anonymous"):
+        identity.verify_id_token(anonymous["idToken"])
 
 
 def test_another_projects_token_is_refused(users: Accounts) -> None:
