@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check
 
-.PHONY: run test lint typecheck iac pytest browser screenshots venv venv-test upload rescore bench clean
+.PHONY: run test lint typecheck iac pytest browser screenshots venv venv-test auth-emulator upload rescore bench clean
 
 venv: $(VENV)/.run-deps
 venv-test: $(VENV)/.test-deps
@@ -22,10 +22,21 @@ $(VENV)/.test-deps: $(VENV)/.run-deps model/requirements.txt
 	$(PIP) install -q -r model/requirements.txt
 	touch $@
 
-run: venv
+# The Firebase Auth emulator (npm firebase-tools, pinned by the committed lockfile) in a
+# git-ignored node_modules; reinstalled only when the lockfile changes. Install scripts are
+# skipped: the auth emulator is plain JavaScript, and some optional native helpers' scripts
+# would try to download prebuilt binaries from outside the registry.
+AUTH_EMULATOR := infra/auth-emulator
+auth-emulator: $(AUTH_EMULATOR)/node_modules/.installed
+
+$(AUTH_EMULATOR)/node_modules/.installed: $(AUTH_EMULATOR)/package.json $(AUTH_EMULATOR)/package-lock.json
+	cd $(AUTH_EMULATOR) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $@
+
+run: venv auth-emulator
 	$(PY) -m infra.stack
 
-test: venv-test browser lint typecheck iac pytest
+test: venv-test browser auth-emulator lint typecheck iac pytest
 
 # Debian's Chromium + a Korean font for the console's browser tests (installed when missing)
 browser:
@@ -58,10 +69,11 @@ TASKS ?= 2
 rescore: venv
 	$(PY) -m infra.jobs rescore --model-uri "$(MODEL_URI)" --tasks "$(TASKS)"
 
-bench: venv-test
+bench: venv-test auth-emulator
 	$(PY) bench/bench_model.py
 	$(PY) bench/bench_ratings.py
 	$(PY) bench/bench_upload.py
+	$(PY) bench/bench_identity.py
 
 clean:
-	rm -rf $(VENV) .venv-checkov .local build .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .venv-checkov .local build .mypy_cache .ruff_cache .pytest_cache $(AUTH_EMULATOR)/node_modules

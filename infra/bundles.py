@@ -50,7 +50,8 @@ EXTRA_MODULES: dict[str, tuple[str, ...]] = {
 # fast to cold-start without the ONNX runtime (DESIGN.md, "Layout").
 FORBIDDEN_REQUIREMENTS: dict[str, frozenset[str]] = {
     "movies": frozenset({"onnxruntime", "tokenizers"}),
-    "ratings": frozenset({"onnxruntime", "tokenizers"}),
+    # ratings only reads: it verifies no identity, so it never ships firebase-admin
+    "ratings": frozenset({"onnxruntime", "tokenizers", "firebase-admin"}),
     # the console reaches data only through the public APIs: no model, no database driver
     "web": frozenset(
         {"onnxruntime", "tokenizers", "sqlalchemy", "pg8000", "cloud-sql-python-connector"}

@@ -9,7 +9,6 @@ one base URL. Ctrl-C stops everything.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import json
 import os
 import secrets
@@ -17,14 +16,16 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import psutil
 import requests
 
 from infra import migrate
+from infra.authemu import AuthEmulator, SeedAccount
 from infra.localpg import EmbeddedPostgres
+from infra.processes import die_with_parent
 from infra.router import serve
 from shared import storage
 from shared.db import build_engine
@@ -35,6 +36,9 @@ LOCAL = REPO / ".local"
 PG_PORT = int(os.environ.get("PG_PORT", "54329"))
 GCS_PORT = int(os.environ.get("GCS_PORT", "9023"))
 ROUTER_PORT = int(os.environ.get("PORT", "8080"))
+AUTH_PORT = int(os.environ.get("AUTH_EMULATOR_PORT", "9099"))
+AUTH_PROJECT = "demo-movie-reviews"  # demo-: an emulator-only project (Need.IDENTITY)
+LOCAL_WEB_API_KEY = "local-web-api-key"  # the emulator takes any key
 BUCKETS = ("models", "uploads")
 LOCAL_FANOUT = {
     "UPLOAD_JOB": "uploads",
@@ -85,12 +89,6 @@ def function_command(fn: Function) -> list[str]:
     ]
 
 
-def _die_with_parent() -> None:
-    """Children get SIGTERM if this process dies, even by SIGKILL: no orphans."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-
 class Stack:
     def __init__(self) -> None:
         self.children: list[subprocess.Popen[bytes]] = []
@@ -98,7 +96,7 @@ class Stack:
         self.env = dict(os.environ)
 
     def spawn(self, *args: str, cwd: Path = REPO) -> subprocess.Popen[bytes]:
-        child = subprocess.Popen(args, cwd=cwd, env=self.env, preexec_fn=_die_with_parent)  # noqa: PLW1509
+        child = subprocess.Popen(args, cwd=cwd, env=self.env, preexec_fn=die_with_parent)  # noqa: PLW1509
         self.children.append(child)
         return child
 
@@ -234,6 +232,49 @@ def _storage_host(stack: Stack) -> str:
     return stack.start_storage()
 
 
+def local_accounts(local: Path = LOCAL) -> tuple[SeedAccount, SeedAccount]:
+    """The seeded admin and member; their passwords are made once per checkout (in .local)."""
+    path = local / "auth-accounts.json"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        passwords = {role: secrets.token_urlsafe(12) for role in ("admin", "member")}
+        path.write_text(json.dumps(passwords))
+    passwords = json.loads(path.read_text())
+    admin = SeedAccount("admin@example.com", passwords["admin"], "관리자", role="admin")
+    member = SeedAccount("member@example.com", passwords["member"], "관객")
+    # fixed uids: reviews written as them stay theirs across restarts
+    return replace(admin, uid="local-admin"), replace(member, uid="local-member")
+
+
+def start_identity(
+    stack: Stack, local: Path = LOCAL, port: int = AUTH_PORT
+) -> tuple[str, tuple[SeedAccount, SeedAccount]]:
+    """The Auth emulator (accounts kept in .local/auth-users across restarts) with the seeded
+    accounts; the functions verify and sign in against it."""
+    emulator = AuthEmulator(
+        AUTH_PROJECT, port=port, data_dir=local / "auth-users", workdir=local / "auth-emulator"
+    ).start()
+    if emulator.process is not None:
+        stack.children.append(emulator.process)  # stopped (and exported) with the rest
+    accounts = local_accounts(local)
+    for account in accounts:
+        emulator.seed(account)
+    stack.env.update(
+        FIREBASE_AUTH_EMULATOR_HOST=emulator.host,
+        FIREBASE_PROJECT_ID=AUTH_PROJECT,
+        FIREBASE_WEB_API_KEY=os.environ.get("FIREBASE_WEB_API_KEY", LOCAL_WEB_API_KEY),
+    )
+    print(f"auth       {emulator.url} (project {AUTH_PROJECT}; accounts in .local/auth-users)")
+    return emulator.url, accounts
+
+
+def print_accounts(url: str, accounts: tuple[SeedAccount, SeedAccount]) -> None:
+    admin, member = accounts
+    print(f"Auth emulator: {url}")
+    print(f"Admin: {admin.email} {admin.password}")
+    print(f"Member: {member.email} {member.password}")
+
+
 def main() -> None:
     stack = Stack()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
@@ -258,6 +299,7 @@ def main() -> None:
             stack.env[name] = os.environ.get(name, value)
         if url:
             stack.env["DATABASE_URL"] = url
+        auth_url, accounts = start_identity(stack)
         os.environ.update(stack.env)
         stack.ensure_buckets()
         stack.env["MODEL_URI"] = os.environ.get("MODEL_URI") or _publish_model()
@@ -269,6 +311,7 @@ def main() -> None:
         if default:
             print(f"Console:   http://127.0.0.1:{ROUTER_PORT}/   (API docs: /docs)")
         print(f"API key:   {api_key.split(',')[0]}   (send as X-API-Key on writes)")
+        print_accounts(auth_url, accounts)
         print("Uploads:   python -m infra.upload FILE   (or: make upload FILE=...)")
         print("Ctrl-C stops everything.\n", flush=True)
         serve(ROUTER_PORT, routes, default)

@@ -85,3 +85,9 @@ class DatabaseUnavailable(ServiceUnavailable):
 
 class ModelUnavailable(ServiceUnavailable):
     title = "Model Unavailable"
+
+
+class IdentityUnavailable(ServiceUnavailable):
+    """Identity Platform (certificates, account lookups, sign-in) cannot be reached."""
+
+    title = "Identity Service Unavailable"

@@ -35,7 +35,8 @@ class NewReview:
     """A scored review ready to insert.
 
     source_key makes a write exactly-once (uploads key each line by object, generation and
-    line); external_id is the uploader's own id, unique per movie; created_at defaults to now.
+    line); external_id is the uploader's own id, unique per movie; created_at defaults to now;
+    user_id is the writer's Identity Platform uid (None: written with an API key, uploaded).
     """
 
     movie_id: int
@@ -45,6 +46,7 @@ class NewReview:
     source_key: str | None = None
     external_id: str | None = None
     created_at: datetime | None = None
+    user_id: str | None = None
 
 
 # ON CONFLICT without a target skips both a seen source key (a redelivered upload batch) and
@@ -52,16 +54,18 @@ class NewReview:
 # insert trigger then moves the aggregates for exactly the rows inserted.
 _INSERT = sa.text(f"""
 INSERT INTO reviews (movie_id, author, content, label, positivity, confidence, rating,
-                     model_version, source_key, external_id, created_at)
+                     model_version, source_key, external_id, created_at, user_id)
 SELECT u.movie_id, u.author, u.content, u.label, u.positivity, u.confidence, u.rating,
-       u.model_version, u.source_key, u.external_id, coalesce(u.created_at, clock_timestamp())
+       u.model_version, u.source_key, u.external_id, coalesce(u.created_at, clock_timestamp()),
+       u.user_id
 FROM unnest(CAST(:movie_id AS bigint[]), CAST(:author AS text[]), CAST(:content AS text[]),
             CAST(:label AS text[]), CAST(:positivity AS float8[]),
             CAST(:confidence AS float8[]), CAST(:rating AS float8[]),
             CAST(:model_version AS text[]), CAST(:source_key AS text[]),
-            CAST(:external_id AS text[]), CAST(:created_at AS timestamptz[]))
+            CAST(:external_id AS text[]), CAST(:created_at AS timestamptz[]),
+            CAST(:user_id AS text[]))
      AS u(movie_id, author, content, label, positivity, confidence, rating, model_version,
-          source_key, external_id, created_at)
+          source_key, external_id, created_at, user_id)
 ON CONFLICT DO NOTHING
 RETURNING {COLUMNS}
 """)  # noqa: S608
@@ -90,6 +94,7 @@ def insert(conn: sa.Connection, rows: Sequence[NewReview]) -> list[Review]:
         "created_at": db.text_array(
             row.created_at.isoformat() if row.created_at else None for row in rows
         ),
+        "user_id": db.text_array(row.user_id for row in rows),
     }
     inserted = conn.execute(_INSERT, params).mappings().all()
     # identities are drawn in the order of the unnest rows, so id order is the order given

@@ -14,6 +14,9 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 # Signs list cursors on a laptop and in tests; in the cloud the functions that sign cursors
 # refuse it (Need.CURSOR_KEY) and read their own from Secret Manager.
 DEV_CURSOR_SECRET = "local-development-cursor-key"  # noqa: S105  (refused in the cloud)
+# firebase-admin's own switch to the Auth emulator; `demo-` projects exist only on emulators
+AUTH_EMULATOR_VARIABLE = "FIREBASE_AUTH_EMULATOR_HOST"
+DEMO_PROJECT_PREFIX = "demo-"
 RateLimit = Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]{0,6}/(second|minute|hour|day)$")]
 EntryPoint = TypeVar("EntryPoint", bound=Callable[..., Any])
 
@@ -29,6 +32,8 @@ class Need(StrEnum):
 
     DATABASE = "database"  # DATABASE_URL, or INSTANCE_CONNECTION_NAME with DB_IAM_USER
     CURSOR_KEY = "cursor key"  # a CURSOR_SECRET of its own wherever it runs on Cloud SQL
+    IDENTITY = "identity"  # FIREBASE_PROJECT_ID, and the Auth emulator only where it is safe
+    SIGN_IN = "sign-in"  # FIREBASE_WEB_API_KEY: the console signs users up and in
 
 
 class SettingsError(ValueError):
@@ -109,6 +114,23 @@ class Settings(BaseSettings):
     web_upload_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     web_trusted_proxy_hops: int = Field(default=0, ge=0, le=5)  # X-Forwarded-For entries to trust
 
+    # Identity Platform (Firebase Authentication), shared/identity. The project whose users
+    # sign in (its own setting: GOOGLE_CLOUD_PROJECT is not set on Cloud Run, and locally it
+    # names the storage emulator's project); the console's web API key for the Identity Toolkit
+    # REST API (public by design, but kept in Secret Manager like any credential); the lifetime
+    # of the console's session cookie (Firebase allows 5 minutes to 2 weeks); how long one call
+    # to Identity Platform (a revocation check, a sign-in) may take before it is an outage.
+    firebase_project_id: str | None = None
+    firebase_web_api_key: SecretStr | None = None
+    session_cookie_max_age_seconds: int = Field(default=5 * 24 * 3600, ge=300, le=14 * 24 * 3600)
+    identity_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    # Set only locally and in tests: the Auth emulator's host:port. firebase-admin then skips
+    # signature and expiry checks, so Need.IDENTITY refuses it anywhere but a `demo-` project
+    # off Cloud Run. K_SERVICE / CLOUD_RUN_JOB are set by Cloud Run itself.
+    firebase_auth_emulator_host: str | None = None
+    k_service: str | None = None
+    cloud_run_job: str | None = None
+
     google_cloud_project: str | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -149,7 +171,38 @@ class Settings(BaseSettings):
         development_key = self.cursor_secret.get_secret_value() == DEV_CURSOR_SECRET
         if Need.CURSOR_KEY in needs and self.instance_connection_name and development_key:
             problems.append("a cloud instance that signs cursors needs its own CURSOR_SECRET")
+        if Need.IDENTITY in needs:
+            problems += self._identity_problems()
+        if Need.SIGN_IN in needs and self.firebase_web_api_key is None:
+            problems.append("no web API key to sign users in with: set FIREBASE_WEB_API_KEY")
         return problems
+
+    @property
+    def auth_emulator_host(self) -> str | None:
+        """The Auth emulator's host:port when it is switched on, else None.
+
+        firebase-admin reads its variable from the environment on every call, so the
+        environment counts as much as these settings do.
+        """
+        return self.firebase_auth_emulator_host or os.environ.get(AUTH_EMULATOR_VARIABLE) or None
+
+    def _identity_problems(self) -> list[str]:
+        """With the emulator switch on, firebase-admin accepts unsigned, expired tokens: anyone
+        could write one that says `role: admin`. So it is refused on Cloud Run (K_SERVICE, set
+        for every service and function), in Cloud Run jobs (CLOUD_RUN_JOB), and for a project
+        id without the `demo-` prefix, which no real sign-in can belong to."""
+        project = self.firebase_project_id
+        if not project:
+            return ["no Identity Platform project to accept sign-ins of: set FIREBASE_PROJECT_ID"]
+        if not self.auth_emulator_host:
+            return []
+        switch = f"{AUTH_EMULATOR_VARIABLE} is set"
+        if self.k_service or self.cloud_run_job:
+            where = f"service {self.k_service}" if self.k_service else "a Cloud Run job"
+            return [f"{switch} in {where}: unsigned tokens would pass in the cloud"]
+        if not project.startswith(DEMO_PROJECT_PREFIX):
+            return [f"{switch} for project {project!r}: only {DEMO_PROJECT_PREFIX}* projects"]
+        return []
 
     def require(self, *needs: Need, process: str) -> Settings:
         """These settings, or SettingsError naming everything `process` lacks for `needs`."""

@@ -1,4 +1,5 @@
-"""Fixtures: one embedded PostgreSQL per test session, a fresh database per test."""
+"""Fixtures: one embedded PostgreSQL per test session, a fresh database per test; one Firebase
+Auth emulator per session, wiped per test; Google's token-signing edge for production mode."""
 
 from __future__ import annotations
 
@@ -18,10 +19,24 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("DATABASE_URL", "postgresql://postgres@127.0.0.1:1/unset")
 
 from infra import migrate
+from infra.authemu import AuthEmulator
 from infra.localpg import EmbeddedPostgres, free_port
 from shared import lazy, storage
 from shared.settings import get_settings
 from tests.support import API_KEY
+from tests.support.google_edge import (
+    PRODUCTION_PROJECT,
+    ProductionTokens,
+    SigningKey,
+    google_edge,
+    use_production,
+)
+from tests.support.identity import (
+    EMULATOR_PROJECT,
+    Accounts,
+    reset_identity,
+    use_emulator,
+)
 
 TEMPLATE = "template_app"
 
@@ -98,3 +113,43 @@ def gcs(gcs_emulator: str) -> Iterator[Any]:
     """A storage client on the emulator, with every bucket wiped before the test."""
     requests.get(f"{gcs_emulator}/wipe", timeout=30).raise_for_status()  # the emulator's own
     yield storage.get_client()
+
+
+@pytest.fixture(scope="session")
+def auth_emulator() -> Iterator[AuthEmulator]:
+    """The Firebase Auth emulator on free ports for the session (~7 s of CPU to start)."""
+    with AuthEmulator(EMULATOR_PROJECT) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def users(auth_emulator: AuthEmulator, monkeypatch: pytest.MonkeyPatch) -> Iterator[Accounts]:
+    """This test's accounts on the emulator (wiped first); the instance verifies against it
+    (FIREBASE_AUTH_EMULATOR_HOST, FIREBASE_PROJECT_ID, FIREBASE_WEB_API_KEY set)."""
+    use_emulator(monkeypatch, auth_emulator)
+    auth_emulator.wipe()
+    yield Accounts(auth_emulator)
+    reset_identity()
+
+
+@pytest.fixture(scope="session")
+def signing_key() -> SigningKey:
+    return SigningKey.generate("test-signing-key")
+
+
+@pytest.fixture
+def production_tokens(
+    auth_emulator: AuthEmulator,
+    signing_key: SigningKey,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> Iterator[ProductionTokens]:
+    """Production mode (no emulator switch, K_SERVICE set, a real project id): tokens signed
+    by a test key whose certificate a local stand-in of Google's edge serves; accounts for
+    check_revoked live on the emulator under PRODUCTION_PROJECT (wiped first)."""
+    with google_edge(signing_key) as edge:
+        use_production(monkeypatch, edge, auth_emulator, tmp_path)
+        reset_identity()
+        auth_emulator.wipe(PRODUCTION_PROJECT)
+        yield ProductionTokens(signing_key, edge, auth_emulator)
+        reset_identity()

@@ -1,0 +1,67 @@
+"""Verify an ID token (API calls) or a session cookie (the console) into an Identity.
+
+`check_revoked=True` also looks the account up (one Identity Platform call): a revoked or
+disabled account is refused at once rather than when its token expires (at most an hour;
+for a session cookie, its whole lifetime). Writes and admin pages ask for it.
+"""
+
+from __future__ import annotations
+
+from shared.errors import Unauthorized
+from shared.identity.app import get_app
+from shared.identity.claims import Identity
+from shared.identity.failures import mapped
+
+# Firebase ID tokens and session cookies are ~1 KB (custom claims are capped at 1,000
+# bytes); anything far larger is refused before it is parsed.
+MAX_TOKEN_CHARS = 8192
+BEARER = "bearer "
+# Firebase's own "anonymous" accounts (if the project ever enabled them) are no identity here:
+# anonymous visitors only read, and a member must be someone who signed up.
+ANONYMOUS_PROVIDER = "anonymous"
+
+
+def verify_id_token(token: str, *, check_revoked: bool = False) -> Identity:
+    """The Identity of a Firebase ID token; Unauthorized (401) if it is not acceptable,
+    IdentityUnavailable (503) if Identity Platform cannot be asked."""
+    _check_shape(token, "ID token")
+    from firebase_admin import auth
+
+    with mapped("ID token"):
+        claims = auth.verify_id_token(token, app=get_app(), check_revoked=check_revoked)
+    return _signed_up(Identity.from_claims(claims))
+
+
+def verify_session_cookie(cookie: str, *, check_revoked: bool = False) -> Identity:
+    """The Identity of a Firebase session cookie; errors as verify_id_token."""
+    _check_shape(cookie, "session cookie")
+    from firebase_admin import auth
+
+    with mapped("session cookie"):
+        claims = auth.verify_session_cookie(cookie, app=get_app(), check_revoked=check_revoked)
+    return _signed_up(Identity.from_claims(claims))
+
+
+def identity_from_authorization(
+    header: str | None, *, check_revoked: bool = False
+) -> Identity | None:
+    """The caller of an `Authorization` header: None (anonymous) when there is none,
+    the Identity of `Bearer <ID token>`, Unauthorized for any other form."""
+    if header is None:
+        return None
+    if header[: len(BEARER)].lower() != BEARER:
+        raise Unauthorized("the Authorization header must be 'Bearer <Firebase ID token>'")
+    return verify_id_token(header[len(BEARER) :].strip(), check_revoked=check_revoked)
+
+
+def _check_shape(token: object, what: str) -> None:
+    if not isinstance(token, str) or not token:
+        raise Unauthorized(f"no {what} was sent")
+    if len(token) > MAX_TOKEN_CHARS or not token.isascii():
+        raise Unauthorized(f"the {what} is not valid for this site")
+
+
+def _signed_up(identity: Identity) -> Identity:
+    if identity.sign_in_provider == ANONYMOUS_PROVIDER:
+        raise Unauthorized("an anonymous Firebase account is no identity here: sign up")
+    return identity
