@@ -6,25 +6,18 @@ does not pay for it.
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
+from shared.lazy import Lazy
 from shared.settings import Need, get_settings
 
 APP_NAME = "movie-reviews"
-_lock = threading.Lock()
-_app: Any = None
 
 
 def get_app() -> Any:
     """The firebase_admin.App; SettingsError if identity is not set up, or unsafely
     (Need.IDENTITY: a project id; the Auth emulator only in a demo- project off Cloud Run)."""
-    global _app
-    if _app is None:
-        with _lock:
-            if _app is None:
-                _app = _make_app()
-    return _app
+    return _app.get()
 
 
 def _make_app() -> Any:
@@ -40,12 +33,15 @@ def _make_app() -> Any:
     return firebase_admin.initialize_app(options=options, name=APP_NAME)
 
 
+def _delete_app(app: Any) -> None:
+    import firebase_admin
+
+    firebase_admin.delete_app(app)
+
+
+_app: Lazy[Any] = Lazy(_make_app, close=_delete_app)
+
+
 def reset() -> None:
     """Forget the App (tests switch projects, emulators and modes)."""
-    global _app
-    with _lock:
-        if _app is not None:
-            import firebase_admin
-
-            firebase_admin.delete_app(_app)
-        _app = None
+    _app.reset()

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -27,6 +26,7 @@ from shared.errors import (
     Unauthorized,
     ValidationFailed,
 )
+from shared.lazy import Lazy
 from shared.settings import Need, get_settings
 
 log = logging.getLogger("shared.identity")
@@ -175,19 +175,10 @@ def _signed_in(data: dict[str, Any]) -> SignedIn:
     )
 
 
-_lock = threading.Lock()
-_client: IdentityToolkit | None = None
-
-
 def get_toolkit() -> IdentityToolkit:
     """The instance's client; SettingsError without Need.IDENTITY and Need.SIGN_IN (the web
     API key), or with the emulator switch where it is not safe."""
-    global _client
-    if _client is None:
-        with _lock:
-            if _client is None:
-                _client = _make_client()
-    return _client
+    return _client.get()
 
 
 def _make_client() -> IdentityToolkit:
@@ -199,10 +190,9 @@ def _make_client() -> IdentityToolkit:
     )
 
 
+_client: Lazy[IdentityToolkit] = Lazy(_make_client, close=lambda client: client._pool.clear())
+
+
 def reset() -> None:
     """Forget the client (tests switch emulators)."""
-    global _client
-    with _lock:
-        if _client is not None:
-            _client._pool.clear()
-        _client = None
+    _client.reset()
