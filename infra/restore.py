@@ -212,7 +212,14 @@ def upload(lines: int) -> Callable[[], None]:
     blob = bucket.blob("drill/during-backup.jsonl")
     blob.upload_from_string("\n".join(json.dumps(r, ensure_ascii=False) for r in rows))
     blob.reload()
-    return lambda: handle_event(finalized_event(blob))
+    resource = {
+        "bucket": bucket.name,
+        "name": blob.name,
+        "generation": blob.generation,
+        "size": blob.size,
+        "contentType": blob.content_type,
+    }
+    return lambda: handle_event(finalized_event(resource))
 
 
 def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
