@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
+from shared import failures
 from shared.errors import DatabaseUnavailable
 from shared.lazy import Lazy
 from shared.settings import Settings, get_settings
@@ -80,7 +81,29 @@ def build_engine(settings: Settings) -> sa.Engine:
         cursor.close()
         dbapi_conn.commit()
 
+    sa.event.listen(engine, "handle_error", discard_if_unsure)
     return engine
+
+
+def discard_if_unsure(context: sa.engine.ExceptionContext) -> None:
+    """Never give a connection back to the pool unless it is known to be clean.
+
+    PostgreSQL's own error reply (a SQLSTATE) leaves the connection ready for the next
+    statement, and the pool rolls the transaction back as it takes the connection back. Any
+    other exception raised while the driver sends or reads a statement (a value it cannot
+    encode, such as a lone surrogate or a datetime that overflows in UTC; a broken socket)
+    may leave half a message on the wire, and the next request on that connection would read
+    the wrong reply: such a connection is discarded (closed, the pool opens a new one). Only
+    the server going away (a disconnect, 08xxx, a shutdown) invalidates the whole pool.
+    """
+    if context.is_disconnect:
+        return
+    code = failures.sqlstate(context.original_exception)
+    if failures.ends_session(code):
+        context.is_disconnect = True
+    elif code is None and context.execution_context is not None:
+        context.is_disconnect = True
+        context.invalidate_pool_on_disconnect = False
 
 
 _engine: Lazy[sa.Engine] = Lazy(lambda: build_engine(get_settings()), close=sa.Engine.dispose)
@@ -94,15 +117,6 @@ def get_engine() -> sa.Engine:
 def dispose() -> None:
     """Drop the pool (tests, and settings changes between them)."""
     _engine.reset()
-
-
-_UNAVAILABLE = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)
-
-
-def _is_unavailable(error: BaseException) -> bool:
-    if isinstance(error, _UNAVAILABLE):
-        return True
-    return isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated
 
 
 @contextmanager
@@ -119,7 +133,7 @@ def transaction() -> Iterator[sa.Connection]:
         with get_engine().begin() as conn:
             yield conn
     except sa_exc.DBAPIError as error:
-        if _is_unavailable(error):
+        if failures.unreachable(error):
             raise DatabaseUnavailable(
                 "the database is unreachable", retry_after=get_settings().retry_after_seconds
             ) from error
@@ -152,12 +166,6 @@ def ping() -> None:
     """Raise DatabaseUnavailable unless a trivial query succeeds."""
     with transaction() as conn:
         conn.execute(sa.text("SELECT 1"))
-
-
-def sqlstate(error: sa_exc.DBAPIError) -> str | None:
-    """The PostgreSQL error code (e.g. 23503 foreign key violation) behind a driver error."""
-    detail = error.orig.args[0] if error.orig is not None and error.orig.args else None
-    return detail.get("C") if isinstance(detail, dict) else None
 
 
 # Arrays go over the wire as PostgreSQL array literals built here, every element quoted:

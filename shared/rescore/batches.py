@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from shared import db
+from shared import db, failures
 from shared.db import number_array, text_array
 from shared.jobs.task import TaskEnv
 from shared.rescore import ledger
@@ -75,7 +75,7 @@ def commit(
         try:
             return _commit_once(task, expected_checkpoint, batch, scores)
         except sa.exc.DBAPIError as error:
-            if db.sqlstate(error) != DEADLOCK or attempt == COMMIT_TRIES:
+            if failures.sqlstate(error) != DEADLOCK or attempt == COMMIT_TRIES:
                 raise
     raise AssertionError("unreachable")
 

@@ -1,11 +1,16 @@
-"""The db layer's array literals: every value reaches PostgreSQL byte for byte."""
+"""The db layer: array literals reach PostgreSQL byte for byte; units of work; the statement
+timeout; and no failure, of any kind, leaves a connection in the pool that is not clean."""
 
 from __future__ import annotations
+
+import contextlib
+from datetime import datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
 
 from shared import db
+from tests.conftest import use_database
 
 TEXTS = [
     "null",
@@ -83,3 +88,87 @@ def test_a_long_statement_ends_with_the_statement_timeout_on_a_live_connection(
             assert conn.execute(sa.text("SELECT 1")).scalar() == 1
     finally:
         engine.dispose()
+
+
+# --- every failure leaves the pool clean (issue 23) -----------------------------------------
+
+POOL = {"DB_POOL_SIZE": "2", "DB_MAX_OVERFLOW": "0", "DB_STATEMENT_TIMEOUT_MS": "300"}
+
+
+def _fail(sql: str, params: dict[str, object] | None = None) -> None:
+    with db.transaction() as conn:
+        conn.execute(sa.text(sql), params or {})
+
+
+def _python_error_between_statements() -> None:
+    with db.transaction() as conn:
+        conn.execute(sa.text("INSERT INTO movies (title) VALUES ('rolled back')"))
+        raise LookupError("our own code fails mid-transaction")
+
+
+def _error_inside_a_unit_of_work() -> None:
+    with db.unit_of_work() as unit:
+        unit.execute(sa.text("INSERT INTO movies (title) VALUES ('rolled back')"))
+        with db.transaction() as conn:  # joins the unit
+            conn.execute(sa.text("SELECT CAST('x' AS integer)"))
+
+
+def _aborted_transaction_used_again() -> None:
+    with db.transaction() as conn:
+        with contextlib.suppress(sa.exc.DBAPIError):
+            conn.execute(sa.text("SELECT 1/0"))
+        conn.execute(sa.text("SELECT 1"))  # 25P02: the transaction is aborted
+
+
+def _connection_killed_mid_transaction() -> None:
+    with db.transaction() as conn:
+        pid = conn.execute(sa.text("SELECT pg_backend_pid()")).scalar_one()
+        killer = sa.create_engine(db.get_engine().url, poolclass=sa.pool.NullPool)
+        with killer.begin() as other:
+            other.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        killer.dispose()
+        conn.execute(sa.text("SELECT 1"))
+
+
+FAILURES = {
+    "data error": lambda: _fail("SELECT 1/0"),
+    "constraint": lambda: _fail("INSERT INTO reviews (movie_id) VALUES (-1)"),
+    "statement timeout": lambda: _fail("SELECT pg_sleep(2)"),
+    "driver cannot encode a lone surrogate": lambda: _fail(
+        "SELECT CAST(:t AS text)", {"t": "bad \ud800 text"}
+    ),
+    "driver cannot send a datetime that overflows in UTC": lambda: _fail(
+        "SELECT CAST(:t AS timestamptz)",
+        {"t": datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=14)))},
+    ),
+    "python error between statements": _python_error_between_statements,
+    "error inside a unit of work": _error_inside_a_unit_of_work,
+    "aborted transaction used again": _aborted_transaction_used_again,
+    "broken connection": _connection_killed_mid_transaction,
+}
+
+
+@pytest.mark.parametrize("failure", sorted(FAILURES))
+def test_after_any_failure_the_next_100_requests_on_the_pool_succeed(
+    database: str, monkeypatch: pytest.MonkeyPatch, failure: str
+) -> None:
+    use_database(monkeypatch, database, **POOL)
+    for _ in range(3):  # each of the pool's connections, and a fresh one after a discard
+        with pytest.raises(Exception):  # whichever way it fails
+            FAILURES[failure]()
+    for number in range(100):  # a reply meant for another statement would be another number
+        with db.transaction() as conn:
+            row = conn.execute(
+                sa.text(
+                    "SELECT CAST(:n AS integer), pg_current_xact_id_if_assigned() IS NULL,"
+                    " current_setting('statement_timeout'), current_setting('TimeZone')"
+                ),
+                {"n": number},
+            ).one()
+            assert tuple(row) == (number, True, "300ms", "UTC")
+            conn.execute(sa.text("INSERT INTO movies (title) VALUES (:t)"), {"t": f"m{number}"})
+    with db.transaction() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM movies")).scalar_one() == 100
+    pool = db.get_engine().pool
+    assert isinstance(pool, sa.pool.QueuePool)
+    assert pool.checkedout() == 0 and pool.size() == 2
