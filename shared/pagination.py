@@ -24,6 +24,7 @@ import sqlalchemy as sa
 
 from shared import db
 from shared.errors import BadRequest
+from shared.schemas.common import storable_text, storable_timestamp
 from shared.settings import get_settings
 
 MAX_ID = 2**63 - 1
@@ -35,13 +36,13 @@ def _timestamp(text: str) -> datetime:
     value = datetime.fromisoformat(text)
     if value.tzinfo is None:
         raise ValueError("a timestamp key needs its time zone")
-    return value
+    return storable_timestamp(value)
 
 
 def _text(text: str) -> str:
-    if len(text) > MAX_TEXT_KEY or "\x00" in text:
-        raise ValueError("not a storable text key")
-    return text
+    if len(text) > MAX_TEXT_KEY:
+        raise ValueError("text key too long")
+    return storable_text(text)
 
 
 def _date(text: str) -> str:

@@ -4,13 +4,20 @@ Each text rule is one pattern that both validates and is published in OpenAPI, s
 schema-driven client knows exactly what is accepted: lengths count the text as sent,
 it must hold a visible character, and it may not hold control characters (single-line
 fields: not even line breaks). Surrounding whitespace is then removed before the value is
-stored. (A lone surrogate is not text at all: the JSON parser refuses it.)
+stored.
+
+What the database stores is accepted, and nothing else (one rule for the API's bodies and
+queries, the upload lines and the cursors): text without NUL and without lone surrogates
+("\ud800" is not Unicode text: pydantic's str refuses it, in JSON and in Python values
+alike, and `storable_text` applies the same rule to text no schema reads), and instants
+that are years 1..9999 once in UTC (`StoredTimestamp`: PostgreSQL would store
+0001-01-01T00:00:00+14:00, which is 1 BC in UTC, but nothing could read it back).
 """
 
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from pydantic import (
@@ -48,6 +55,35 @@ def _iso_day(value: object) -> object:
 
 
 QueryDay = Annotated[date, BeforeValidator(_iso_day)]
+
+TIMESTAMP_RANGE = "0001-01-01T00:00:00Z .. 9999-12-31T23:59:59.999999Z"
+
+
+def storable_timestamp(value: datetime) -> datetime:
+    """The instant in UTC (no offset: UTC), if it is one PostgreSQL stores and Python reads
+    back: within TIMESTAMP_RANGE once the offset is applied."""
+    try:
+        return value.replace(tzinfo=value.tzinfo or UTC).astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"must lie within {TIMESTAMP_RANGE} once in UTC") from None
+
+
+def storable_text(value: str) -> str:
+    """Text PostgreSQL stores: no NUL, and no lone surrogate (it has no UTF-8 encoding)."""
+    if "\x00" in value:
+        raise ValueError("must not contain NUL")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be Unicode text (it holds a lone surrogate)") from None
+    return value
+
+
+StoredTimestamp = Annotated[
+    datetime,
+    AfterValidator(storable_timestamp),
+    Field(description=f"ISO 8601; UTC when no offset is given; {TIMESTAMP_RANGE} in UTC"),
+]
 
 
 def _strip(value: str) -> str:

@@ -12,6 +12,7 @@ from shared.schemas.common import (
     Limit,
     RequestModel,
     ResponseModel,
+    StoredTimestamp,
     Strip,
     json_integer,
     multi_line,
@@ -56,15 +57,12 @@ class UploadLine(RequestModel):
     author: Author
     content: Content
     external_id: ExternalId | None = None
-    created_at: datetime | None = None
+    created_at: StoredTimestamp | None = None
 
     @field_validator("created_at")
     @classmethod
-    def _past_and_utc(cls, value: datetime | None) -> datetime | None:
-        if value is None:
-            return None
-        value = value if value.tzinfo else value.replace(tzinfo=UTC)
-        if value > datetime.now(UTC):
+    def _past(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value > datetime.now(UTC):
             raise ValueError("created_at is in the future")
         return value
 

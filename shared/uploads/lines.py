@@ -63,6 +63,8 @@ def describe(error: ValidationError) -> str:
             parts.append(f"missing field {where}")
         elif item["type"] == "extra_forbidden":
             parts.append(f"unknown field {where}")
+        elif item["type"] == "string_unicode":  # what storable_text says, in its words
+            parts.append(f"{where}: must be Unicode text (it holds a lone surrogate)")
         else:
             parts.append(f"{where}: {item['msg']}")
     return "; ".join(parts)

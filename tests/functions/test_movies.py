@@ -465,6 +465,37 @@ def test_signed_cursors_with_bad_parts_are_400(
     assert_problem(movies.get("/movies", query_string={"cursor": forged, "sort": sort}), 400)
 
 
+# issue 23: each of these answered 500 and broke the pooled connection for the next request
+UNSTORABLE_KEYS = [
+    ("-created_at", "0001-01-01 00:00:00+14"),  # 1 BC in UTC
+    ("created_at", "9999-12-31 23:00:00-14"),  # year 10000 in UTC
+    ("title", "lone \ud800 surrogate"),
+]
+
+
+def test_signed_cursors_the_database_cannot_take_are_400_and_the_pool_stays_clean(
+    movies: FlaskClient, auth: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shared import pagination
+    from shared.movies import list_movies_listing
+    from shared.schemas.movies import MovieListQuery
+    from tests.conftest import fresh_instance
+
+    monkeypatch.setenv("DB_POOL_SIZE", "1")  # every request reuses the one connection
+    monkeypatch.setenv("DB_MAX_OVERFLOW", "0")
+    fresh_instance()
+    create(movies, auth)
+    for sort, key in UNSTORABLE_KEYS:
+        listing = list_movies_listing(MovieListQuery(sort=sort))
+        payload = json.dumps([key, 1]).encode()  # ASCII escapes carry the lone surrogate
+        signature = pagination._signature(payload, listing)  # signed with the real key
+        cursor = f"{pagination._b64(payload)}.{pagination._b64(signature)}"
+        assert_problem(movies.get("/movies", query_string={"cursor": cursor, "sort": sort}), 400)
+    for _ in range(100):
+        response = movies.get("/movies")
+        assert response.status_code == 200 and len(response.get_json()["items"]) == 1
+
+
 def test_a_tampered_or_foreign_cursor_is_400(
     movies: FlaskClient, auth: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
+from shared.schemas.common import TIMESTAMP_RANGE
 from shared.uploads import lines
 from shared.uploads.event import UploadObject
 from shared.uploads.reader import records, sniff
@@ -107,3 +109,22 @@ def test_parse_explains_each_rejection() -> None:
 
 def test_clip_makes_raw_text_storable() -> None:
     assert clip("a\x00b" + "\udcff" + "c" * 2000) == "a\ufffdb\ufffd" + "c" * 1020
+
+
+def test_parse_refuses_what_the_database_cannot_store_or_give_back() -> None:
+    def reason(line: str) -> Any:
+        result = lines.parse(RawRecord(1, line, line))
+        return result.reason if isinstance(result, lines.Rejected) else result.item
+
+    base = '{"movie_id": 1, "author": "a", "content": "b"'
+    one_bc = reason(base + ', "created_at": "0001-01-01T00:00:00+14:00"}')
+    assert one_bc == "created_at: Value error, must lie within " + TIMESTAMP_RANGE + " once in UTC"
+    assert "once in UTC" in reason(base + ', "created_at": "9999-12-31T23:00:00-14:00"}')
+    earliest = reason(base + ', "created_at": "0001-01-01T14:00:00+14:00"}')
+    assert earliest.created_at == datetime(1, 1, 1, tzinfo=UTC)
+    naive = reason(base + ', "created_at": "2024-06-01T12:00:00"}')
+    assert naive.created_at == datetime(2024, 6, 1, 12, tzinfo=UTC)
+    assert reason('{"movie_id": 1, "author": "a\\ud800", "content": "b"}') == (
+        "author: must be Unicode text (it holds a lone surrogate)"
+    )
+    assert reason('{"movie_id": 1, "author": "a", "content": "b\\u0000"}').startswith("content:")
