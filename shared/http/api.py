@@ -1,9 +1,10 @@
 """Api: one function's routes, and the path every request takes through them.
 
-A request: CORS preflight or the matching route (404, 405 with Allow) -> authorize (auth.py)
--> path ids, query and body, validated (parsing.py) -> the handler -> its result rendered
-(replies.py), once per Idempotency-Key on idempotent routes (idempotency.py) -> CORS headers
--> one log line. Any ApiError on the way is rendered as problem+json (problems.py).
+A request: header limits (limits.py) -> CORS preflight or the matching route (404, 405 with
+Allow) -> authorize (auth.py) -> path ids, query and body, validated (parsing.py) -> the
+handler -> its result rendered (replies.py), once per Idempotency-Key on idempotent routes
+(idempotency.py) -> CORS headers -> one log line. Any ApiError on the way is rendered as
+problem+json (problems.py).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from werkzeug.routing.exceptions import RoutingException
 
 from shared import db, logs
 from shared.errors import ApiError, MethodNotAllowed, NotFound
-from shared.http import auth, cors, idempotency, problems
+from shared.http import auth, cors, idempotency, limits, problems
 from shared.http.framework import attach_to_framework, to_flask
 from shared.http.openapi import build_document
 from shared.http.parsing import parse_body, parse_query, path_id, read_body
@@ -64,6 +65,7 @@ class Api:
                 self._prefixed_openapi
             )
         attach_to_framework()
+        limits.raise_server_limits()
 
     def route(
         self, rule: str, method: str, **options: Unpack[RouteOptions]
@@ -109,6 +111,7 @@ class Api:
         return response
 
     def _dispatch(self, request: flask.Request) -> flask.Response:
+        limits.check_headers(request)
         adapter = self._map.bind_to_environ(request.environ)
         if request.method == "OPTIONS":
             return cors.preflight(adapter, request.path)

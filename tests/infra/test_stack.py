@@ -1,9 +1,11 @@
 """A function as `make run` starts it and the cloud runs it: functions-framework's gunicorn.
 
-functions-framework runs gunicorn with no request-line limit and gunicorn's own header
-limits (at most 100 header fields, each line at most 8190 bytes with its CRLF), and reads no
-setting that changes them, locally or in the cloud. These tests pin what reaches our
-application and what gunicorn still answers itself, as the README says.
+functions-framework runs gunicorn with no request-line limit and reads no setting for its
+header limits, locally or in the cloud; our functions raise gunicorn's defaults when their
+source is loaded (shared/http/limits.py) to 128 fields of at most 64 KiB each, and answer
+themselves, with a 431 problem, anything past their own limits (100 fields, 8190-byte lines
+with their CRLF). These tests pin what reaches our application, what it answers, and what
+gunicorn still answers itself, as the README says.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import requests
 
 from infra.localpg import free_port
 from infra.stack import FUNCTIONS, function_command
+from shared.http.limits import SERVER_HEADER_FIELDS, SERVER_HEADER_LINE_BYTES
 from tests.support import API_KEY
 from tests.support.raw_http import answer, headers, send
 
@@ -79,14 +82,33 @@ def test_header_lines_up_to_8190_bytes_and_100_fields_reach_the_application(
 
 
 @pytest.mark.parametrize(
+    "head",
+    [
+        b"X-Pad: " + b"a" * (8191 - len(b"X-Pad: \r\n")) + b"\r\n",  # one byte over ours
+        b"X-Pad: " + b"a" * (SERVER_HEADER_LINE_BYTES - len(b"X-Pad: \r\n")) + b"\r\n",
+        headers(100),  # + Host: 101
+        headers(SERVER_HEADER_FIELDS - 2),  # + Host: 127, all gunicorn reads
+    ],
+    ids=["8191-byte line", "64 KiB line", "101 fields", "127 fields"],
+)
+def test_the_application_answers_larger_headers_itself_with_a_431_problem(
+    movies: str, head: bytes
+) -> None:
+    status, content_type, body = get(movies, b"/healthz", head)
+    assert (status, content_type) == (431, "application/problem+json")
+    assert json.loads(body)["title"] == "Request Header Fields Too Large"
+
+
+@pytest.mark.parametrize(
     ("request_bytes", "status"),
     [
-        (b"GET /healthz HTTP/1.1\r\nX-Pad: " + b"a" * 8182 + b"\r\n\r\n", 431),
-        (b"GET /healthz HTTP/1.1\r\n" + headers(101) + b"\r\n", 431),
+        (b"GET /healthz HTTP/1.1\r\nX-Pad: " + b"a" * SERVER_HEADER_LINE_BYTES + b"\r\n\r\n", 431),
+        (b"GET /healthz HTTP/1.1\r\n" + headers(SERVER_HEADER_FIELDS + 1) + b"\r\n", 431),
         (b"GET /healthz HTTP/9.9\r\nHost: f\r\n\r\n", 400),
     ],
+    ids=["line over 64 KiB", "129 fields", "malformed"],
 )
-def test_gunicorn_answers_longer_header_lines_more_fields_and_bad_requests_itself_in_html(
+def test_gunicorn_answers_what_it_cannot_read_and_bad_requests_itself_in_html(
     movies: str, request_bytes: bytes, status: int
 ) -> None:
     assert answer(send(movies, request_bytes))[:2] == (status, "text/html")
