@@ -42,10 +42,20 @@ class Failure(StrEnum):
 
 def sqlstate(error: BaseException) -> str | None:
     """PostgreSQL's error code (e.g. 23503 foreign key violation) behind a driver error."""
+    return _server_field(error, "C")
+
+
+def server_message(error: BaseException) -> str | None:
+    """PostgreSQL's own message (e.g. 'division by zero'), without the statement or values."""
+    return _server_field(error, "M")
+
+
+def _server_field(error: BaseException, field: str) -> str | None:
     orig = getattr(error, "orig", error)
     args = getattr(orig, "args", None)
     detail = args[0] if args else None
-    return detail.get("C") if isinstance(detail, dict) else None
+    value = detail.get(field) if isinstance(detail, dict) else None
+    return value if isinstance(value, str) else None
 
 
 def ends_session(code: str | None) -> bool:

@@ -78,6 +78,15 @@ class Settings(BaseSettings):
     upload_max_lines: int = Field(default=5_000_000, ge=1)
     upload_batch_size: int = Field(default=512, ge=1, le=10_000)
     upload_event_max_age_seconds: int = Field(default=24 * 3600, ge=60)
+    # Bounds (docs/uploads.md): attempts in a row that commit nothing before the file fails;
+    # rejected lines kept per object (a count, and bytes of raw text and reason), beyond
+    # which they are only counted; the reject ratio that stops a file once it has read
+    # UPLOAD_REJECT_RATIO_MIN_LINES lines (1.0: never).
+    upload_max_attempts: int = Field(default=10, ge=1, le=1000)
+    upload_max_rejects: int = Field(default=10_000, ge=0)
+    upload_max_reject_bytes: int = Field(default=4 << 20, ge=0)
+    upload_max_reject_ratio: float = Field(default=0.5, gt=0, le=1)
+    upload_reject_ratio_min_lines: int = Field(default=10_000, ge=1)
     # Fan-out (shared/uploads/fanout.py): with UPLOAD_JOB set, a JSONL object over the threshold
     # is split into byte ranges processed by one execution of that Cloud Run job, one task per
     # range (about UPLOAD_FANOUT_BYTES_PER_TASK each, clamped to MIN..MAX tasks); at most

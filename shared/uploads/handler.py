@@ -4,8 +4,9 @@ Exactly once: every line's review carries source key gs://bucket/object#generati
 the insert skips keys already present; the ledger checkpoint advances in the same
 transaction as each batch, so a redelivery after a crash resumes after the last committed
 batch instead of rescoring the file. Transient failures (database, storage, model) raise,
-so Eventarc retries the event; objects that can never succeed are acknowledged with a
-failed report.
+so Eventarc retries the event, but only UPLOAD_MAX_ATTEMPTS attempts in a row that commit
+nothing: the next delivery fails the file with the last error (kept on the ledger row).
+Objects that can never succeed are acknowledged with a failed report.
 """
 
 from __future__ import annotations
@@ -15,12 +16,12 @@ from typing import Any
 
 from google.api_core import exceptions as google_errors
 
-from shared import reviews
+from shared import failures, reviews
 from shared.sentiment.scored import ScoreFn
 from shared.settings import Settings, get_settings
 from shared.uploads import fanout, ledger, outcome, pipeline, reader
 from shared.uploads.event import MalformedEvent, UploadObject, age_seconds, parse
-from shared.uploads.ledger import Progress
+from shared.uploads.ledger import LostLease, Progress
 from shared.uploads.records import PoisonObject
 
 log = logging.getLogger("shared.uploads")
@@ -61,15 +62,11 @@ def process(
     `budget` is the time this call may take (default: the event function's, pipeline.py).
     """
     settings = get_settings()
-    context = {"object": obj.uri, "generation": str(obj.generation)}
     with ledger.lease(obj, LEASE_WAIT_SECONDS):
         progress = ledger.claim(obj)
-        if not progress.open:
-            log.info("upload already %s", progress.status, extra=context)
-            return progress
-        if progress.shard_count is not None:  # never a second execution for a generation
-            log.info("upload is with job execution %s", progress.execution, extra=context)
-            return progress
+        settled = _settled(obj, progress, settings)
+        if settled is not None:
+            return settled
         try:
             _admit(obj, settings)
             tasks = fanout.shard_count(obj, progress, settings)
@@ -80,7 +77,43 @@ def process(
             return finish(obj, "failed", str(poison))
         except google_errors.NotFound as error:
             return finish(obj, "failed", gone(error))
+        except Exception as error:
+            _note_failure(obj, error)
+            raise
         return finish(obj, "done", None)
+
+
+def _settled(obj: UploadObject, progress: Progress, settings: Settings) -> Progress | None:
+    """The object's state when this delivery has nothing to process, else None."""
+    context = {"object": obj.uri, "generation": str(obj.generation)}
+    if not progress.open:
+        log.info("upload already %s", progress.status, extra=context)
+        return progress
+    if progress.shard_count is not None:  # never a second execution for a generation
+        log.info("upload is with job execution %s", progress.execution, extra=context)
+        return progress
+    if progress.stalled_attempts > settings.upload_max_attempts:
+        return finish(obj, "failed", out_of_attempts(progress))
+    return None
+
+
+def out_of_attempts(progress: Progress) -> str:
+    """Why a file that kept failing ends: the budget, and the last attempt's error."""
+    attempts = progress.stalled_attempts - 1  # the delivery saying so is not an attempt
+    last = progress.error or "none recorded (the attempt was cut off)"
+    return f"gave up after {attempts} attempts in a row that committed nothing; last error: {last}"
+
+
+def _note_failure(obj: UploadObject, error: Exception) -> None:
+    """Keep why this attempt failed, for the report once the attempts run out (best effort:
+    the database may be what failed). A lost lease is the other delivery's business."""
+    if isinstance(error, LostLease):
+        return
+    note = f"{failures.classify(error)}: {type(error).__name__}: {error}"[:1000]
+    try:
+        ledger.note_failure(obj, note)
+    except Exception:
+        log.warning("could not record the upload's failure", exc_info=True)
 
 
 def gone(error: google_errors.NotFound) -> str:
@@ -106,7 +139,7 @@ def finish(obj: UploadObject, status: str, error: str | None) -> Progress:
     Counts come from the ledger, which holds exactly what was committed.
     """
     progress = ledger.current(obj)
-    rejects_uri = outcome.write_rejects(obj) if progress.rejected else None
+    rejects_uri = outcome.write_rejects(obj) if progress.rejects_kept else None
     body = outcome.build(obj, progress, status, error, rejects_uri)
     outcome.write_report(obj, body)
     final = ledger.finish(obj, status, error)

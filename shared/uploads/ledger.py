@@ -33,9 +33,13 @@ SHARD_KEY = f"{KEY} AND shard = :shard"
 # what an object row and a shard row both count
 COUNT_COLUMNS = (
     "status, checkpoint_line, lines, inserted, duplicates, rejected, attempts, "
-    "model_version, error, started_at, finished_at"
+    "model_version, error, started_at, finished_at, stalled_attempts, rejects_kept, "
+    "reject_bytes"
 )
 _COLUMNS = COUNT_COLUMNS + ", shard_count, execution"
+# what claiming a row for an attempt does (object or shard); each committed batch sets
+# stalled_attempts back to 0 (record_batch)
+COUNT_ATTEMPT = "attempts = attempts + 1, stalled_attempts = stalled_attempts + 1"
 
 
 class UploadBusy(ServiceUnavailable):
@@ -59,6 +63,9 @@ class Progress:
     error: str | None
     started_at: datetime
     finished_at: datetime | None
+    stalled_attempts: int = 0  # attempts since the last committed batch (this one included)
+    rejects_kept: int = 0  # rejected lines kept in upload_rejects (the rest only counted)
+    reject_bytes: int = 0  # bytes of their raw text and reasons
     shard_count: int | None = None  # set when the object was fanned out to a job execution
     execution: str | None = None
 
@@ -131,7 +138,7 @@ def claim(obj: UploadObject) -> Progress:
         )
         row = conn.execute(
             sa.text(
-                "UPDATE upload_objects SET attempts = attempts + 1, "  # noqa: S608
+                f"UPDATE upload_objects SET {COUNT_ATTEMPT}, "  # noqa: S608
                 f"updated_at = clock_timestamp() "
                 f"WHERE {KEY} AND status = 'processing' RETURNING {_COLUMNS}"
             ),
@@ -167,7 +174,9 @@ def record_batch(
 ) -> Progress:
     """Advance the checkpoint and counts, and keep the rejects, in the batch's transaction.
 
-    Rejects are keyed by the object and the physical line, whichever shard found them.
+    `rejects` are the rejected lines to keep (counts.rejected counts them all: see
+    pipeline's reject caps). Rejects are keyed by the object and the physical line, whichever
+    shard found them.
     """
     if rejects:
         conn.execute(
@@ -191,12 +200,31 @@ def record_batch(
             checkpoint_line = :to_line, lines = lines + :lines, inserted = inserted + :inserted,
             duplicates = duplicates + :duplicates, rejected = rejected + :rejected,
             model_version = coalesce(:model_version, model_version),
-            updated_at = clock_timestamp()
+            stalled_attempts = 0, rejects_kept = rejects_kept + :kept,
+            reject_bytes = reject_bytes + :kept_bytes, updated_at = clock_timestamp()
         WHERE {where} RETURNING {columns}
     """),  # noqa: S608
-        {**params, **asdict(counts)},
+        {**params, **asdict(counts), "kept": len(rejects), "kept_bytes": reject_bytes(rejects)},
     ).one()
     return _progress(row)
+
+
+def reject_bytes(rejects: Sequence[Rejected]) -> int:
+    """What rejected lines cost the rejects object: their raw text and reasons, in UTF-8."""
+    return sum(len(r.raw.encode()) + len(r.reason.encode()) for r in rejects)
+
+
+def note_failure(obj: UploadObject, error: str) -> None:
+    """Keep why this attempt failed on the open row: the report of a file that runs out of
+    attempts says it."""
+    with db.transaction() as conn:
+        conn.execute(
+            sa.text(
+                f"UPDATE upload_objects SET error = :error, updated_at = clock_timestamp() "  # noqa: S608
+                f"WHERE {KEY} AND status = 'processing'"
+            ),
+            {**key(obj), "error": error},
+        )
 
 
 def current(obj: UploadObject) -> Progress:

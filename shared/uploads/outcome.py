@@ -40,6 +40,8 @@ def build(
         "model_version": progress.model_version,
         "error": error,
         "rejects": rejects_uri,
+        # rejected lines past the caps (bounds.py): counted in `rejected`, not in `rejects`
+        "rejects_omitted": progress.rejected - progress.rejects_kept,
         "attempts": progress.attempts,
         # fanned out: how many byte-range shards, and the job execution that ran them
         "shards": progress.shard_count or 1,

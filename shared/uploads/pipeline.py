@@ -10,13 +10,14 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from shared import db, movies, reviews
+from shared import db, movies
 from shared.errors import ServiceUnavailable
 from shared.overlap import overlapped
 from shared.reviews import NewReview
 from shared.sentiment.scored import Scored, ScoreFn
 from shared.settings import Settings
-from shared.uploads import ledger, lines, reader
+from shared.uploads import bounds, ledger, lines, reader, split
+from shared.uploads.bounds import RejectCaps
 from shared.uploads.event import UploadObject
 from shared.uploads.ledger import BatchCounts, Progress
 from shared.uploads.lines import Rejected, Valid
@@ -78,20 +79,26 @@ def ingest(
     *,
     records: Iterable[RawRecord] | None = None,
     shard: int | None = None,
+    shards: int = 1,
     budget: float | None = None,
 ) -> Progress:
-    """Process every line after the checkpoint; raise UploadIncomplete when out of time.
+    """Process every line after the checkpoint; raise UploadIncomplete when out of time, and
+    PoisonObject once too many lines are rejected (bounds.py).
 
     By default the whole object is read and counted on its own ledger row; a fan-out shard
-    passes its `records` (one byte range) and its `shard` number, whose row it advances.
+    passes its `records` (one byte range), its `shard` number, whose row it advances, and
+    the number of `shards` (its share of the reject caps).
     `budget` defaults to TIME_BUDGET_SECONDS (the event function's); a job task has none.
     """
     deadline = time.monotonic() + (TIME_BUDGET_SECONDS if budget is None else budget)
     source = reader.records(obj, limits(settings)) if records is None else records
+    caps = RejectCaps.of(settings, shards)
     with overlapped(progress, "upload-commit") as commits:
         for batch in _batches(source, progress.checkpoint_line, settings.upload_batch_size):
             prepared = _prepare(batch, score)
-            commits.submit(_commit, obj, prepared, shard)
+            state = commits.submit(_commit, obj, prepared, caps, shard)
+            if (too_many := bounds.too_many_rejects(state, settings)) is not None:
+                raise PoisonObject(too_many)
             if time.monotonic() > deadline:
                 raise UploadIncomplete(
                     f"{obj.uri}: time budget used at line {commits.wait().checkpoint_line}; "
@@ -115,17 +122,23 @@ def _prepare(batch: list[RawRecord], score: ScoreFn) -> Prepared:
 
 
 def _commit(
-    progress: Progress, obj: UploadObject, batch: Prepared, shard: int | None = None
+    progress: Progress,
+    obj: UploadObject,
+    batch: Prepared,
+    caps: RejectCaps,
+    shard: int | None = None,
 ) -> Progress:
     """Insert one batch and advance the checkpoint from `progress`'s, atomically.
 
     Lines naming a movie that does not exist are rejected here, with the movies that do
-    exist locked against deletion until the insert commits (so the foreign key holds).
+    exist locked against deletion until the insert commits (so the foreign key holds); so
+    are lines the database refuses on their data (split.py). Rejects are kept within `caps`.
     """
     with db.transaction() as conn:
         ledger.fence(conn, obj, progress.checkpoint_line, shard)
         known = movies.lock_existing(conn, {item.item.movie_id for item in batch.valid})
         rows: list[NewReview] = []
+        row_lines: list[int] = []
         rejected = list(batch.rejected)
         for valid, scored in zip(batch.valid, batch.scores, strict=True):
             line = valid.item
@@ -144,13 +157,15 @@ def _commit(
                     line.created_at,
                 )
             )
-        inserted = len(reviews.insert(conn, rows))
+            row_lines.append(valid.line)
+        inserted, refused = split.insert_or_split(conn, rows, row_lines)
+        rejected += [Rejected(r.line, r.reason, clip(batch.raw[r.line])) for r in refused]
         counts = BatchCounts(
             to_line=batch.last_line,
             lines=batch.lines,
             inserted=inserted,
-            duplicates=len(rows) - inserted,
+            duplicates=len(rows) - len(refused) - inserted,
             rejected=len(rejected),
             model_version=batch.scores[0].model_version if batch.scores else None,
         )
-        return ledger.record_batch(conn, obj, counts, rejected, shard)
+        return ledger.record_batch(conn, obj, counts, caps.keep(progress, rejected), shard)

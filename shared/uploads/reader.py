@@ -4,7 +4,8 @@ Layers, bottom up: the GCS object read in chunks -> optional gunzip -> a byte ca
 decompression-bomb guard) -> buffered binary lines (JSONL) or RFC 4180 records (CSV,
 csv_records.py).
 Line-level problems (too long, invalid UTF-8, broken CSV quoting) become records with a
-`problem` so the line is rejected; object-level problems raise PoisonObject.
+`problem` so the line is rejected; object-level problems raise PoisonObject. A read to the
+end proves it read exactly its generation (verify.py), or raises ReadMismatch.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from collections.abc import Iterator
 from typing import IO, Any
 
 from shared import storage
-from shared.uploads import byteranges
+from shared.uploads import byteranges, verify
 from shared.uploads.csv_records import csv_records
 from shared.uploads.event import UploadObject
 from shared.uploads.records import (
@@ -59,10 +60,14 @@ class _Capped(io.RawIOBase):
         return len(data)
 
 
-def open_bytes(obj: UploadObject, limits: Limits) -> io.BufferedReader:
-    """The object's (decompressed) bytes as a buffered stream."""
+def open_bytes(obj: UploadObject, limits: Limits, *, whole: bool = False) -> io.BufferedReader:
+    """The object's (decompressed) bytes as a buffered stream; a `whole` read (to the end)
+    proves at the end that it read exactly that generation (verify.py)."""
     blob = storage.get_client().bucket(obj.bucket).blob(obj.name, generation=obj.generation)
+    want = verify.expected(blob, obj.generation) if whole else None
     source: IO[bytes] = blob.open("rb", chunk_size=READ_CHUNK)
+    if want is not None:
+        source = io.BufferedReader(verify.Verified(source, want), READ_CHUNK)
     if obj.gzipped:
         source = gzip.GzipFile(fileobj=source, mode="rb")  # type: ignore[assignment]
     return io.BufferedReader(_Capped(source, limits.max_bytes), BUFFER)
@@ -111,7 +116,7 @@ def records(obj: UploadObject, limits: Limits) -> Iterator[RawRecord]:
     kind = obj.format
     if kind is None:
         raise PoisonObject("unsupported file type: expected .jsonl, .csv (optionally .gz)")
-    with open_bytes(obj, limits) as stream:
+    with open_bytes(obj, limits, whole=True) as stream:
         yield from _jsonl(stream, limits) if kind == "jsonl" else csv_records(stream, limits)
 
 

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from shared import db
 from shared.uploads.event import UploadObject
-from shared.uploads.ledger import COUNT_COLUMNS, KEY, SHARD_KEY, Progress, key
+from shared.uploads.ledger import COUNT_ATTEMPT, COUNT_COLUMNS, KEY, SHARD_KEY, Progress, key
 
 _COLUMNS = f"shard, shard_count, start_offset, first_line, {COUNT_COLUMNS}"
 
@@ -87,7 +87,7 @@ def claim(obj: UploadObject, index: int, count: int) -> Shard:
         )
         row = conn.execute(
             sa.text(
-                "UPDATE upload_shards SET attempts = attempts + 1,"  # noqa: S608
+                f"UPDATE upload_shards SET {COUNT_ATTEMPT},"  # noqa: S608
                 " updated_at = clock_timestamp()"
                 f" WHERE {SHARD_KEY} AND status = 'processing' RETURNING {_COLUMNS}"
             ),
@@ -142,10 +142,12 @@ def settle(obj: UploadObject) -> None:
             UPDATE upload_objects o SET
                 lines = s.lines, inserted = s.inserted, duplicates = s.duplicates,
                 rejected = s.rejected, checkpoint_line = s.checkpoint_line,
+                rejects_kept = s.rejects_kept, reject_bytes = s.reject_bytes,
                 model_version = coalesce(s.model_version, o.model_version),
                 updated_at = clock_timestamp()
             FROM (SELECT sum(lines) AS lines, sum(inserted) AS inserted,
                          sum(duplicates) AS duplicates, sum(rejected) AS rejected,
+                         sum(rejects_kept) AS rejects_kept, sum(reject_bytes) AS reject_bytes,
                          max(checkpoint_line) AS checkpoint_line,
                          max(model_version) AS model_version
                   FROM upload_shards WHERE {KEY}) s

@@ -89,6 +89,7 @@ def process_shard(
                 score or reviews.score,  # the model loads with the first line to score
                 records=records,
                 shard=index,
+                shards=count,
                 budget=math.inf,  # the task's own timeout is the only limit
             )
         except PoisonObject as poison:

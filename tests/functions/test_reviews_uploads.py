@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import threading
 from datetime import timedelta
 from typing import Any
@@ -18,32 +17,21 @@ from tests.support.uploads import (
     assert_exact,
     deliver,
     event_for,
+    failed_report,
     fixture,
     gz,
     ledger_row,
     put,
+    read_json,
+    read_rejects,
     review_count,
+    settings_env,
 )
 
 BOM = b"\xef\xbb\xbf"
 MIXED_LINES, MIXED_REJECTED = 15, 7
 MIXED_REJECT_LINES = [5, 6, 7, 13, 14, 15, 16]
 CSV_LINES, CSV_REJECTED = 7, 3
-
-
-def settings_env(monkeypatch: pytest.MonkeyPatch, **env: object) -> None:
-    for name, value in env.items():
-        monkeypatch.setenv(name, str(value))
-    get_settings.cache_clear()
-
-
-def read_json(gcs: Any, name: str, bucket: str = "uploads") -> Any:
-    return json.loads(gcs.bucket(bucket).blob(name).download_as_bytes())
-
-
-def read_rejects(gcs: Any, name: str, bucket: str = "uploads") -> list[Any]:
-    text = gcs.bucket(bucket).blob(name).download_as_text()
-    return [json.loads(line) for line in text.splitlines()]
 
 
 def test_jsonl_with_bom_crlf_and_every_kind_of_bad_line(on_upload: FlaskClient, gcs: Any) -> None:
@@ -170,16 +158,6 @@ def test_our_own_outputs_are_ignored(on_upload: FlaskClient, gcs: Any, name: str
     blob = put(gcs, name, fixture("mixed.jsonl"))
     assert deliver(on_upload, event_for(blob)).status_code == 200
     assert ledger_row(blob) is None and review_count() == 0
-
-
-def failed_report(gcs: Any, on_upload: FlaskClient, blob: Any, **event_args: Any) -> Any:
-    response = deliver(on_upload, event_for(blob, **event_args))
-    assert response.status_code == 200, response.get_data(as_text=True)
-    row = ledger_row(blob)
-    assert row is not None and row["status"] == "failed"
-    report = read_json(gcs, f"reports/{blob.name}.json")
-    assert report["status"] == "failed" and report["error"] == row["error"]
-    return report
 
 
 def test_unsupported_extension_fails_with_report(on_upload: FlaskClient, gcs: Any) -> None:

@@ -12,7 +12,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +21,13 @@ import pytest
 from infra import migrate
 from infra.localpg import EmbeddedPostgres, free_port
 from shared import db, reviews
-from shared.sentiment import Scored, ScoreFn, get_scorer
+from shared.sentiment import ScoreFn, get_scorer
 from shared.settings import get_settings
 from shared.uploads import pipeline
 from tests.conftest import use_database
 from tests.support import REPO, function_client
 from tests.support.uploads import (
+    CountingScorer,
     assert_exact,
     create_movies,
     deliver,
@@ -60,21 +61,6 @@ def sample_file(lines: int = LINES) -> bytes:
             )
         )
     return ("\n".join(rows) + "\n").encode()
-
-
-class CountingScorer:
-    """Wraps a scorer, counts batches, and can run a hook before a given call."""
-
-    def __init__(
-        self, base: ScoreFn, hook: Callable[[], object] | None = None, on_call: int = 0
-    ) -> None:
-        self.base, self.hook, self.on_call, self.calls = base, hook, on_call, 0
-
-    def __call__(self, texts: list[str]) -> Sequence[Scored]:
-        self.calls += 1
-        if self.hook and self.calls == self.on_call:
-            self.hook()
-        return self.base(texts)
 
 
 @pytest.fixture

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import gzip
+import json
 import uuid
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,7 +14,8 @@ from cloudevents.http import CloudEvent, to_binary, to_structured
 
 from shared import db
 from shared.errors import ModelUnavailable
-from shared.sentiment import get_scorer, reset_scorer
+from shared.sentiment import Scored, ScoreFn, get_scorer, reset_scorer
+from shared.settings import get_settings
 from tests import support
 
 FIXTURES = support.FIXTURES / "uploads"
@@ -143,8 +146,9 @@ def assert_no_duplicate_keys() -> None:
     assert dupes == 0
 
 
-def assert_exact(blob: Any, lines: int, rejected: int) -> dict[str, Any]:
-    """The exactly-once invariant for one object: lines = inserted + rejected, no dupes."""
+def assert_exact(blob: Any, lines: int, rejected: int, kept: int | None = None) -> dict[str, Any]:
+    """The exactly-once invariant for one object: lines = inserted + rejected, no dupes;
+    `kept` of the rejected lines (all by default) kept within the reject caps."""
     row = ledger_row(blob)
     assert row is not None
     assert row["status"] == "done", row
@@ -160,7 +164,7 @@ def assert_exact(blob: Any, lines: int, rejected: int) -> dict[str, Any]:
             ),
             {"b": blob.bucket.name, "o": blob.name, "g": blob.generation},
         ).scalar_one()
-    assert rejects == rejected
+    assert rejects == row["rejects_kept"] == (rejected if kept is None else kept)
     assert_no_duplicate_keys()
     assert_aggregates_exact()
     return row
@@ -173,3 +177,45 @@ def use_model(monkeypatch: Any) -> None:
     except ModelUnavailable:
         reset_scorer()
         raise
+
+
+def settings_env(monkeypatch: Any, **env: object) -> None:
+    """Set these settings for the rest of the test (read again on next use)."""
+    for name, value in env.items():
+        monkeypatch.setenv(name, str(value))
+    get_settings.cache_clear()
+
+
+def read_json(gcs: Any, name: str, bucket: str = BUCKET) -> Any:
+    return json.loads(gcs.bucket(bucket).blob(name).download_as_bytes())
+
+
+def read_rejects(gcs: Any, name: str, bucket: str = BUCKET) -> list[Any]:
+    text = gcs.bucket(bucket).blob(name).download_as_text()
+    return [json.loads(line) for line in text.splitlines()]
+
+
+def failed_report(gcs: Any, client: Any, blob: Any, **event_args: Any) -> Any:
+    """Deliver `blob`'s event once: acknowledged, with a failed ledger row and report."""
+    response = deliver(client, event_for(blob, **event_args))
+    assert response.status_code == 200, response.get_data(as_text=True)
+    row = ledger_row(blob)
+    assert row is not None and row["status"] == "failed"
+    report = read_json(gcs, f"reports/{blob.name}.json")
+    assert report["status"] == "failed" and report["error"] == row["error"]
+    return report
+
+
+class CountingScorer:
+    """Wraps a scorer, counts batches, and can run a hook before a given call."""
+
+    def __init__(
+        self, base: ScoreFn, hook: Callable[[], object] | None = None, on_call: int = 0
+    ) -> None:
+        self.base, self.hook, self.on_call, self.calls = base, hook, on_call, 0
+
+    def __call__(self, texts: list[str]) -> Sequence[Scored]:
+        self.calls += 1
+        if self.hook and self.calls == self.on_call:
+            self.hook()
+        return self.base(texts)
