@@ -1,20 +1,26 @@
 """Console uploads: put a review file into the uploads bucket, then read its report back.
 
-A file goes to `console/<token>/<name>` (token: 128 random bits, so a follow-up URL is an
-unguessable capability); the upload handler writes `reports/<object>.json` and
+A file goes to `console/<token>/<name>`; the token is 64 random bits and a 64-bit MAC of them
+and the name under the console's secret key, so a follow-up URL is an unguessable
+capability, and a token the console did not issue is a 404 without asking the bucket (whose
+uploaded objects the console may not read). The upload handler writes `reports/<object>.json` and
 `rejects/<object>.jsonl` when it is done (shared.uploads.names owns those names). The
 console's identity may create objects and read only those two prefixes of its own uploads.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import io
 import json
 import re
-import uuid
+import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, Any
+
+import flask
 
 from shared import storage
 from shared.settings import get_settings
@@ -53,10 +59,24 @@ class UploadRef:
         return names.rejects_name(self.object_name)
 
     @classmethod
+    def new(cls, name: str) -> UploadRef:
+        nonce = secrets.token_hex(8)
+        return cls(nonce + _mac(nonce, name), name)
+
+    @classmethod
     def parse(cls, token: str, name: str) -> UploadRef | None:
-        if TOKEN.match(token) and NAME.match(name) and name.lower().endswith(SUFFIXES):
-            return cls(token, name)
-        return None
+        """The upload this console issued `token` for, else None (a 404)."""
+        if not (TOKEN.match(token) and NAME.match(name) and name.lower().endswith(SUFFIXES)):
+            return None
+        nonce, mac = token[:16], token[16:]
+        return cls(token, name) if hmac.compare_digest(mac, _mac(nonce, name)) else None
+
+
+def _mac(nonce: str, name: str) -> str:
+    key = flask.current_app.config["SECRET_KEY"]
+    key = key.encode() if isinstance(key, str) else key
+    message = f"console-upload\n{nonce}\n{name}".encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()[:16]
 
 
 def safe_name(filename: str) -> str:
@@ -72,7 +92,7 @@ def safe_name(filename: str) -> str:
 
 def store(stream: IO[bytes], filename: str) -> UploadRef:
     """Put the upload (already size-capped by the request limit) into the bucket."""
-    ref = UploadRef(uuid.uuid4().hex, safe_name(filename))
+    ref = UploadRef.new(safe_name(filename))
     size = stream.seek(0, io.SEEK_END)
     if not size:
         raise UploadRejected("빈 파일입니다.")

@@ -262,6 +262,24 @@ def test_a_replayed_batch_of_one_keeps_the_batch_shape(
     assert row_count(movie_id) == 1
 
 
+def test_a_replay_after_the_review_was_deleted_returns_the_stored_response_and_creates_nothing(
+    reviews: FlaskClient, auth: dict[str, str], movie_id: int
+) -> None:
+    """The contract (README): a key stands for the first request's outcome, not for the
+    resource's state now (the IETF draft's semantics)."""
+    first = post(reviews, auth, movie_id, **{"Idempotency-Key": "then-deleted"})
+    location = first.headers["Location"]
+    assert reviews.delete(location, headers=auth).status_code == 204
+    again = post(reviews, auth, movie_id, **{"Idempotency-Key": "then-deleted"})
+    assert (again.status_code, again.get_data()) == (201, first.get_data())
+    assert again.headers["Location"] == location
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert reviews.get(location).status_code == 404  # what the replay names is gone
+    assert row_count(movie_id) == 0 and aggregate(movie_id).review_count == 0
+    fresh = post(reviews, auth, movie_id, **{"Idempotency-Key": "a-new-key"})
+    assert fresh.status_code == 201 and fresh.headers["Location"] != location
+
+
 def test_idempotency_key_with_another_body_is_409(
     reviews: FlaskClient, auth: dict[str, str], movie_id: int
 ) -> None:

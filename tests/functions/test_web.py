@@ -620,12 +620,52 @@ def test_upload_size_is_capped_with_a_clear_message(
         "/uploads/" + "a" * 32 + "/x.exe",
         "/uploads/" + "a" * 32 + "/..%2Fsecret.jsonl",
         "/uploads/" + "a" * 32 + "/x.jsonl/rejects",
+        # issue 23: a token this console never issued polled "processing" forever
+        "/uploads/" + "a" * 32 + "/x.jsonl",
+        "/uploads/" + "0123456789abcdef" * 2 + "/x.jsonl/report",
     ],
 )
 def test_upload_pages_for_unknown_or_bad_names_are_404(
     web: FlaskClient, uploads_bucket: Any, path: str
 ) -> None:
     assert web.get(path).status_code == 404
+
+
+def test_an_issued_token_names_one_file_only(web: FlaskClient, uploads_bucket: Any) -> None:
+    location = upload(web, "mine.jsonl", b'{"movie_id": 1}\n').headers["Location"]
+    assert web.get(location).status_code == 200  # processing, until the report exists
+    token = location.split("/")[2]
+    assert web.get(f"/uploads/{token}/other.jsonl").status_code == 404
+    forged = token[:16] + format(int(token[16:], 16) ^ 1, "016x")
+    assert web.get(f"/uploads/{forged}/mine.jsonl").status_code == 404
+
+
+def test_a_chunked_upload_over_the_cap_gets_the_413_page(
+    web: FlaskClient, uploads_bucket: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No Content-Length to refuse it by: cut off at the cap, it must still be the 413 page
+    (functions-framework's read of the rest of the request made it a plain 500)."""
+    monkeypatch.setenv("WEB_UPLOAD_MAX_BYTES", "2048")
+    get_settings.cache_clear()
+    boundary = "b0undary"
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n'
+        f"{csrf(web, '/upload')}\r\n--{boundary}\r\n"
+        'Content-Disposition: form-data; name="file"; filename="big.csv"\r\n\r\n'
+    )
+    body = head.encode() + b"1,a,b\n" * 200_000 + f"\r\n--{boundary}--\r\n".encode()
+    response = web.post(
+        "/upload",
+        input_stream=io.BytesIO(body),
+        headers={
+            "Content-Type": f"multipart/form-data; boundary={boundary}",
+            "Transfer-Encoding": "chunked",
+        },
+        environ_overrides={"wsgi.input_terminated": True},  # as gunicorn sets it
+    )
+    assert response.status_code == 413
+    assert "2 KB까지" in page(response).text
+    assert not list(uploads_bucket.list_blobs())
 
 
 # --- API docs -----------------------------------------------------------------------

@@ -10,9 +10,11 @@ gunicorn still answers itself, as the README says.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -31,7 +33,20 @@ from tests.support.raw_http import answer, headers, send
 @pytest.fixture(scope="module")
 def movies() -> Iterator[str]:
     """The movies function under functions-framework (no request here touches its database)."""
-    fn = next(fn for fn in FUNCTIONS if fn.target == "movies")
+    with _serving("movies", "/healthz") as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def console() -> Iterator[str]:
+    """The web console under functions-framework (no request here reaches the APIs)."""
+    with _serving("web", "/upload") as base:
+        yield base
+
+
+@contextlib.contextmanager
+def _serving(target: str, ready: str) -> Iterator[str]:
+    fn = next(fn for fn in FUNCTIONS if fn.target == target)
     fn = dataclasses.replace(fn, port=free_port())
     env = os.environ | {"API_KEYS": API_KEY, "GOOGLE_CLOUD_PROJECT": "local"}
     child = subprocess.Popen(
@@ -39,7 +54,7 @@ def movies() -> Iterator[str]:
     )
     base = f"http://127.0.0.1:{fn.port}"
     try:
-        _wait_until_up(f"{base}/healthz", child)
+        _wait_until_up(f"{base}{ready}", child)
         yield base
     finally:
         child.send_signal(signal.SIGINT)  # gunicorn's quick shutdown
@@ -112,3 +127,36 @@ def test_gunicorn_answers_what_it_cannot_read_and_bad_requests_itself_in_html(
     movies: str, request_bytes: bytes, status: int
 ) -> None:
     assert answer(send(movies, request_bytes))[:2] == (status, "text/html")
+
+
+def test_a_16_mib_chunked_console_upload_gets_the_413_page_on_an_open_connection(
+    console: str,
+) -> None:
+    """Issue 23: a plain 500 page over the cap, and at 16 MiB a dropped connection."""
+    session = requests.Session()
+    form = session.get(f"{console}/upload", timeout=10).text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form)
+    assert token, form
+    boundary = "b0undary"
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n'
+        f"{token.group(1)}\r\n--{boundary}\r\n"
+        'Content-Disposition: form-data; name="file"; filename="big.csv"\r\n\r\n'
+    )
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: requests sends it chunked
+        yield head.encode()
+        mib = (b"1,a,b\n" * 200_000)[: 1 << 20]
+        for _ in range(16):
+            yield mib
+        yield f"\r\n--{boundary}--\r\n".encode()
+
+    response = session.post(
+        f"{console}/upload",
+        data=chunks(),
+        headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+        timeout=60,
+    )
+    assert response.status_code == 413
+    assert response.headers["Content-Type"].startswith("text/html")
+    assert "10 MB까지" in response.text

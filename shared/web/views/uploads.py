@@ -9,6 +9,8 @@ from shared.web import uploads
 from shared.web.views.common import limit_writes, redirect
 
 bp = flask.Blueprint("uploads", __name__)
+# how much more of a refused upload is read (and dropped) so that its sender sees the answer
+DRAIN_BYTES = 64 << 20
 
 
 @bp.get("/upload")
@@ -29,6 +31,27 @@ def upload() -> ResponseReturnValue:
     except uploads.UploadRejected as rejected:
         return flask.render_template("uploads/form.html", error=str(rejected)), 400
     return redirect("uploads.status", token=ref.token, name=ref.name)
+
+
+@bp.after_request
+def _read_refused_upload_to_its_end(response: flask.Response) -> flask.Response:
+    """The 413 page of an upload over the cap, with the rest of the upload read and dropped.
+
+    A body sent in chunks has no Content-Length to refuse it by, so it is cut off once the
+    cap is passed; functions-framework then reads every request to its end after the
+    function answers (a non-streamed answer), and that read failed: a plain 500 instead of
+    this page, and a client still sending saw its connection dropped. So the rest is read
+    here (at most DRAIN_BYTES more, from the server's own input: werkzeug's capped stream
+    refuses to) and the page is sent as a stream, which the framework does not read after.
+    """
+    if response.status_code != 413:
+        return response
+    source = flask.request.environ["wsgi.input"]
+    left = DRAIN_BYTES
+    while left > 0 and (chunk := source.read(min(left, 1 << 16))):
+        left -= len(chunk)
+    response.response = iter([response.get_data()])
+    return response
 
 
 def _ref(token: str, name: str) -> uploads.UploadRef:
