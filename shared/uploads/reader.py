@@ -127,11 +127,13 @@ def line_range(
 
     `start` is a line start and `first_line` its physical line number (byteranges.py), so
     records carry the same line numbers, and meet the same line cap, as when the whole
-    object is read.
+    object is read. The store must answer for that generation (else ReadMismatch); a range
+    has no checksum to check.
     """
     if obj.format != "jsonl" or obj.gzipped:
         raise ValueError(f"{obj.uri}: only uncompressed JSONL can be read by byte range")
     blob = storage.get_client().bucket(obj.bucket).blob(obj.name, generation=obj.generation)
+    verify.expected(blob, obj.generation)
     with blob.open("rb", chunk_size=SHARD_READ_CHUNK) as source:
         source.seek(start)
         stream = io.BufferedReader(byteranges.LineRange(source, start, end), BUFFER)

@@ -4,14 +4,10 @@ file, failures retry a bounded number of times, and a tiny upload cannot cost a 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import requests
 import sqlalchemy as sa
 from flask.testing import FlaskClient
 
@@ -29,6 +25,7 @@ from tests.support.uploads import (
     read_rejects,
     review_count,
     settings_env,
+    unpinned_storage,
 )
 
 
@@ -185,37 +182,8 @@ def test_an_object_overwritten_while_processed_is_read_whole_by_generation(
 
 @pytest.fixture
 def unpinned_store(on_upload: FlaskClient, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """A store that serves the live object whatever generation is asked for: the published
-    gcp-storage-emulator, which `make run` used until issue 23 (its "done" on 5,334 lines
-    of 40,000), in a process of its own."""
-    from infra.localpg import free_port
-    from shared import storage
-
-    port = free_port()
-    command = [sys.executable, "-m", "gcp_storage_emulator", "start", "--port", str(port)]
-    process = subprocess.Popen([*command, "--in-memory", "--quiet"])
-    try:
-        host = f"http://127.0.0.1:{port}"
-        wait_until_answering(host)
-        monkeypatch.setenv("STORAGE_EMULATOR_HOST", host)
-        storage.reset()
-        yield storage.get_client()
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        storage.reset()
-
-
-def wait_until_answering(host: str) -> None:
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            requests.get(f"{host}/storage/v1/b", timeout=1)
-            return
-        except requests.ConnectionError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
+    with unpinned_storage(monkeypatch) as client:
+        yield client
 
 
 def test_a_read_that_is_not_the_whole_generation_never_ends_done(

@@ -10,7 +10,7 @@ import pytest
 from shared import storage
 from shared.uploads import verify
 from shared.uploads.verify import ReadMismatch
-from tests.support.uploads import put
+from tests.support.uploads import put, unpinned_storage
 
 DATA = "한 줄\n".encode() * 1000
 
@@ -57,3 +57,21 @@ def test_another_generation_answered_is_a_mismatch_and_a_gone_one_not_found(gcs:
     pinned.delete()  # that generation, for good
     with pytest.raises(NotFound):
         verify.expected(pinned, blob.generation)
+
+
+def test_a_store_that_answers_another_generation_fails_every_read(
+    gcs: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shared.uploads import reader
+    from shared.uploads.event import UploadObject
+    from shared.uploads.records import Limits
+
+    limits = Limits(max_bytes=10_000_000, max_lines=10_000, max_line_bytes=1000)
+    with unpinned_storage(monkeypatch) as store:
+        first = put(store, "s.jsonl", DATA)
+        put(store, "s.jsonl", DATA[:100])  # this store keeps only the live generation
+        obj = UploadObject("uploads", "s.jsonl", first.generation, first.size)
+        with pytest.raises(ReadMismatch, match="answered generation"):
+            list(reader.records(obj, limits))
+        with pytest.raises(ReadMismatch, match="answered generation"):
+            list(reader.line_range(obj, limits, 0, len(DATA) // 2, 1))
