@@ -173,14 +173,16 @@ class Workload:
 
     def write_reviews(self) -> None:
         import shared.reviews
+        from shared.identity.principal import Principal
         from shared.schemas.reviews import ReviewCreate
 
+        writer = Principal.service(0)  # the drill writes as a service client would
         while not self.stopping.is_set():
             text = f"{PHRASES[self.writes % len(PHRASES)]} (쓰기 {self.writes})"
             body = ReviewCreate(movie_id=1 + self.writes % MOVIES, author="drill", content=text)
-            (review,) = shared.reviews.create([body])
+            (review,) = shared.reviews.create([body], writer)
             if self.writes % 5 == 4:
-                shared.reviews.delete(review.id)
+                shared.reviews.delete(review.id, writer)
             self.writes += 1
             time.sleep(0.005)
 

@@ -1,9 +1,15 @@
 """Reviews: scoring, storage and listing. Every write is one transaction that also moves the
 aggregates (the statement-level triggers of migration 0002 see every insert, update and
-delete), and every insert, from HTTP or from an upload, goes through insert()."""
+delete), and every insert, from HTTP or from an upload, goes through insert().
+
+Who writes decides what is written: an account writes as itself (its uid, its name as the
+author; naming another author is a 422) and edits or deletes as roles.py allows; a service
+client (API key) names the author and may edit any review.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,8 +18,11 @@ from typing import Any
 import sqlalchemy as sa
 
 from shared import db, movies, pagination
-from shared.errors import NotFound
+from shared.errors import Forbidden, NotFound, ValidationFailed
+from shared.identity.principal import Principal
+from shared.identity.roles import may_delete_review, may_edit_review
 from shared.schemas.reviews import (
+    AUTHOR_MAX,
     Review,
     ReviewCreate,
     ReviewListQuery,
@@ -24,10 +33,12 @@ from shared.schemas.reviews import (
 from shared.sentiment.scored import Scored
 
 COLUMNS = (
-    "id, movie_id, author, content, label, positivity, confidence, rating, model_version,"
-    " external_id, created_at, updated_at"
+    "id, movie_id, author, user_id, content, label, positivity, confidence, rating,"
+    " model_version, external_id, created_at, updated_at"
 )
 SENTIMENT_FIELDS = ("label", "positivity", "confidence", "rating", "model_version")
+NAMELESS_AUTHOR = "회원"  # an account with neither a display name nor an email ("member")
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,12 +137,17 @@ def _missing_movies(missing: set[int]) -> NotFound:
     )
 
 
-def create(items: Sequence[ReviewCreate]) -> list[Review]:
-    """Score, then store all or nothing; a missing movie is a 404 naming it."""
+def create(
+    items: Sequence[ReviewCreate], principal: Principal, *, batch: bool = False
+) -> list[Review]:
+    """Score, then store all or nothing; a missing movie is a 404 naming it. `batch`: the
+    items came as a batch's `items` (field names in 422s say which)."""
+    fields = [f"items.{i}.author" if batch else "author" for i in range(len(items))]
+    authors = _authors(principal, [item.author for item in items], fields)
     sentiments = score([item.content for item in items])
     rows = [
-        NewReview(item.movie_id, item.author, item.content, sentiment)
-        for item, sentiment in zip(items, sentiments, strict=True)
+        NewReview(item.movie_id, author, item.content, sentiment, user_id=principal.uid)
+        for item, author, sentiment in zip(items, authors, sentiments, strict=True)
     ]
     wanted = {item.movie_id for item in items}
     with db.transaction() as conn:
@@ -139,6 +155,34 @@ def create(items: Sequence[ReviewCreate]) -> list[Review]:
         if missing:
             raise _missing_movies(missing)
         return insert(conn, rows)
+
+
+def _authors(
+    principal: Principal, requested: Sequence[str | None], fields: Sequence[str]
+) -> list[str]:
+    """Each review's author: an account's own name (an `author` sent is a 422), or the one a
+    service client names (an `author` left out is a 422)."""
+    if principal.is_account:
+        wrong, kind = [f for f, a in zip(fields, requested, strict=True) if a is not None], "extra"
+        message = "the author of an account's review is its display name: leave author out"
+    else:
+        wrong, kind = [f for f, a in zip(fields, requested, strict=True) if a is None], "missing"
+        message = "an API key client names the author"
+    if wrong:
+        raise ValidationFailed(
+            message, errors=[{"field": f, "message": message, "type": kind} for f in wrong]
+        )
+    if principal.is_account:
+        return [account_author(principal.name)] * len(requested)
+    return [author for author in requested if author is not None]
+
+
+def account_author(name: str | None) -> str:
+    """An account's name as a review's author: one line of at most AUTHOR_MAX characters
+    (a display name is whatever the user typed)."""
+    text = (name or "").encode("utf-8", "replace").decode()  # no lone surrogates
+    text = " ".join(_CONTROLS.sub(" ", text).split())[:AUTHOR_MAX].strip()
+    return text or NAMELESS_AUTHOR
 
 
 def get(review_id: int) -> Review:
@@ -156,10 +200,18 @@ def get(review_id: int) -> Review:
     return to_review(row)
 
 
-def update(review_id: int, data: ReviewUpdate) -> Review:
-    """Change author and/or content; new content is rescored before the transaction."""
+def update(review_id: int, data: ReviewUpdate, principal: Principal) -> Review:
+    """Change author and/or content; new content is rescored before the transaction.
+
+    Only whoever roles.py allows may edit (403); an account cannot rename its reviews' author.
+    The writer (user_id) is read before the update: it never changes once stored.
+    """
     changes: dict[str, Any] = data.model_dump(exclude_unset=True)
+    if "author" in changes and principal.is_account:
+        _authors(principal, [changes["author"]], ["author"])  # the 422
     current = get(review_id)
+    if not may_edit_review(principal.role, principal.uid, current.user_id):
+        raise Forbidden("only the review's writer may edit it")
     changes = {k: v for k, v in changes.items() if getattr(current, k) != v}
     if "content" in changes:
         changes.update(_sentiment_columns(score([changes["content"]])[0]))
@@ -185,23 +237,40 @@ def _sentiment_columns(sentiment: Scored) -> dict[str, Any]:
     return {name: getattr(sentiment, name) for name in SENTIMENT_FIELDS}
 
 
-def delete(review_id: int) -> None:
+def delete(review_id: int, principal: Principal) -> None:
+    """Delete one review, if roles.py lets `principal` (403), in one transaction."""
     with db.transaction() as conn:
-        deleted = conn.execute(
-            sa.text("DELETE FROM reviews WHERE id = :id"), {"id": review_id}
+        row = conn.execute(
+            sa.text("SELECT user_id FROM reviews WHERE id = :id FOR UPDATE"), {"id": review_id}
+        ).one_or_none()
+        if row is None:
+            raise NotFound(f"review {review_id} does not exist")
+        if not may_delete_review(principal.role, principal.uid, row.user_id):
+            raise Forbidden("only the review's writer or an admin may delete it")
+        conn.execute(sa.text("DELETE FROM reviews WHERE id = :id"), {"id": review_id})
+
+
+def delete_all_of(uid: str) -> int:
+    """Delete every review the account `uid` wrote, in one transaction (the aggregates follow
+    through the triggers); how many there were. Deleting none is fine: account deletion
+    retries it."""
+    with db.transaction() as conn:
+        deleted: int = conn.execute(
+            sa.text("DELETE FROM reviews WHERE user_id = :uid"), {"uid": uid}
         ).rowcount
-    if not deleted:
-        raise NotFound(f"review {review_id} does not exist")
+    return deleted
 
 
 NEWEST_FIRST = pagination.Keyset("created_at", "timestamptz", descending=True)
 
 
-def list_reviews(query: ReviewListQuery) -> ReviewPage:
-    """Newest first, keyset-paged on (created_at, id)."""
+def list_reviews(query: ReviewListQuery, writer: str | None = None) -> ReviewPage:
+    """Newest first, keyset-paged on (created_at, id); `writer`: only that account's."""
     filters = query.model_dump(
         include={"movie_id", "label", "author", "model_version"}, exclude_none=True
     )
+    if writer is not None:
+        filters["user_id"] = writer
     rows, next_cursor = pagination.fetch_page(
         pagination.Listing(
             columns=COLUMNS,

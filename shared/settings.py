@@ -63,6 +63,10 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=4 * 1_048_576, ge=1024)
     retry_after_seconds: int = Field(default=5, ge=1)
     cursor_secret: SecretStr = Field(default=SecretStr(DEV_CURSOR_SECRET), min_length=16)
+    # writes per signed-in account (a count per second, minute, hour or day, per instance);
+    # per API key none unless set: service clients import in bulk
+    api_write_rate_limit: RateLimit = "60/minute"
+    api_key_write_rate_limit: RateLimit | None = None
 
     # Storage and model.
     models_bucket: str = "models"

@@ -17,6 +17,9 @@ import requests
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 # Settings must validate at import time of any module; the per-test URL replaces this.
 os.environ.setdefault("DATABASE_URL", "postgresql://postgres@127.0.0.1:1/unset")
+# The functions that verify identities need a project to start (Need.IDENTITY); the `users`
+# and `production_tokens` fixtures switch it (and the emulator) per test.
+os.environ.setdefault("FIREBASE_PROJECT_ID", "demo-movie-reviews-test")
 
 from infra import migrate
 from infra.authemu import AuthEmulator

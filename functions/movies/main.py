@@ -7,13 +7,14 @@ import functions_framework
 
 import shared.movies
 from shared.http import Api, Reply
+from shared.identity import Permission
 from shared.schemas.movies import Movie, MovieCreate, MovieListQuery, MoviePage, MovieUpdate
 from shared.settings import Need, needs
 
 api = Api("movies", "Movies: create, list, read, update and delete.", prefix="/movies")
 
 
-@api.post("/movies", summary="Create a movie", status=201, auth=True)
+@api.post("/movies", summary="Create a movie", status=201, auth=Permission.MOVIES_WRITE)
 def create_movie(body: MovieCreate) -> Reply[Movie]:
     movie = shared.movies.create(body)
     return Reply(movie, 201, {"Location": f"/movies/{movie.id}"})
@@ -29,17 +30,21 @@ def get_movie(movie_id: int) -> Movie:
     return shared.movies.get(movie_id)
 
 
-@api.patch("/movies/<id:movie_id>", summary="Update some fields of a movie", auth=True)
+@api.patch(
+    "/movies/<id:movie_id>", summary="Update some fields of a movie", auth=Permission.MOVIES_WRITE
+)
 def update_movie(movie_id: int, body: MovieUpdate) -> Movie:
     return shared.movies.update(movie_id, body)
 
 
-@api.delete("/movies/<id:movie_id>", summary="Delete a movie and its reviews", auth=True)
+@api.delete(
+    "/movies/<id:movie_id>", summary="Delete a movie and its reviews", auth=Permission.MOVIES_WRITE
+)
 def delete_movie(movie_id: int) -> None:
     shared.movies.delete(movie_id)
 
 
 @functions_framework.http
-@needs(Need.DATABASE, Need.CURSOR_KEY)  # lists sign cursors
+@needs(Need.DATABASE, Need.CURSOR_KEY, Need.IDENTITY)  # lists sign cursors; writes verify users
 def movies(request: flask.Request) -> flask.Response:
     return api(request)

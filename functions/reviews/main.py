@@ -8,7 +8,8 @@ from cloudevents.http import CloudEvent
 
 import shared.previews
 import shared.reviews
-from shared.http import Api, Reply
+from shared.http import Api, Caller, Reply
+from shared.identity import Permission, Principal
 from shared.schemas.reviews import (
     Review,
     ReviewBatch,
@@ -38,12 +39,12 @@ WRITE_ERRORS = (404, 409, 503)
     "/reviews",
     summary="Create a review and score it",
     status=201,
-    auth=True,
+    auth=Permission.REVIEWS_WRITE_OWN,
     errors=WRITE_ERRORS,
     idempotent=True,
 )
-def create_review(body: ReviewCreate) -> Reply[Review]:
-    review = shared.reviews.create([body])[0]
+def create_review(body: ReviewCreate, principal: Principal) -> Reply[Review]:
+    review = shared.reviews.create([body], principal)[0]
     return Reply(review, 201, {"Location": f"/reviews/{review.id}"})
 
 
@@ -51,17 +52,27 @@ def create_review(body: ReviewCreate) -> Reply[Review]:
     "/reviews:batch",
     summary="Create up to 100 reviews, all or nothing",
     status=201,
-    auth=True,
+    auth=Permission.REVIEWS_BATCH,
     errors=WRITE_ERRORS,
     idempotent=True,
 )
-def create_reviews(body: ReviewBatch) -> Reply[ReviewList]:
-    return Reply(ReviewList(items=shared.reviews.create(body.items)), 201)
+def create_reviews(body: ReviewBatch, principal: Principal) -> Reply[ReviewList]:
+    return Reply(ReviewList(items=shared.reviews.create(body.items, principal, batch=True)), 201)
 
 
-@api.get("/reviews", summary="List reviews, newest first")
-def list_reviews(query: ReviewListQuery) -> ReviewPage:
-    return shared.reviews.list_reviews(query)
+@api.get("/reviews", summary="List reviews, newest first", errors=(401, 503))
+def list_reviews(query: ReviewListQuery, caller: Caller) -> ReviewPage:
+    writer = caller.account_uid(Permission.REVIEWS_WRITE_OWN) if query.mine else None
+    return shared.reviews.list_reviews(query, writer)
+
+
+@api.delete(
+    "/reviews/mine",
+    summary="Delete every review of the signed-in account (one transaction)",
+    auth=Permission.REVIEWS_WRITE_OWN,
+)
+def delete_my_reviews(principal: Principal) -> None:
+    shared.reviews.delete_all_of(principal.own_uid())
 
 
 @api.get("/reviews/<id:review_id>", summary="Get a review")
@@ -71,17 +82,21 @@ def get_review(review_id: int) -> Review:
 
 @api.patch(
     "/reviews/<id:review_id>",
-    summary="Edit a review (new content is rescored)",
-    auth=True,
+    summary="Edit a review (new content is rescored): its writer, or an API key",
+    auth=Permission.REVIEWS_WRITE_OWN,
     errors=(503,),
 )
-def update_review(review_id: int, body: ReviewUpdate) -> Review:
-    return shared.reviews.update(review_id, body)
+def update_review(review_id: int, body: ReviewUpdate, principal: Principal) -> Review:
+    return shared.reviews.update(review_id, body, principal)
 
 
-@api.delete("/reviews/<id:review_id>", summary="Delete a review", auth=True)
-def delete_review(review_id: int) -> None:
-    shared.reviews.delete(review_id)
+@api.delete(
+    "/reviews/<id:review_id>",
+    summary="Delete a review: its writer, an admin, or an API key",
+    auth=Permission.REVIEWS_WRITE_OWN,
+)
+def delete_review(review_id: int, principal: Principal) -> None:
+    shared.reviews.delete(review_id, principal)
 
 
 @api.post(
@@ -97,7 +112,7 @@ def preview_sentiment(body: SentimentRequest) -> SentimentList:
 @api.post(
     "/sentiment:batch",
     summary="Score up to 100 texts without storing them",
-    auth=True,
+    auth=Permission.SENTIMENT_BATCH,
     errors=(503,),
 )
 def score_texts(body: SentimentBatch) -> SentimentList:
@@ -109,7 +124,7 @@ def _out(scored: Scored) -> SentimentOut:
 
 
 @functions_framework.http
-@needs(Need.DATABASE, Need.CURSOR_KEY)  # lists sign cursors
+@needs(Need.DATABASE, Need.CURSOR_KEY, Need.IDENTITY)  # lists sign cursors; writes verify users
 def reviews(request: flask.Request) -> flask.Response:
     return api(request)
 

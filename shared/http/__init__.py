@@ -3,7 +3,8 @@
 - api.py: Api, one function's routes, and the path a request takes through them;
 - routes.py: Route, what a handler's signature declares (drives validation and the document);
 - parsing.py: path ids, the query string, a strict JSON body;
-- auth.py: who may call a route (the X-API-Key check) and how that is documented;
+- auth.py: who may call a route (its permission, the write rate limit) and how that is
+  documented; credentials.py: the caller (X-API-Key, a bearer token, or no one);
 - replies.py: Reply (a handler's result) and Rendered (what is sent);
 - idempotency.py: Idempotency-Key replays; cors.py: CORS; problems.py: errors as
   problem+json; openapi.py: the OpenAPI document; framework.py: the Flask glue.
@@ -14,7 +15,8 @@ Request lines and unexpected errors are logged as "shared.http" (monitoring filt
 from __future__ import annotations
 
 from shared.http.api import Api
+from shared.http.credentials import Caller
 from shared.http.parsing import parse_body, parse_json, read_body
 from shared.http.replies import Reply, to_json
 
-__all__ = ["Api", "Reply", "parse_body", "parse_json", "read_body", "to_json"]
+__all__ = ["Api", "Caller", "Reply", "parse_body", "parse_json", "read_body", "to_json"]

@@ -1,10 +1,11 @@
 """Api: one function's routes, and the path every request takes through them.
 
 A request: header limits (limits.py) -> CORS preflight or the matching route (404, 405 with
-Allow) -> authorize (auth.py) -> path ids, query and body, validated (parsing.py) -> the
-handler -> its result rendered (replies.py), once per Idempotency-Key on idempotent routes
-(idempotency.py) -> CORS headers -> one log line. Any ApiError on the way is rendered as
-problem+json (problems.py).
+Allow) -> authorize (auth.py: the caller, verified and allowed where the route requires a
+permission) -> path ids, query and body, validated (parsing.py) -> the handler (with its
+caller if it asks) -> its result rendered (replies.py), once per Idempotency-Key on
+idempotent routes (idempotency.py) -> CORS headers -> one log line. Any ApiError on the way
+is rendered as problem+json (problems.py).
 """
 
 from __future__ import annotations
@@ -116,8 +117,10 @@ class Api:
         if request.method == "OPTIONS":
             return cors.preflight(adapter, request.path)
         route, path_args = _match(adapter, request)
-        auth.authorize(route, request)
+        caller = auth.authorize(route, request)
         arguments = _arguments(route, path_args, request)
+        if route.caller is not None:
+            arguments[route.caller] = caller if route.caller == "caller" else caller.principal()
         key = idempotency.request_key(request) if route.idempotent else None
 
         def respond() -> Rendered:
@@ -125,7 +128,7 @@ class Api:
 
         if key is None:
             return to_flask(respond())
-        digest = idempotency.fingerprint(f"{route.method} {route.rule}", arguments)
+        digest = idempotency.fingerprint(f"{route.method} {route.rule}", arguments, caller)
         return to_flask(idempotency.once(key, digest, respond))
 
     def _openapi(self) -> dict[str, Any]:

@@ -1,50 +1,73 @@
-"""Who may call a route: today, a key from API_KEYS in the X-API-Key header.
+"""Who may call a route: the one place a route's `auth` requirement meets a request.
 
-The one place a route's `auth` requirement meets a request (api.py calls authorize() before
-anything of the request is read) and the one place it is described to clients (the security
-schemes and requirements openapi.py publishes). Another credential or a role to require
-belongs here, beside the API key.
+A route's `auth` is the Permission it requires (shared/identity/roles.py's table says which
+roles hold it), or None for a public route. api.py calls authorize() before anything of the
+request is read: a route with a permission gets its caller verified (credentials.py), the
+permission checked (401 without credentials, 403 without the permission) and the write
+counted against the caller's rate limit (429). It is also the one place this is described to
+clients: the security schemes and each operation's requirement openapi.py publishes.
 """
 
 from __future__ import annotations
 
-import hmac
 from typing import Any
 
 import flask
 
-from shared.errors import Forbidden, Unauthorized
+from shared.errors import TooManyRequests
+from shared.http.credentials import API_KEY_HEADER, Caller
 from shared.http.routes import Route
+from shared.identity.principal import Principal
+from shared.lazy import Lazy
+from shared.ratelimits import RateLimiter
 from shared.settings import get_settings
 
-API_KEY_HEADER = "X-API-Key"
 SECURITY_SCHEMES: dict[str, Any] = {
-    "apiKey": {"type": "apiKey", "in": "header", "name": API_KEY_HEADER}
+    "bearer": {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": "A Firebase ID token of a signed-in account (or the web console's "
+        "session cookie). Its role (custom claim `role`: admin; otherwise member) decides "
+        "what it may do. Not together with X-API-Key.",
+    },
+    "apiKey": {
+        "type": "apiKey",
+        "in": "header",
+        "name": API_KEY_HEADER,
+        "description": "A service client's key (imports, scripts): an admin's powers, and "
+        "editing any review. Not together with Authorization.",
+    },
 }
+# either credential, or none: reads are public (a credential there is not looked at)
+PUBLIC: list[dict[str, list[str]]] = [{}, {"bearer": []}, {"apiKey": []}]
+SIGNED: list[dict[str, list[str]]] = [{"bearer": []}, {"apiKey": []}]
+WRITES = "write"  # the rate limiter's kind for every route that requires a permission
+
+_limiter: Lazy[RateLimiter] = Lazy(RateLimiter)
 
 
-def authorize(route: Route, request: flask.Request) -> None:
-    """Raise unless the request may call the route: 401 without credentials, 403 with
-    credentials that are not valid."""
-    if route.auth:
-        require_api_key(request)
+def authorize(route: Route, request: flask.Request) -> Caller:
+    """The request's caller; for a route with a permission, verified, allowed and counted."""
+    caller = Caller(request.headers)
+    if route.auth is not None:
+        _count_write(caller.require(route.auth))
+    return caller
 
 
-def security(route: Route) -> list[dict[str, list[str]]] | None:
-    """The route's OpenAPI security requirement; None for a public route."""
-    return [{"apiKey": []}] if route.auth else None
+def security(route: Route) -> list[dict[str, list[str]]]:
+    """The route's OpenAPI security requirement: either credential, or also none."""
+    return PUBLIC if route.auth is None else SIGNED
 
 
-def require_api_key(request: flask.Request) -> None:
-    supplied = request.headers.get(API_KEY_HEADER)
-    if not supplied:
-        raise Unauthorized(
-            f"this operation needs an {API_KEY_HEADER} header",
-            headers={"WWW-Authenticate": "ApiKey"},
-        )
-    supplied_bytes = supplied.encode("utf-8", "surrogateescape")
-    matched = False
-    for key in get_settings().api_keys:  # compare against every key: timing leaks nothing
-        matched |= hmac.compare_digest(supplied_bytes, key.get_secret_value().encode())
-    if not matched:
-        raise Forbidden("the API key is not valid")
+def _count_write(principal: Principal) -> None:
+    settings = get_settings()
+    if principal.is_account:
+        rate: str | None = settings.api_write_rate_limit
+    else:
+        rate = settings.api_key_write_rate_limit
+    if rate is None:
+        return
+    wait = _limiter.get().hit(WRITES, principal.client, rate)
+    if wait is not None:
+        raise TooManyRequests(f"too many writes ({rate}); retry later", retry_after=wait)

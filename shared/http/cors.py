@@ -9,11 +9,14 @@ from werkzeug.routing.exceptions import RoutingException
 
 from shared.errors import NotFound
 from shared.http import idempotency
-from shared.http.auth import API_KEY_HEADER
+from shared.http.credentials import API_KEY_HEADER, AUTHORIZATION_HEADER
 from shared.settings import get_settings
 
-ALLOWED_HEADERS = f"Content-Type, {API_KEY_HEADER}, {idempotency.HEADER}, X-Cloud-Trace-Context"
-EXPOSED_HEADERS = "Retry-After, Location"
+ALLOWED_HEADERS = (
+    f"Content-Type, {AUTHORIZATION_HEADER}, {API_KEY_HEADER}, {idempotency.HEADER},"
+    " X-Cloud-Trace-Context"
+)
+EXPOSED_HEADERS = "Retry-After, Location, WWW-Authenticate"
 
 
 def preflight(adapter: MapAdapter, path: str) -> flask.Response:

@@ -21,6 +21,7 @@ from pydantic import BaseModel
 
 from shared import db
 from shared.errors import BadRequest, Conflict
+from shared.http.credentials import Caller
 from shared.http.replies import Rendered
 
 HEADER = "Idempotency-Key"
@@ -37,12 +38,17 @@ def request_key(request: flask.Request) -> str | None:
     return key
 
 
-def fingerprint(operation: str, arguments: Mapping[str, Any]) -> str:
-    """A digest of the operation and its validated arguments (key order and spacing ignored)."""
+def fingerprint(operation: str, arguments: Mapping[str, Any], caller: Caller) -> str:
+    """A digest of the operation, its validated arguments (key order and spacing ignored) and
+    who asks: a key is its caller's own, so another caller's request with it is a 409, never
+    a replay of someone else's response."""
     shape = {
         name: value.model_dump(mode="json") if isinstance(value, BaseModel) else value
         for name, value in arguments.items()
+        if name not in ("caller", "principal")
     }
+    principal = caller.principal()
+    shape["caller"] = principal.client if principal else "anonymous"
     canonical = json.dumps(shape, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(f"{operation}\n{canonical}".encode()).hexdigest()
 

@@ -20,18 +20,22 @@ from shared.http.routes import Route
 
 REF = "#/components/schemas/{model}"
 ERROR_TEXT = {
-    400: "Malformed request (bad JSON, duplicate keys, bad UTF-8, bad cursor, repeated parameter)",
-    401: "Missing X-API-Key",
-    403: "Invalid X-API-Key",
+    400: "Malformed request (bad JSON, duplicate keys, bad UTF-8, bad cursor, repeated "
+    "parameter, both X-API-Key and Authorization sent)",
+    401: "No credentials, or a token that is malformed, expired, revoked, of another project "
+    "or of a disabled account (WWW-Authenticate names the schemes)",
+    403: "The credentials do not allow this (an invalid X-API-Key, a role without the "
+    "permission, another account's review)",
     404: "Not found",
     409: "Conflict (an Idempotency-Key reused with another request)",
     413: "Body too large",
     415: "Body is not application/json",
     422: "Invalid fields",
-    429: "Too many requests at once; retry after Retry-After seconds",
+    429: "Too many requests (at once, or writes per account); retry after Retry-After seconds",
     503: "A dependency is unavailable; retry after Retry-After seconds",
 }
 RETRY_AFTER = {"Retry-After": {"schema": {"type": "integer", "minimum": 1}, "required": True}}
+CHALLENGE = {"WWW-Authenticate": {"schema": {"type": "string"}, "required": True}}
 _PARAM = re.compile(r"<(?:(\w+):)?(\w+)>")
 
 
@@ -82,9 +86,7 @@ def _operation(route: Route, refs: dict[type[BaseModel], Any]) -> dict[str, Any]
             "required": True,
             "content": {"application/json": {"schema": refs[route.body]}},
         }
-    security = auth.security(route)
-    if security is not None:
-        op["security"] = security
+    op["security"] = auth.security(route)
     for status in sorted(_error_statuses(route)):
         response: dict[str, Any] = {
             "description": ERROR_TEXT[status],
@@ -94,20 +96,22 @@ def _operation(route: Route, refs: dict[type[BaseModel], Any]) -> dict[str, Any]
         }
         if status in (429, 503):
             response["headers"] = RETRY_AFTER
+        if status == 401:
+            response["headers"] = CHALLENGE
         op["responses"][str(status)] = response
     return op
 
 
 def _error_statuses(route: Route) -> set[int]:
-    statuses = set(route.errors)
+    statuses = set(route.errors) | {400}  # both credentials at once, on every route
     if route.body is not None:
         statuses |= {400, 413, 415, 422}
     if route.query is not None:
         statuses |= {400, 422}
     if route.idempotent:
         statuses |= {400, 409}
-    if route.auth:
-        statuses |= {401, 403}
+    if route.auth is not None:  # refused, forbidden, over the write limit, Identity Platform down
+        statuses |= {401, 403, 429, 503}
     if route.path_params:
         statuses.add(404)
     return statuses

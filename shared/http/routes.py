@@ -2,7 +2,9 @@
 
 A handler declares what it takes in its signature and receives it validated: path
 parameters by name (`<id:movie_id>` in the rule, `movie_id: int` in the signature),
-`body: SomeModel` (a strict JSON body) and `query: SomeModel` (the query string). What it
+`body: SomeModel` (a strict JSON body), `query: SomeModel` (the query string), and who is
+calling: `principal: Principal` (on a route with `auth`: the verified, allowed caller) or
+`caller: Caller` (on a public route that needs an identity only sometimes). What it
 returns is its success response: a model, `Reply[Model]` for another status or headers, or
 None for 204. The same declaration drives validation (api.py) and the document (openapi.py).
 """
@@ -19,7 +21,10 @@ from typing import Any, Required, TypedDict, Unpack
 
 from pydantic import BaseModel
 
+from shared.http.credentials import Caller
 from shared.http.replies import Reply
+from shared.identity.principal import Principal
+from shared.identity.roles import Permission
 
 _PATH_PARAM = re.compile(r"<(?:\w+:)?(\w+)>")
 
@@ -37,7 +42,8 @@ class Route:
     body: type[BaseModel] | None = None
     query: type[BaseModel] | None = None
     response: Any = None  # the success body's type; None: no content
-    auth: bool = False  # the caller must authenticate (auth.py says how)
+    auth: Permission | None = None  # what the caller must be allowed (auth.py); None: public
+    caller: str | None = None  # the handler's parameter for who calls: "caller", "principal"
     errors: tuple[int, ...] = ()  # statuses the handler itself may answer with
     idempotent: bool = False  # an Idempotency-Key replays the first response
     description: str = ""
@@ -48,7 +54,7 @@ class RouteOptions(TypedDict, total=False):
 
     summary: Required[str]
     status: int  # the success status; 200 by default, 204 for a handler returning None
-    auth: bool
+    auth: Permission
     errors: tuple[int, ...]
     idempotent: bool
     description: str
@@ -62,12 +68,15 @@ def describe(
     in_rule = set(_PATH_PARAM.findall(rule))
     path_params: list[str] = []
     body = query = None
+    caller: str | None = None
     for name in inspect.signature(handler).parameters:
         kind = hints.get(name)
         if name in in_rule and kind is int:
             path_params.append(name)
         elif name in ("body", "query") and isinstance(kind, type) and issubclass(kind, BaseModel):
             body, query = (kind, query) if name == "body" else (body, kind)
+        elif (name, kind) in (("caller", Caller), ("principal", Principal)):
+            caller = name
         else:
             raise TypeError(f"{handler.__name__}: cannot supply parameter {name!r} ({kind})")
     if set(path_params) != in_rule:
@@ -83,8 +92,12 @@ def describe(
         body=body,
         query=query,
         response=response,
+        caller=caller,
     )
-    return replace(declared, **options)
+    route = replace(declared, **options)
+    if caller == "principal" and route.auth is None:
+        raise TypeError(f"{handler.__name__}: a principal only exists on a route with auth")
+    return route
 
 
 def _response_type(returned: Any) -> Any:

@@ -2,6 +2,7 @@
 
 Modules, one job each (none imports firebase_admin before it is first needed):
 `roles` (who may do what: the permission table), `claims` (the Identity a token names),
+`principal` (who performs an API request: an account or a service client),
 `app` (the lazy firebase-admin App for FIREBASE_PROJECT_ID), `verify` (ID tokens and session
 cookies -> Identity; failures -> 401/503), `failures` (firebase-admin's errors in ours),
 `sessions` (session cookies, revocation), `accounts` (operator operations: roles, lookups,
@@ -16,6 +17,7 @@ Auth emulator switch refused on Cloud Run, in jobs and outside `demo-` projects)
 from __future__ import annotations
 
 from shared.identity.claims import Identity
+from shared.identity.principal import Principal
 from shared.identity.roles import (
     ADMIN,
     MEMBER,
@@ -29,6 +31,7 @@ from shared.identity.roles import (
 from shared.identity.sessions import create_session_cookie, revoke_sessions
 from shared.identity.verify import (
     identity_from_authorization,
+    verify_bearer,
     verify_id_token,
     verify_session_cookie,
 )
@@ -39,6 +42,7 @@ __all__ = [
     "SERVICE",
     "Identity",
     "Permission",
+    "Principal",
     "Role",
     "allows",
     "create_session_cookie",
@@ -46,6 +50,7 @@ __all__ = [
     "may_delete_review",
     "may_edit_review",
     "revoke_sessions",
+    "verify_bearer",
     "verify_id_token",
     "verify_session_cookie",
 ]

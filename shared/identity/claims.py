@@ -38,6 +38,15 @@ class Identity:
         )
 
     @property
+    def public_name(self) -> str | None:
+        """The name others see (a review's author): the display name, else the email's local
+        part; None if the account has neither."""
+        if self.display_name:
+            return self.display_name
+        local = (self.email or "").split("@", 1)[0]
+        return local or None
+
+    @property
     def is_admin(self) -> bool:
         return self.role == "admin"
 

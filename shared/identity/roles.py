@@ -27,6 +27,8 @@ class Permission(StrEnum):
     REVIEWS_WRITE_OWN = "reviews.write_own"  # write reviews; edit and delete one's own
     REVIEWS_DELETE_ANY = "reviews.delete_any"  # moderation
     REVIEWS_EDIT_ANY = "reviews.edit_any"  # service clients correct imported reviews
+    REVIEWS_BATCH = "reviews.batch"  # up to 100 reviews in one request (imports)
+    SENTIMENT_BATCH = "sentiment.batch"  # score up to 100 texts at once (CPU: not for all)
     ROLES_MANAGE = "roles.manage"  # grant and revoke admin
 
 
@@ -36,6 +38,8 @@ _ADMIN = frozenset(
         Permission.UPLOADS_WRITE,
         Permission.REVIEWS_WRITE_OWN,
         Permission.REVIEWS_DELETE_ANY,
+        Permission.REVIEWS_BATCH,
+        Permission.SENTIMENT_BATCH,
         Permission.ROLES_MANAGE,
     }
 )

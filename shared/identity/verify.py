@@ -1,11 +1,19 @@
 """Verify an ID token (API calls) or a session cookie (the console) into an Identity.
 
+The API takes either as `Authorization: Bearer <token>` (the console acts with its user's
+session cookie): the token's unverified issuer says which it claims to be, and the matching
+firebase-admin call then verifies it in full, so claiming the other kind gains nothing.
+
 `check_revoked=True` also looks the account up (one Identity Platform call): a revoked or
 disabled account is refused at once rather than when its token expires (at most an hour;
 for a session cookie, its whole lifetime). Writes and admin pages ask for it.
 """
 
 from __future__ import annotations
+
+import base64
+import binascii
+import json
 
 from shared.errors import Unauthorized
 from shared.identity.app import get_app
@@ -19,6 +27,7 @@ BEARER = "bearer "
 # Firebase's own "anonymous" accounts (if the project ever enabled them) are no identity here:
 # anonymous visitors only read, and a member must be someone who signed up.
 ANONYMOUS_PROVIDER = "anonymous"
+SESSION_COOKIE_ISSUER = "https://session.firebase.google.com/"
 
 
 def verify_id_token(token: str, *, check_revoked: bool = False) -> Identity:
@@ -46,12 +55,35 @@ def identity_from_authorization(
     header: str | None, *, check_revoked: bool = False
 ) -> Identity | None:
     """The caller of an `Authorization` header: None (anonymous) when there is none,
-    the Identity of `Bearer <ID token>`, Unauthorized for any other form."""
+    the Identity of `Bearer <ID token or session cookie>`, Unauthorized for any other form."""
     if header is None:
         return None
     if header[: len(BEARER)].lower() != BEARER:
         raise Unauthorized("the Authorization header must be 'Bearer <Firebase ID token>'")
-    return verify_id_token(header[len(BEARER) :].strip(), check_revoked=check_revoked)
+    return verify_bearer(header[len(BEARER) :].strip(), check_revoked=check_revoked)
+
+
+def verify_bearer(token: str, *, check_revoked: bool = False) -> Identity:
+    """The Identity of a bearer token: a session cookie if its issuer says so, else an ID
+    token; errors as verify_id_token."""
+    _check_shape(token, "token")
+    if _unverified_issuer(token).startswith(SESSION_COOKIE_ISSUER):
+        return verify_session_cookie(token, check_revoked=check_revoked)
+    return verify_id_token(token, check_revoked=check_revoked)
+
+
+def _unverified_issuer(token: str) -> str:
+    """The `iss` claim as the token states it ("" if it has none it can state)."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return ""
+    try:
+        payload = base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4))
+        claims = json.loads(payload)
+    except (binascii.Error, ValueError, RecursionError):  # not JSON, or absurdly nested
+        return ""
+    issuer = claims.get("iss") if isinstance(claims, dict) else None
+    return issuer if isinstance(issuer, str) else ""
 
 
 def _check_shape(token: object, what: str) -> None:

@@ -104,10 +104,11 @@ def _drop_default(schema: dict[str, Any]) -> None:
     schema.pop("default", None)
 
 
-def unset() -> Any:
-    """The default of a field a partial update may leave out but never sets to null: absent
-    means "keep it", and the document shows no null default that the type would refuse."""
-    return Field(default=None, json_schema_extra=_drop_default)
+def unset(description: str | None = None) -> Any:
+    """The default of a field a request may leave out but never sets to null (in a partial
+    update, absent means "keep it"): the document shows no null default that the type would
+    refuse."""
+    return Field(default=None, description=description, json_schema_extra=_drop_default)
 
 
 Strip = AfterValidator(_strip)  # after the checks above: what is stored has no outer spaces

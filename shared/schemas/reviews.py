@@ -21,7 +21,8 @@ from shared.schemas.common import (
 )
 
 MovieId = Annotated[int, Field(ge=1, le=2**63 - 1), BeforeValidator(json_integer)]
-Author = Annotated[str, single_line(50), Strip]
+AUTHOR_MAX = 50
+Author = Annotated[str, single_line(AUTHOR_MAX), Strip]
 Content = Annotated[str, multi_line(2000), Strip]
 ExternalId = Annotated[str, single_line(200), Strip]
 Label = Literal["positive", "neutral", "negative"]
@@ -30,9 +31,17 @@ ModelVersion = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-
 MAX_BATCH = 100
 
 
+# who may send `author` depends on the credential, which no schema can say per request
+AUTHOR_RULE = (
+    "with X-API-Key: required; with a signed-in user's token: must be absent (the author is "
+    "the account's display name)"
+)
+AUTHOR_CHANGE = "only with X-API-Key (an account's reviews carry its display name)"
+
+
 class ReviewCreate(RequestModel):
     movie_id: MovieId
-    author: Author
+    author: Author = unset(AUTHOR_RULE)
     content: Content
 
 
@@ -46,7 +55,7 @@ class ReviewUpdate(RequestModel):
     Author and content can change but not be cleared: each is absent or a text.
     """
 
-    author: Author = unset()
+    author: Author = unset(AUTHOR_CHANGE)
     content: Content = unset()
 
 
@@ -81,6 +90,11 @@ class Review(ResponseModel):
     author: str
     content: str
     sentiment: SentimentOut
+    user_id: str | None = Field(
+        default=None,
+        description="the writer's account (uid); null for reviews written with an API key "
+        "or uploaded",
+    )
     external_id: str | None = None
     created_at: datetime
     updated_at: datetime
@@ -103,6 +117,11 @@ class ReviewListQuery(RequestModel):
         default=None,
         description="only reviews scored by this model version (during a rollout: the old "
         "version's reviews still waiting for the rescoring job)",
+    )
+    mine: bool = Field(
+        default=False,
+        description="only the signed-in caller's own reviews (needs a user's token: 401 "
+        "without one, 400 with an API key)",
     )
     limit: Limit = 20
     cursor: Cursor | None = None

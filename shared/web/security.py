@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import threading
-import time
-
 import flask
-from limits import RateLimitItem, parse
-from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
+
+from shared.ratelimits import RateLimiter
+
+__all__ = ["RateLimiter", "apply_headers", "client_ip"]  # RateLimiter lives in shared.ratelimits
 
 # No inline script or style anywhere; charts are SVG attributes, htmx is configured by a meta
 # tag. Posters are the only third-party content: images from any http(s) origin.
@@ -55,32 +53,3 @@ def client_ip(request: flask.Request, trusted_hops: int) -> str:
         if len(chain) >= trusted_hops:
             return chain[-trusted_hops]
     return request.remote_addr or "unknown"
-
-
-class RateLimiter:
-    """A moving-window limit per (client, kind) in this instance's memory.
-
-    Each instance keeps its own window, so with N instances a client may get up to N times
-    the limit; Cloud Armor's per-IP rule at the load balancer is the global cap
-    (docs/deploy.md). Here it protects a single instance and answers a friendly 429.
-    """
-
-    def __init__(self) -> None:
-        self._storage = MemoryStorage()
-        self._limiter = MovingWindowRateLimiter(self._storage)
-        self._items: dict[str, RateLimitItem] = {}
-        self._lock = threading.Lock()
-
-    def _item(self, rate: str) -> RateLimitItem:
-        with self._lock:
-            if rate not in self._items:
-                self._items[rate] = parse(rate)
-            return self._items[rate]
-
-    def hit(self, kind: str, client: str, rate: str) -> int | None:
-        """Count one request; None if allowed, else the seconds until the next one is."""
-        item = self._item(rate)
-        if self._limiter.hit(item, kind, client):
-            return None
-        reset_at, _remaining = self._limiter.get_window_stats(item, kind, client)
-        return max(1, int(reset_at - time.time()) + 1)

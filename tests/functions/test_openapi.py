@@ -41,10 +41,32 @@ def test_idempotency_key_and_cost_rules_are_published() -> None:
     assert header["in"] == "header" and header["schema"]["pattern"]
     assert "Location" in create["responses"]["201"]["headers"]
     preview = _operation("reviews", "/sentiment", "post")
-    assert "security" not in preview and "429" in preview["responses"]
+    assert "429" in preview["responses"]
     assert "Retry-After" in preview["responses"]["429"]["headers"]
-    batch = _operation("reviews", "/sentiment:batch", "post")
-    assert batch["security"] == [{"apiKey": []}]
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_every_operation_takes_either_credential(name: str) -> None:
+    """Both schemes on every operation: a public one also takes none; one that needs a
+    permission documents 401 (with its challenge), 403 and the write limit's 429."""
+    doc = function_client(name).get("/openapi.json").get_json()
+    assert set(doc["components"]["securitySchemes"]) == {"bearer", "apiKey"}
+    assert doc["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+    for path, operations in doc["paths"].items():
+        for method, op in operations.items():
+            where = f"{method.upper()} {path}"
+            assert {"bearer": []} in op["security"] and {"apiKey": []} in op["security"], where
+            assert "400" in op["responses"], where  # both credentials at once
+            if {} in op["security"]:
+                continue
+            assert method != "get", where  # reads are public
+            assert {"401", "403", "429"} <= set(op["responses"]), where
+            assert "WWW-Authenticate" in op["responses"]["401"]["headers"], where
+    if name == "reviews":
+        assert {} in _operation("reviews", "/sentiment", "post")["security"]
+        assert {} not in _operation("reviews", "/sentiment:batch", "post")["security"]
+        mine = _operation("reviews", "/reviews", "get")
+        assert {"401", "503"} <= set(mine["responses"])  # ?mine=true needs an account
 
 
 def test_path_ids_and_query_bounds_are_published() -> None:

@@ -44,5 +44,6 @@ if __name__ == "__main__":  # regenerate the golden files
     import os
 
     os.environ.setdefault("DATABASE_URL", "postgresql://postgres@127.0.0.1:1/unset")
+    os.environ.setdefault("FIREBASE_PROJECT_ID", "demo-movie-reviews-test")
     for function in FUNCTIONS:
         (GOLDEN / f"{function}.json").write_bytes(_served(function))

@@ -26,6 +26,8 @@ PASSWORD = "test-password-1"
 class TestUser:
     """An account and the tokens of its sign-in through the REST client."""
 
+    __test__ = False  # not a test class, whatever its name says
+
     uid: str
     email: str
     password: str

@@ -19,7 +19,8 @@ from shared.identity.roles import (
 )
 
 # The rule in words, checked against the table: admin = movies, uploads, any
-# review's deletion, roles; member = own reviews; the API key = admin's powers (and edits).
+# review's deletion, batches (reviews, sentiment), roles; member = own reviews; the API key =
+# admin's powers (and edits).
 EXPECTED: dict[Role | None, set[Permission]] = {
     None: set(),
     MEMBER: {Permission.REVIEWS_WRITE_OWN},
@@ -28,6 +29,8 @@ EXPECTED: dict[Role | None, set[Permission]] = {
         Permission.UPLOADS_WRITE,
         Permission.REVIEWS_WRITE_OWN,
         Permission.REVIEWS_DELETE_ANY,
+        Permission.REVIEWS_BATCH,
+        Permission.SENTIMENT_BATCH,
         Permission.ROLES_MANAGE,
     },
     SERVICE: set(Permission),

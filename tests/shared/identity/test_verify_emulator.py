@@ -143,7 +143,7 @@ def test_no_session_from_a_bad_token(users: Accounts) -> None:
 
 @pytest.mark.parametrize(
     ("header", "outcome"),
-    [(None, None), ("Basic dXNlcjpwdw==", "Bearer"), ("Bearer ", "no ID token"),
+    [(None, None), ("Basic dXNlcjpwdw==", "Bearer"), ("Bearer ", "no token"),
      ("Bearer not-a-jwt", "not valid")],
 )  # fmt: skip
 def test_authorization_header(users: Accounts, header: str | None, outcome: str | None) -> None:
@@ -158,4 +158,12 @@ def test_authorization_header(users: Accounts, header: str | None, outcome: str 
 def test_authorization_bearer_any_case(users: Accounts, scheme: str) -> None:
     member = users.member()
     seen = identity.identity_from_authorization(f"{scheme} {member.id_token}")
+    assert seen is not None and seen.uid == member.uid
+
+
+def test_a_session_cookie_is_a_bearer_token_too(users: Accounts) -> None:
+    """The console acts for its user with the session cookie: told apart by its issuer."""
+    member = users.member()
+    cookie = identity.create_session_cookie(member.id_token)
+    seen = identity.identity_from_authorization(f"Bearer {cookie}", check_revoked=True)
     assert seen is not None and seen.uid == member.uid

@@ -144,6 +144,21 @@ def test_session_cookies_have_their_own_issuer(production_tokens: ProductionToke
         identity.verify_id_token(cookie)
 
 
+def test_a_bearer_token_is_verified_as_the_kind_it_claims(
+    production_tokens: ProductionTokens,
+) -> None:
+    """verify_bearer reads the issuer unverified only to choose the check: a token that
+    claims to be a session cookie must pass the session cookie's check in full."""
+    uid = _account(production_tokens)
+    for token in (production_tokens.id_token(uid), production_tokens.session_cookie(uid)):
+        assert identity.verify_bearer(token, check_revoked=True).uid == uid
+    impostor = SigningKey.generate(production_tokens.key.key_id)
+    forged = impostor.sign(production_tokens.claims(uid, SESSION_ISSUER))
+    for refused in (forged, unsigned_token(production_tokens.claims(uid, SESSION_ISSUER))):
+        with pytest.raises(Unauthorized, match="not valid"):
+            identity.verify_bearer(refused)
+
+
 def test_certificates_are_fetched_once(production_tokens: ProductionTokens) -> None:
     for uid in ("u1", "u2", "u3"):
         identity.verify_id_token(production_tokens.id_token(uid))
