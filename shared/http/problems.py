@@ -41,7 +41,7 @@ def _explained(item: Any) -> tuple[str, str]:
     if item["type"] != "string_pattern_mismatch" or pattern not in PATTERN_WORDS:
         return item["type"], item["msg"]
     value = item.get("input")
-    if pattern != HTTP_URL and isinstance(value, str) and not value.strip():
+    if pattern != HTTP_URL and isinstance(value, str) and not value.strip().strip("\ufeff"):
         return "string_too_short", "must contain visible text, not only spaces"
     return "value_error", PATTERN_WORDS[pattern]
 

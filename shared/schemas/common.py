@@ -31,8 +31,12 @@ from pydantic import (
 
 _SINGLE_LINE_BAD = "\\x00-\\x1f\\x7f"  # controls, line breaks included
 _MULTI_LINE_BAD = "\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f"  # tab, LF and CR allowed
-SINGLE_LINE = f"^[^{_SINGLE_LINE_BAD}]*[^\\s{_SINGLE_LINE_BAD}][^{_SINGLE_LINE_BAD}]*$"
-MULTI_LINE = f"^[^{_MULTI_LINE_BAD}]*[^\\s{_SINGLE_LINE_BAD}][^{_MULTI_LINE_BAD}]*$"
+# a visible character: not whitespace, not a control. `\\s` differs between JSON Schema's
+# (ECMAScript) regexes and ours (Python, Rust) in two characters: NEL (U+0085) is space only
+# to ours, BOM (U+FEFF) only to ECMAScript; naming both keeps the published rule ours
+_INVISIBLE = f"\\s{_SINGLE_LINE_BAD}\\x85\\ufeff"
+SINGLE_LINE = f"^[^{_SINGLE_LINE_BAD}]*[^{_INVISIBLE}][^{_SINGLE_LINE_BAD}]*$"
+MULTI_LINE = f"^[^{_MULTI_LINE_BAD}]*[^{_INVISIBLE}][^{_MULTI_LINE_BAD}]*$"
 # absolute http(s) URL: a host of letters, digits, dots and hyphens, an optional port, then
 # anything printable (a host in another script is sent in its punycode form)
 HTTP_URL = "^https?://[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,5})?(?:[/?#][!-~]*)?$"
