@@ -517,6 +517,27 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
 }
 
 
+def _with_optional_defaults(type_expression: Node | None, value: Any) -> Any:
+    """`value` as Terraform converts it to an `object({...})` type: an attribute left out
+    gets its `optional(type, default)` default (null without one). Other types, and nested
+    objects, are left as they are."""
+    if type_expression is None or not isinstance(value, dict):
+        return value
+    call = _trees(type_expression)[0]
+    if call.data != "function_call" or _name(_trees(call)[0]) != "object":
+        return value
+    (fields,) = _trees(_trees(call)[1])
+    completed = dict(value)
+    for element in _trees(_trees(fields)[0]):
+        key = _name(_trees(_trees(_trees(element)[0])[0])[0])
+        declared = _trees(_trees(element)[1])[0]
+        optional = declared.data == "function_call" and _name(_trees(declared)[0]) == "optional"
+        if optional and key not in completed:
+            arguments = _trees(_trees(declared)[1])
+            completed[key] = Scope({}).evaluate(arguments[1]) if len(arguments) > 1 else None
+    return completed
+
+
 # --- modules -------------------------------------------------------------------------------
 
 
@@ -564,11 +585,18 @@ class Module:
             declared.attributes["nullable"]
         )
         if name in self._inputs and (self._inputs[name] is not None or nullable):
-            return self._inputs[name]  # null for a nullable = false variable is its default
+            given = self._inputs[name]  # null for a nullable = false variable is its default
+            return _with_optional_defaults(declared.attributes.get("type"), given)
         default = declared.attributes.get("default")
         if default is None:
             raise Unsupported(f"{self.directory.name}: variable {name} has no value")
-        return self._once("var", name, lambda: Scope({}).evaluate(default))
+        return self._once(
+            "var",
+            name,
+            lambda: _with_optional_defaults(
+                declared.attributes.get("type"), Scope({}).evaluate(default)
+            ),
+        )
 
     def local(self, name: str) -> Any:
         for block in self.body.of_type("locals"):

@@ -21,6 +21,7 @@ module "system" {
   domain                      = var.domain
   alert_emails                = var.alert_emails
   alert_notification_channels = var.alert_notification_channels
+  identity                    = var.identity
   db_tier                     = var.db_tier
   db_availability_type        = var.db_availability_type
   db_backup_retained_count    = var.db_backup_retained_count

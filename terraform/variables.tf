@@ -102,6 +102,12 @@ variable "db_backup_retained_count" {
   default = null
 }
 
+# Accounts: authorized domains, sign-up quota, Google sign-in, write limit.
+variable "identity" {
+  type    = any
+  default = null
+}
+
 # Sizing maps: typed (and validated) by the module.
 variable "functions" {
   type    = any

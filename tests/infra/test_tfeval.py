@@ -122,3 +122,36 @@ def test_a_computed_value_can_be_replaced(tmp_path: Path) -> None:
     (tmp_path / "main.tf").write_text(MODULE)
     local = Computed().replacing({("google_service_account", "email"): lambda r: "local@x"})
     assert Module(tmp_path, {}, local, tmp_path).local("users")["web"] == "local@x"
+
+
+OPTIONAL = """
+variable "identity" {
+  type = object({
+    domains = optional(list(string), [])
+    limit   = optional(string, "60/minute")
+    client  = optional(string)
+    name    = string
+  })
+  nullable = false
+  default  = { name = "x" }
+}
+"""
+
+
+@pytest.mark.parametrize(
+    ("given", "value"),
+    [
+        ({}, {"name": "x", "domains": [], "limit": "60/minute", "client": None}),
+        ({"identity": None}, {"name": "x", "domains": [], "limit": "60/minute", "client": None}),
+        (
+            {"identity": {"name": "y", "limit": "5/second"}},
+            {"name": "y", "domains": [], "limit": "5/second", "client": None},
+        ),
+    ],
+)
+def test_optional_attributes_get_their_defaults(
+    tmp_path: Path, given: dict[str, Any], value: dict[str, Any]
+) -> None:
+    """As Terraform converts a value to an object type: optional(type, default) fills in."""
+    (tmp_path / "variables.tf").write_text(OPTIONAL)
+    assert Module(tmp_path, given, Computed(), tmp_path).variable("identity") == value

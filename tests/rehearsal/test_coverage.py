@@ -41,6 +41,7 @@ COVERED = {
         "test_jobs.test_operator_rollout_runs_the_rescore_job_and_prints_its_summary"
     ),
     "operator verify": ("test_jobs.test_operator_aggregates_verify_finds_no_drift"),
+    "operator users": ("test_accounts.test_operator_makes_the_first_admin"),
 }
 # variables the cloud sets that a runtime reads rather than our settings
 READ_BY_THE_RUNTIME = {"THREADS": "functions-framework: gunicorn threads per instance"}

@@ -14,6 +14,9 @@ touches the connector or the Admin API is not changed at all.
   user (a role of the same name exists locally, with the grants migrate gave it).
 - Cloud Run Admin API (google-cloud-run): clients talk REST to the local fake
   (tests/support/fake_run_api.py) with anonymous credentials.
+- Identity Toolkit API (firebase-admin's account calls: lookups, claims, revocation), where
+  edge.json names one: the Auth emulator's, reached as the cloud's would be (Application
+  Default Credentials, an OAuth token, a real project id; no emulator switch).
 
 Cloud Storage needs nothing here: the processes get STORAGE_EMULATOR_HOST.
 """
@@ -101,9 +104,17 @@ def fake_run_api(module: ModuleType) -> None:
     redirected(module.ExecutionsClient)
 
 
+def redirect_identity_toolkit(module: ModuleType) -> None:
+    """Send firebase_admin's user management to the Identity Toolkit API edge.json names."""
+    toolkit = _config().get("identity_toolkit")
+    if toolkit:
+        module.UserManager.ID_TOOLKIT_URL = toolkit
+
+
 PATCHES: dict[str, Callable[[ModuleType], None]] = {
     "google.cloud.sql.connector": fake_connector,
     "google.cloud.run_v2": fake_run_api,
+    "firebase_admin._user_mgt": redirect_identity_toolkit,
 }
 
 

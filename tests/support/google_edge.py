@@ -166,8 +166,7 @@ def use_production(
     endpoints are redirected to the stand-ins."""
     from firebase_admin import _token_gen, _user_mgt
 
-    credentials = tmp_path / "service-account.json"
-    credentials.write_text(json.dumps(_service_account(edge)))
+    credentials = write_service_account(edge, tmp_path / "service-account.json")
     monkeypatch.delenv("FIREBASE_AUTH_EMULATOR_HOST", raising=False)
     monkeypatch.delenv("CLOUD_RUN_JOB", raising=False)
     monkeypatch.setenv("K_SERVICE", "reviews")
@@ -179,15 +178,18 @@ def use_production(
     monkeypatch.setattr(_user_mgt.UserManager, "ID_TOOLKIT_URL", toolkit_url)
 
 
-def _service_account(edge: GoogleEdge) -> dict[str, str]:
-    """A service-account key file whose token endpoint is the stand-in."""
+def write_service_account(edge: GoogleEdge, path: Path, project: str = PRODUCTION_PROJECT) -> Path:
+    """A service-account key file (GOOGLE_APPLICATION_CREDENTIALS) whose token endpoint is
+    the stand-in."""
     key = SigningKey.generate("service-account")
-    return {
+    account = {
         "type": "service_account",
-        "project_id": PRODUCTION_PROJECT,
+        "project_id": project,
         "private_key_id": key.key_id,
         "private_key": key.private_pem.decode(),
-        "client_email": f"reviews@{PRODUCTION_PROJECT}.iam.gserviceaccount.com",
+        "client_email": f"reviews@{project}.iam.gserviceaccount.com",
         "client_id": "1",
         "token_uri": edge.token_uri,
     }
+    path.write_text(json.dumps(account))
+    return path

@@ -97,3 +97,18 @@ def test_a_plan_only_build_takes_no_state_lock(build: dict[str, Any]) -> None:
     plan = scripts(build)["tf-plan"]
     assert 'if [ "$$(cat /workspace/apply)" != yes ]; then lock=-lock=false; fi' in plan
     assert '"$$lock"' in plan
+
+
+def test_the_test_step_has_the_node_the_auth_emulator_needs(build: dict[str, Any]) -> None:
+    """firebase-tools needs Node >= 20; the Python image has none (Debian's 18 is too old)."""
+    steps = {step["id"]: step for step in build["steps"]}
+    node = steps["node"]
+    major = re.match(r"node:(\d+)\.\d+\.\d+-bookworm", node["name"])
+    assert major and int(major.group(1)) >= 20, node["name"]
+    assert steps["test"]["name"].endswith("-bookworm")  # the same Debian: the same glibc
+    assert "node" in steps["test"]["waitFor"]
+    volume = {"name": "node", "path": "/opt/node"}
+    assert volume in node["volumes"] and volume in steps["test"]["volumes"]
+    assert "/opt/node" in scripts(build)["node"]
+    test = scripts(build)["test"]
+    assert test.index('PATH="/opt/node/bin:') < test.index("make test")

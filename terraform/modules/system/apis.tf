@@ -8,6 +8,7 @@ locals {
       "cloudfunctions.googleapis.com",
       "eventarc.googleapis.com",
       "iam.googleapis.com",
+      "identitytoolkit.googleapis.com", # Identity Platform: accounts and sign-in (identity.tf)
       "logging.googleapis.com",
       "monitoring.googleapis.com", # alert policies, uptime checks, dashboard (monitoring.tf)
       "pubsub.googleapis.com",     # transport of the Eventarc storage trigger

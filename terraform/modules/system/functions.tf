@@ -15,6 +15,12 @@ locals {
         # 4 x cores); match the request concurrency Cloud Run sends.
         THREADS = tostring(var.functions[k].concurrency)
       },
+      # the functions that check writes verify users (Need.IDENTITY): whose
+      # accounts, and how many writes each may make (identity.tf)
+      spec.checks_writes ? {
+        FIREBASE_PROJECT_ID  = var.project_id
+        API_WRITE_RATE_LIMIT = var.identity.write_rate_limit
+      } : {},
       spec.uses_model ? {
         MODELS_BUCKET  = google_storage_bucket.models.name
         UPLOADS_BUCKET = google_storage_bucket.uploads.name
@@ -36,7 +42,7 @@ locals {
 }
 
 resource "google_cloudfunctions2_function" "this" {
-  # checkov:skip=CKV_GCP_124:HTTP functions are a public API (reads anonymous, writes need an API key); the event function is internal-only. With enable_load_balancer ingress is limited to the LB.
+  # checkov:skip=CKV_GCP_124:HTTP functions are a public API (reads anonymous, writes need a signed-in user's token or an API key); the event function is internal-only. With enable_load_balancer ingress is limited to the LB.
   for_each = local.function_specs
 
   project     = var.project_id
@@ -125,13 +131,13 @@ resource "google_cloudfunctions2_function" "this" {
 }
 
 # Public invocation of the HTTP functions only: reads are anonymous and the
-# write endpoints check X-API-Key in app code. Never the event function.
+# write endpoints check the caller's token or X-API-Key in app code. Never the event function.
 # Organisations with Domain Restricted Sharing (enforced by default since
 # 2024) refuse allUsers bindings: set public_invoker = false there (callers
 # then need run.invoker, see invoker_members) or get an org-policy exception
 # for the project (docs/deploy.md, "Public access").
 resource "google_cloud_run_v2_service_iam_member" "public_invoker" {
-  # checkov:skip=CKV_GCP_102:Public HTTP API by design; writes are authenticated with API keys in the application, and the event function is excluded.
+  # checkov:skip=CKV_GCP_102:Public HTTP API by design; writes are authenticated (users' ID tokens or API keys) in the application, and the event function is excluded.
   for_each = var.public_invoker ? local.public_functions : {}
 
   project  = var.project_id

@@ -13,7 +13,7 @@ locals {
       entry_point   = "movies"
       sa_suffix     = "fn-movies"
       public        = true  # reads are anonymous; writes checked in app code
-      checks_writes = true  # needs API_KEYS from Secret Manager
+      checks_writes = true  # verifies users' tokens and API_KEYS (Secret Manager)
       uses_model    = false # must not import onnxruntime; no model env
       event         = false
     }

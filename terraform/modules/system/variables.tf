@@ -399,6 +399,33 @@ variable "domain" {
   default     = ""
 }
 
+variable "identity" {
+  description = "Accounts (identity.tf): authorized_domains beyond domain (e.g. the console's run.app host without the load balancer); a temporary sign_up_quota (sign-ups per client address and hour, 1..1000; 0: Identity Platform's 100) from sign_up_quota_start (RFC 3339) for sign_up_quota_hours; google_client_id of the OAuth client for Google sign-in (\"\": off; its secret lives in Secret Manager, docs/deploy.md); write_rate_limit, the API's writes per account and instance."
+  type = object({
+    authorized_domains  = optional(list(string), [])
+    sign_up_quota       = optional(number, 0)
+    sign_up_quota_start = optional(string, "")
+    sign_up_quota_hours = optional(number, 0)
+    google_client_id    = optional(string, "")
+    write_rate_limit    = optional(string, "60/minute")
+  })
+  nullable = false
+  default  = {}
+
+  validation {
+    condition = var.identity.sign_up_quota == 0 || (
+      var.identity.sign_up_quota >= 1 && var.identity.sign_up_quota <= 1000
+      && can(timeadd(var.identity.sign_up_quota_start, "0s")) && var.identity.sign_up_quota_hours >= 1
+    )
+    error_message = "identity.sign_up_quota is 0 (off) or 1..1000 with a sign_up_quota_start (RFC 3339) and sign_up_quota_hours >= 1."
+  }
+
+  validation {
+    condition     = can(regex("^[1-9][0-9]{0,6}/(second|minute|hour|day)$", var.identity.write_rate_limit))
+    error_message = "identity.write_rate_limit looks like 60/minute (second, minute, hour or day)."
+  }
+}
+
 variable "rate_limit_requests_per_minute" {
   description = "Cloud Armor per-client-IP request budget per minute before 429s."
   type        = number
