@@ -1,6 +1,7 @@
-"""Benchmark identity verification (shared.identity) in production mode.
+"""Benchmark identity verification (shared.identity) in production mode, alone and in
+POST /reviews.
 
-    .venv/bin/python bench/bench_identity.py [--rounds 2000]
+    .venv/bin/python bench/bench_identity.py [--rounds 2000] [--requests 400]
 
 Tokens are signed with a test RSA key whose certificate a local stand-in of Google's edge
 serves (as in the production-mode tests); account lookups (check_revoked) go to the Auth
@@ -8,7 +9,14 @@ emulator on loopback, so that figure is the local cost only: in the cloud it add
 trip to Identity Platform. Prints: the cold import of firebase_admin.auth, the first
 verification (client set-up and the certificate download), then p50/p95 of a verification
 with cached certificates (ID token, session cookie) and with check_revoked.
-Target (issue 18): verification adds <= 1 ms p50 to POST /reviews.
+
+Then POST /reviews through the reviews function (functions-framework's app, its test
+client, an embedded PostgreSQL, the committed model), the three kinds of request taken in
+turn so that they share the machine's noise: with the API key (no token to verify), with
+a member's ID token as the API takes it (signature, expiry, audience, issuer, and the
+revocation lookup every write makes), and with the same token minus the lookup (patched
+out here only, to separate what the signature check costs from what the lookup costs).
+Target (issue 18): verification adds <= 1 ms p50 to POST /reviews (certificates cached).
 """
 
 from __future__ import annotations
@@ -28,8 +36,14 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # runnable as `python bench/bench_identity.py` too
 
+from infra import migrate  # noqa: E402
 from infra.authemu import AuthEmulator, SeedAccount  # noqa: E402
-from shared import identity  # noqa: E402
+from infra.localpg import EmbeddedPostgres, free_port  # noqa: E402
+from shared import identity, lazy  # noqa: E402
+from shared.http import credentials  # noqa: E402
+from shared.identity.verify import identity_from_authorization as verify  # noqa: E402
+from shared.settings import get_settings  # noqa: E402
+from tests.support import function_client  # noqa: E402
 from tests.support.google_edge import (  # noqa: E402
     PRODUCTION_PROJECT,
     ProductionTokens,
@@ -69,9 +83,69 @@ def cold_import(runs: int = 5) -> str:
     return f"median {statistics.median(seconds):.3f} s of {runs} fresh processes"
 
 
+BENCH_KEY = "bench-api-key"
+TEXT = "배우들 연기가 정말 최고였어요. 다시 보고 싶네요"
+
+
+def post_reviews(patch: pytest.MonkeyPatch, id_token: str, requests: int) -> None:
+    """POST /reviews with the key, with the token, and with the token minus the lookup."""
+    with tempfile.TemporaryDirectory() as root:
+        server = EmbeddedPostgres(Path(root), free_port(), durable=False).start()
+        try:
+            url = server.create_database("bench")
+            migrate.upgrade_database(url)
+            patch.setenv("DATABASE_URL", url)
+            patch.setenv("API_KEYS", BENCH_KEY)
+            patch.setenv("API_WRITE_RATE_LIMIT", "1000000/minute")
+            get_settings.cache_clear()
+            lazy.reset_all()
+            _measure_posts(patch, id_token, requests)
+        finally:
+            lazy.reset_all()
+            server.stop("immediate")
+
+
+def unchecked(header: str | None, *, check_revoked: bool = False) -> identity.Identity | None:
+    """The API's verification minus the revocation lookup (this bench's comparison only)."""
+    return verify(header, check_revoked=False)
+
+
+def _measure_posts(patch: pytest.MonkeyPatch, id_token: str, requests: int) -> None:
+    key = {"X-API-Key": BENCH_KEY}
+    created = function_client("movies").post("/movies", json={"title": "벤치"}, headers=key)
+    movie_id = created.get_json()["id"]
+    reviews = function_client("reviews")
+    bearer = {"Authorization": f"Bearer {id_token}"}
+    kinds: dict[str, tuple[dict[str, str], dict[str, object], bool]] = {
+        "X-API-Key": (key, {"author": "bench"}, True),
+        "ID token (as the API verifies it)": (bearer, {}, True),
+        "ID token without the revocation lookup": (bearer, {}, False),
+    }
+    samples: dict[str, list[float]] = {name: [] for name in kinds}
+    for i in range(requests + 20):  # the first 20 of each warm up (model, pool, caches)
+        for name, (headers, extra, lookup) in kinds.items():
+            patch.setattr(
+                credentials, "identity_from_authorization", verify if lookup else unchecked
+            )
+            body = {"movie_id": movie_id, "content": TEXT, **extra}
+            start = time.perf_counter()
+            response = reviews.post("/reviews", json=body, headers=headers)
+            elapsed = time.perf_counter() - start
+            if response.status_code != 201:
+                raise SystemExit(f"{name}: {response.status_code} {response.get_data(True)}")
+            if i >= 20:
+                samples[name].append(elapsed)
+    base = statistics.median(samples["X-API-Key"])
+    print(f"POST /reviews, {requests} each (test client, embedded PostgreSQL):")
+    for name, values in samples.items():
+        added = (statistics.median(values) - base) * 1000
+        print(f"  {name}: {_ms(values)}; p50 {added:+.3f} ms against the key")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=2000)
+    parser.add_argument("--requests", type=int, default=400, help="POST /reviews per kind")
     args = parser.parse_args()
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # the stand-in's request lines
     print(f"import firebase_admin.auth: {cold_import()}")
@@ -106,6 +180,11 @@ def main() -> None:
         for name, call, rounds in cases:
             call()  # warm
             print(f"{name}: {_ms(_timed(call, rounds))} ({rounds} rounds)")
+        print(f"certificate downloads: {edge.hits['certificates']}")
+        member = emulator.seed(
+            SeedAccount("member@example.com", "bench-password", "관객"), PRODUCTION_PROJECT
+        )
+        post_reviews(patch, tokens.id_token(member, name="관객"), args.requests)
         print(f"certificate downloads: {edge.hits['certificates']}")
         reset_identity()
 
