@@ -2,14 +2,13 @@
 aggregates (the statement-level triggers of migration 0002 see every insert, update and
 delete), and every insert, from HTTP or from an upload, goes through insert().
 
-Who writes decides what is written: an account writes as itself (its uid, its name as the
-author; naming another author is a 422) and edits or deletes as roles.py allows; a service
-client (API key) names the author and may edit any review.
+Who writes decides what is written: an account writes as itself (its uid; its name as the
+author, shared/authors.py) and edits or deletes as roles.py allows; a service client (API
+key) names the author and may edit any review.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,12 +16,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from shared import db, movies, pagination
-from shared.errors import Forbidden, NotFound, ValidationFailed
+from shared import authors, db, movies, pagination
+from shared.errors import Forbidden, NotFound
 from shared.identity.principal import Principal
 from shared.identity.roles import may_delete_review, may_edit_review
 from shared.schemas.reviews import (
-    AUTHOR_MAX,
     Review,
     ReviewCreate,
     ReviewListQuery,
@@ -37,8 +35,6 @@ COLUMNS = (
     " model_version, external_id, created_at, updated_at"
 )
 SENTIMENT_FIELDS = ("label", "positivity", "confidence", "rating", "model_version")
-NAMELESS_AUTHOR = "회원"  # an account with neither a display name nor an email ("member")
-_CONTROLS = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,11 +139,11 @@ def create(
     """Score, then store all or nothing; a missing movie is a 404 naming it. `batch`: the
     items came as a batch's `items` (field names in 422s say which)."""
     fields = [f"items.{i}.author" if batch else "author" for i in range(len(items))]
-    authors = _authors(principal, [item.author for item in items], fields)
+    names = authors.authors(principal, [item.author for item in items], fields)
     sentiments = score([item.content for item in items])
     rows = [
         NewReview(item.movie_id, author, item.content, sentiment, user_id=principal.uid)
-        for item, author, sentiment in zip(items, authors, sentiments, strict=True)
+        for item, author, sentiment in zip(items, names, sentiments, strict=True)
     ]
     wanted = {item.movie_id for item in items}
     with db.transaction() as conn:
@@ -155,34 +151,6 @@ def create(
         if missing:
             raise _missing_movies(missing)
         return insert(conn, rows)
-
-
-def _authors(
-    principal: Principal, requested: Sequence[str | None], fields: Sequence[str]
-) -> list[str]:
-    """Each review's author: an account's own name (an `author` sent is a 422), or the one a
-    service client names (an `author` left out is a 422)."""
-    if principal.is_account:
-        wrong, kind = [f for f, a in zip(fields, requested, strict=True) if a is not None], "extra"
-        message = "the author of an account's review is its display name: leave author out"
-    else:
-        wrong, kind = [f for f, a in zip(fields, requested, strict=True) if a is None], "missing"
-        message = "an API key client names the author"
-    if wrong:
-        raise ValidationFailed(
-            message, errors=[{"field": f, "message": message, "type": kind} for f in wrong]
-        )
-    if principal.is_account:
-        return [account_author(principal.name)] * len(requested)
-    return [author for author in requested if author is not None]
-
-
-def account_author(name: str | None) -> str:
-    """An account's name as a review's author: one line of at most AUTHOR_MAX characters
-    (a display name is whatever the user typed)."""
-    text = (name or "").encode("utf-8", "replace").decode()  # no lone surrogates
-    text = " ".join(_CONTROLS.sub(" ", text).split())[:AUTHOR_MAX].strip()
-    return text or NAMELESS_AUTHOR
 
 
 def get(review_id: int) -> Review:
@@ -207,8 +175,8 @@ def update(review_id: int, data: ReviewUpdate, principal: Principal) -> Review:
     The writer (user_id) is read before the update: it never changes once stored.
     """
     changes: dict[str, Any] = data.model_dump(exclude_unset=True)
-    if "author" in changes and principal.is_account:
-        _authors(principal, [changes["author"]], ["author"])  # the 422
+    if "author" in changes:
+        authors.check_renaming(principal)
     current = get(review_id)
     if not may_edit_review(principal.role, principal.uid, current.user_id):
         raise Forbidden("only the review's writer may edit it")
