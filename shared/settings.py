@@ -137,6 +137,9 @@ class Settings(BaseSettings):
     firebase_web_api_key: SecretStr | None = None
     session_cookie_max_age_seconds: int = Field(default=5 * 24 * 3600, ge=300, le=14 * 24 * 3600)
     identity_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    # how long an instance trusts an account's looked-up standing (not disabled, sessions not
+    # revoked) before asking Identity Platform again; 0: on every write
+    identity_revocation_cache_seconds: float = Field(default=10.0, ge=0, le=300)
     # Set only locally and in tests: the Auth emulator's host:port. firebase-admin then skips
     # signature and expiry checks, so Need.IDENTITY refuses it anywhere but a `demo-` project
     # off Cloud Run. K_SERVICE / CLOUD_RUN_JOB are set by Cloud Run itself.

@@ -4,9 +4,10 @@ The API takes either as `Authorization: Bearer <token>` (the console acts with i
 session cookie): the token's unverified issuer says which it claims to be, and the matching
 firebase-admin call then verifies it in full, so claiming the other kind gains nothing.
 
-`check_revoked=True` also looks the account up (one Identity Platform call): a revoked or
-disabled account is refused at once rather than when its token expires (at most an hour;
-for a session cookie, its whole lifetime). Writes and admin pages ask for it.
+`check_revoked=True` also checks the account's standing (shared/identity/revocation.py: a
+lookup cached per instance for IDENTITY_REVOCATION_CACHE_SECONDS): a revoked or disabled
+account is refused within those seconds rather than when its token expires (at most an
+hour; for a session cookie, its whole lifetime). Writes and account pages ask for it.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import binascii
 import json
 
 from shared.errors import Unauthorized
+from shared.identity import revocation
 from shared.identity.app import get_app
 from shared.identity.claims import Identity
 from shared.identity.failures import mapped
@@ -37,7 +39,9 @@ def verify_id_token(token: str, *, check_revoked: bool = False) -> Identity:
     from firebase_admin import auth
 
     with mapped("ID token"):
-        claims = auth.verify_id_token(token, app=get_app(), check_revoked=check_revoked)
+        claims = auth.verify_id_token(token, app=get_app())
+    if check_revoked:
+        revocation.check(claims, "ID token")
     return _signed_up(Identity.from_claims(claims))
 
 
@@ -47,7 +51,9 @@ def verify_session_cookie(cookie: str, *, check_revoked: bool = False) -> Identi
     from firebase_admin import auth
 
     with mapped("session cookie"):
-        claims = auth.verify_session_cookie(cookie, app=get_app(), check_revoked=check_revoked)
+        claims = auth.verify_session_cookie(cookie, app=get_app())
+    if check_revoked:
+        revocation.check(claims, "session cookie")
     return _signed_up(Identity.from_claims(claims))
 
 

@@ -167,3 +167,23 @@ def test_a_session_cookie_is_a_bearer_token_too(users: Accounts) -> None:
     cookie = identity.create_session_cookie(member.id_token)
     seen = identity.identity_from_authorization(f"Bearer {cookie}", check_revoked=True)
     assert seen is not None and seen.uid == member.uid
+
+
+def test_an_accounts_standing_is_trusted_for_the_cache_window(
+    users: Accounts, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A write does not pay an Identity Platform round trip each time: an account looked up
+    in the last IDENTITY_REVOCATION_CACHE_SECONDS is trusted; after the window (or with 0)
+    a revocation is seen."""
+    from shared.settings import get_settings
+
+    member = users.member()
+    assert identity.verify_id_token(member.id_token, check_revoked=True).uid == member.uid
+    next_second()
+    identity.revoke_sessions(member.uid)
+    # within the window this instance still trusts what it looked up
+    assert identity.verify_id_token(member.id_token, check_revoked=True).uid == member.uid
+    monkeypatch.setenv("IDENTITY_REVOCATION_CACHE_SECONDS", "0")
+    get_settings.cache_clear()
+    with _refused("revoked"):
+        identity.verify_id_token(member.id_token, check_revoked=True)
