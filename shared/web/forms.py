@@ -33,6 +33,12 @@ _MESSAGES = {
     "less_than_equal": "허용 범위보다 큽니다.",
     "int_parsing": "숫자를 입력하세요.",
     "extra_forbidden": "알 수 없는 항목입니다.",
+    # Identity Platform's refusals of a sign-up (shared.identity.toolkit)
+    "weak_password": "비밀번호가 너무 쉽습니다. 6자 이상으로 정하세요.",
+    "missing_password": "비밀번호를 입력하세요.",
+    "invalid_email": "올바른 이메일 주소가 아닙니다.",
+    "missing_email": "이메일 주소를 입력하세요.",
+    "invalid_display_name": "쓸 수 없는 이름입니다.",
 }
 _VALUE_ERRORS = {
     "must be an absolute http or https URL": "http:// 또는 https://로 시작하는 주소를 입력하세요.",
