@@ -60,8 +60,11 @@ def sign_in() -> str:
 def sign_in_submit() -> ResponseReturnValue:
     limit_attempts("sign-in")
     form = flask.request.form
+    email, password = form.get("email", "").strip(), form.get("password", "")
+    if not email or not password:  # not worth a call to Identity Platform
+        return _sign_in_form(form, {forms.GENERAL: "이메일과 비밀번호를 입력하세요."}), 422
     try:
-        signed_in = toolkit.get_toolkit().sign_in(form.get("email", ""), form.get("password", ""))
+        signed_in = toolkit.get_toolkit().sign_in(email, password)
         cookie = create_session_cookie(signed_in.id_token)
     except ApiError as refused:
         status, message = _refusal(refused, WRONG_CREDENTIALS)
