@@ -18,7 +18,7 @@ from shared.settings import get_settings
 from shared.web import uploads as web_uploads
 from tests.support import API_KEY
 from tests.support.identity import Accounts
-from tests.support.web import Node, csrf, page, serve, session_cookie, signed_in
+from tests.support.web import Node, csrf, page, review_form, serve, session_cookie, signed_in
 
 POSITIVE = "정말 재미있고 감동적인 최고의 영화였어요. 배우들 연기도 완벽하고 또 보고 싶네요"
 NEGATIVE = "시간 아깝다. 스토리도 엉망이고 연기도 최악인 쓰레기 영화"
@@ -61,13 +61,7 @@ def add_movie(web: Any, **fields: str) -> int:
 
 
 def write_review(web: Any, movie_id: int, content: str, **extra: str) -> Any:
-    form = page(web.get(f"/films/{movie_id}"))
-    data = {
-        "csrf_token": form.one("input", name="csrf_token").attrs["value"],
-        "request_id": form.one("input", name="request_id").attrs["value"],
-        "content": content,
-        **extra,
-    }
+    data = {**review_form(web, movie_id, content), **extra}
     return web.post(f"/films/{movie_id}/reviews", data=data)
 
 
@@ -559,12 +553,7 @@ def test_a_double_submitted_review_is_stored_once(
     member: FlaskClient, movies: FlaskClient, auth: dict[str, str]
 ) -> None:
     movie_id = api_movie(movies, auth)
-    form = page(member.get(f"/films/{movie_id}"))
-    data = {
-        "csrf_token": form.find_all("input", name="csrf_token")[0].attrs["value"],
-        "request_id": form.one("input", name="request_id").attrs["value"],
-        "content": POSITIVE,
-    }
+    data = review_form(member, movie_id, POSITIVE)
     first = member.post(f"/films/{movie_id}/reviews", data=data)
     again = member.post(f"/films/{movie_id}/reviews", data=data)
     assert first.status_code == again.status_code == 303

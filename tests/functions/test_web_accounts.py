@@ -23,7 +23,16 @@ from tests.support import function_client
 from tests.support.flaky import FlakyProxy
 from tests.support.google_edge import PRODUCTION_PROJECT, ProductionTokens, SigningKey
 from tests.support.identity import PASSWORD, Accounts, next_second, unsigned_token
-from tests.support.web import api_env, csrf, page, serve, session_cookie, sign_in, signed_in
+from tests.support.web import (
+    api_env,
+    csrf,
+    page,
+    review_form,
+    serve,
+    session_cookie,
+    sign_in,
+    signed_in,
+)
 
 POSITIVE = "정말 재미있고 감동적인 최고의 영화였어요. 배우들 연기도 완벽하고 또 보고 싶네요"
 NEGATIVE = "시간 아깝다. 스토리도 엉망이고 연기도 최악인 쓰레기 영화"
@@ -67,12 +76,7 @@ def movie(movies: FlaskClient, auth: dict[str, str]) -> int:
 
 
 def write_review(client: FlaskClient, movie_id: int, content: str) -> int:
-    form = page(client.get(f"/films/{movie_id}"))
-    data = {
-        "csrf_token": form.find_all("input", name="csrf_token")[0].attrs["value"],
-        "request_id": form.one("input", name="request_id").attrs["value"],
-        "content": content,
-    }
+    data = review_form(client, movie_id, content)
     response = client.post(f"/films/{movie_id}/reviews", data=data)
     assert response.status_code == 303, page(response).text
     return int(response.headers["Location"].rsplit("review-", 1)[1])

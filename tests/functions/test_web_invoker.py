@@ -31,7 +31,15 @@ from tests.support.metadata_server import (
     metadata_server,
     use_metadata_server,
 )
-from tests.support.web import API_FUNCTIONS, api_env, function_app, page, serve, signed_in
+from tests.support.web import (
+    API_FUNCTIONS,
+    api_env,
+    function_app,
+    page,
+    review_form,
+    serve,
+    signed_in,
+)
 
 
 @dataclass
@@ -126,12 +134,7 @@ def test_the_users_session_travels_beside_the_token(
 ) -> None:
     film = movie_id(tapped, auth)
     member = signed_in(console, users.member())
-    form = page(member.get(f"/films/{film}"))
-    data = {
-        "csrf_token": form.find_all("input", name="csrf_token")[0].attrs["value"],
-        "request_id": form.one("input", name="request_id").attrs["value"],
-        "content": "정말 재미있는 영화였어요",
-    }
+    data = review_form(member, film, "정말 재미있는 영화였어요")
     cookie = member.get_cookie("__Host-session")
     assert cookie is not None
     tapped["reviews"][1].seen.clear()

@@ -154,3 +154,13 @@ def signed_in(web: FlaskClient, user: TestUser) -> FlaskClient:
 def session_cookie(client: FlaskClient) -> str | None:
     cookie = client.get_cookie(COOKIE)
     return cookie.value if cookie is not None else None
+
+
+def review_form(client: FlaskClient, movie_id: int, content: str) -> dict[str, str]:
+    """The movie page's write-review form as `client` gets it, filled in with `content`."""
+    form = page(client.get(f"/films/{movie_id}"))
+    return {
+        "csrf_token": form.find_all("input", name="csrf_token")[0].attr("value"),
+        "request_id": form.one("input", name="request_id").attr("value"),
+        "content": content,
+    }
