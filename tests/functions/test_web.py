@@ -375,7 +375,10 @@ def test_add_movie_redirects_to_its_page_with_a_message(admin: FlaskClient) -> N
     movie_id = add_movie(admin, director="봉준호", genre="드라마", release_date="2019-05-30")
     doc = page(admin.get(f"/films/{movie_id}"))
     assert doc.by_id("movie-title").text == "기생충"
-    assert "2019년 · 드라마 · 감독 봉준호" in doc.one("p", class_="meta").text
+    assert (
+        "2019년 · 드라마 · 감독 봉준호"
+        in doc.one("header", class_="movie-head").one("p", class_="meta").text
+    )
     assert "추가했습니다" in doc.one("p", class_="flash").text
     assert "추가했습니다" not in page(admin.get(f"/films/{movie_id}")).text  # shown once
 
@@ -429,7 +432,7 @@ def test_edit_movie_changes_and_clears_fields(admin: FlaskClient) -> None:
     assert response.status_code == 303
     doc = page(admin.get(f"/films/{movie_id}"))
     assert doc.by_id("movie-title").text == "기생충 (흑백판)"
-    assert "드라마" not in doc.one("p", class_="meta").text
+    assert "드라마" not in doc.one("header", class_="movie-head").one("p", class_="meta").text
 
     data["title"] = ""
     response = admin.post(f"/films/{movie_id}/edit", data=data)
