@@ -45,6 +45,7 @@ def test_web_identity_has_only_secret_access_upload_and_invoker_rights(module: C
     roles = {(t, b["role"]) for t, _, b in grants}
     assert roles == {
         ("google_project_iam_member", "roles/logging.logWriter"),
+        ("google_project_iam_member", "roles/firebaseauth.admin"),  # sessions, revocation
         ("google_secret_manager_secret_iam_member", "roles/secretmanager.secretAccessor"),
         ("google_storage_bucket_iam_member", "roles/storage.objectCreator"),
         ("google_storage_bucket_iam_member", "roles/storage.objectViewer"),

@@ -5,11 +5,11 @@
 # Platform, server-side, a session cookie) and it calls the APIs with the
 # signed-in user's own session as the credential, so the functions decide
 # what each person may do. Its identity may: read the cursor-key secret (the
-# console's session and CSRF key is derived from it), read the web API key it
-# signs users in with (identity.tf), create objects in the uploads bucket
-# (never overwrite or delete), read back only the report and rejects of its
-# own uploads (objects under console/), and, when the functions are not
-# public, invoke them (run.invoker, with its ID token).
+# console's CSRF key is derived from it), read the web API key it signs
+# people in with, manage sessions (firebaseauth.admin), create objects in the
+# uploads bucket (never overwrite or delete), read back only the report and
+# rejects of its own uploads (objects under console/), and, when the
+# functions are not public, invoke them (run.invoker, with its ID token).
 
 variable "web" {
   description = "Sizing and limits of the web console function. write_rate_limit is per signed-in user, sign_in_rate_limit and sign_up_rate_limit per client address, all per instance (Cloud Armor is the global cap with the load balancer on); upload_max_bytes caps one uploaded file."
@@ -113,6 +113,15 @@ resource "google_service_account" "web" {
 resource "google_project_iam_member" "web_log_writer" {
   project = var.project_id
   role    = "roles/logging.logWriter"
+  member  = google_service_account.web.member
+}
+
+# Sessions: making a session cookie from a fresh sign-in, checking revocation
+# on every write and account page, revoking at sign-out, deleting an account.
+# Identity Platform has no narrower predefined role that allows these.
+resource "google_project_iam_member" "web_identity_admin" {
+  project = var.project_id
+  role    = "roles/firebaseauth.admin"
   member  = google_service_account.web.member
 }
 
