@@ -45,7 +45,7 @@ from tests.support.google_edge import (
     google_edge,
     use_production,
 )
-from tests.support.identity import PASSWORD, next_second, reset_identity
+from tests.support.identity import OTHER_PROJECT, PASSWORD, next_second, reset_identity
 from tests.support.web import api_env, function_app, page
 
 POSITIVE = "정말 재미있고 감동적인 최고의 영화였어요"
@@ -145,6 +145,8 @@ class World:
             if principal is Principal.EXPIRED:
                 now = int(time.time())
                 claims |= {"iat": now - 7200, "auth_time": now - 7200, "exp": now - 3600}
+            if principal is Principal.OTHER_PROJECT:  # signed alike, for another site
+                claims |= {"aud": OTHER_PROJECT, "iss": SESSION_ISSUER + OTHER_PROJECT}
             cookies[principal] = self.tokens.session_cookie(uid, **claims)
         next_second()  # revocation counts whole seconds
         identity.revoke_sessions(made[Principal.REVOKED])
@@ -293,6 +295,8 @@ def test_the_expired_cookie_is_expired_and_the_others_are_not(world: World) -> N
     assert claims["iss"].startswith(SESSION_ISSUER)
     with pytest.raises(Unauthorized, match="expired"):
         identity.verify_session_cookie(world.cookies[Principal.EXPIRED])
+    with pytest.raises(Unauthorized, match="not valid"):
+        identity.verify_session_cookie(world.cookies[Principal.OTHER_PROJECT])
     for principal in (Principal.REVOKED, Principal.DISABLED):
         identity.verify_session_cookie(world.cookies[principal])  # valid until looked up
         with pytest.raises(Unauthorized):

@@ -7,10 +7,10 @@ specification. (The API's matrix lives beside it once the two are unified.)
 
 The console's answers to a refusal: a page that needs a signed-in user sends an anonymous
 visitor to the sign-in page (303); a write is a 403 page; a signed-in account without the
-right gets 403 either way. A session that fails verification (expired) counts as anonymous
-everywhere; one whose account is revoked or disabled is still shown on public pages (reads
-do not look the account up) and counts as anonymous wherever a right is needed (those
-requests check revocation).
+right gets 403 either way. A session that fails verification (expired, another project's)
+counts as anonymous everywhere; one whose account is revoked or disabled is still shown on
+public pages (reads do not look the account up) and counts as anonymous wherever a right
+is needed (those requests check revocation).
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ class Principal(StrEnum):
     OTHER_MEMBER = "another member"
     ADMIN = "admin"
     EXPIRED = "expired session"
+    OTHER_PROJECT = "another project's session"
     REVOKED = "revoked session"
     DISABLED = "disabled account"
 
