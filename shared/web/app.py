@@ -23,10 +23,11 @@ from shared import logs
 from shared.errors import IdentityUnavailable
 from shared.identity import Permission
 from shared.lazy import Lazy
+from shared.ratelimits import RateLimiter
 from shared.settings import Settings, get_settings
 from shared.web import assets, session
 from shared.web.client import ApiProblem, ApiUnavailable
-from shared.web.security import RateLimiter, apply_headers
+from shared.web.security import apply_headers
 from shared.web.session import Refused
 
 HERE = Path(__file__).resolve().parent

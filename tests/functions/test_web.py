@@ -818,17 +818,17 @@ def test_upload_pages_for_unknown_or_bad_names_are_404(
     assert admin.get(path).status_code == 404
 
 
-def test_an_issued_token_names_one_file_only(web: FlaskClient, uploads_bucket: Any) -> None:
-    location = upload(web, "mine.jsonl", b'{"movie_id": 1}\n').headers["Location"]
-    assert web.get(location).status_code == 200  # processing, until the report exists
+def test_an_issued_token_names_one_file_only(admin: FlaskClient, uploads_bucket: Any) -> None:
+    location = upload(admin, "mine.jsonl", b'{"movie_id": 1}\n').headers["Location"]
+    assert admin.get(location).status_code == 200  # processing, until the report exists
     token = location.split("/")[2]
-    assert web.get(f"/uploads/{token}/other.jsonl").status_code == 404
+    assert admin.get(f"/uploads/{token}/other.jsonl").status_code == 404
     forged = token[:16] + format(int(token[16:], 16) ^ 1, "016x")
-    assert web.get(f"/uploads/{forged}/mine.jsonl").status_code == 404
+    assert admin.get(f"/uploads/{forged}/mine.jsonl").status_code == 404
 
 
 def test_a_chunked_upload_over_the_cap_gets_the_413_page(
-    web: FlaskClient, uploads_bucket: Any, monkeypatch: pytest.MonkeyPatch
+    admin: FlaskClient, uploads_bucket: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """No Content-Length to refuse it by: cut off at the cap, it must still be the 413 page
     (functions-framework's read of the rest of the request made it a plain 500)."""
@@ -837,11 +837,11 @@ def test_a_chunked_upload_over_the_cap_gets_the_413_page(
     boundary = "b0undary"
     head = (
         f'--{boundary}\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n'
-        f"{csrf(web, '/upload')}\r\n--{boundary}\r\n"
+        f"{csrf(admin, '/upload')}\r\n--{boundary}\r\n"
         'Content-Disposition: form-data; name="file"; filename="big.csv"\r\n\r\n'
     )
     body = head.encode() + b"1,a,b\n" * 200_000 + f"\r\n--{boundary}--\r\n".encode()
-    response = web.post(
+    response = admin.post(
         "/upload",
         input_stream=io.BytesIO(body),
         headers={

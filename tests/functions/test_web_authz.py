@@ -225,13 +225,18 @@ def world(
 
 
 def _upload() -> tuple[str, str]:
-    """An upload the console made, with its report and rejects in the bucket."""
+    """An upload the console made (its token issued by the console), with its report and
+    rejects in the bucket."""
+    from shared.web.app import get_app
+    from shared.web.uploads import UploadRef
+
     client = storage.get_client()
     bucket = client.lookup_bucket(get_settings().uploads_bucket) or client.create_bucket(
         get_settings().uploads_bucket
     )
-    token, name = uuid.uuid4().hex, "reviews.jsonl"
-    item = f"console/{token}/{name}"
+    with get_app().app_context():
+        ref = UploadRef.new("reviews.jsonl")
+    token, name, item = ref.token, ref.name, ref.object_name
     bucket.blob(item).upload_from_string(b"{}\n")
     report = {"status": "done", "lines": 1, "inserted": 0, "duplicates": 0, "rejected": 1}
     report |= {"duration_seconds": 0.1, "model_version": "v", "error": None}

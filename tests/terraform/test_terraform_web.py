@@ -86,7 +86,7 @@ def test_web_env_names_are_settings_and_its_secrets_come_from_secret_manager(
     assert cursor["version"] == "${var.cursor_key_version}"
     web_api_key = secrets["FIREBASE_WEB_API_KEY"]  # it signs people in (Need.SIGN_IN)
     assert web_api_key["secret"] == "${google_secret_manager_secret.web_api_key.secret_id}"
-    assert web_api_key["version"] == "${var.web.web_api_key_version}"
+    assert web_api_key["version"] == "${google_secret_manager_secret_version.web_api_key.version}"
     assert set(secrets) <= known
 
 

@@ -10,9 +10,10 @@ import flask
 from werkzeug.exceptions import TooManyRequests
 from werkzeug.wrappers import Response as BaseResponse
 
+from shared.ratelimits import RateLimiter
 from shared.settings import get_settings
 from shared.web.client import executor
-from shared.web.security import RateLimiter, client_ip
+from shared.web.security import client_ip
 from shared.web.session import User
 
 T = TypeVar("T")

@@ -25,14 +25,10 @@ Rule = Callable[[Role | None, str | None, str | None], bool]
 EDIT = "/films/<int:movie_id>/reviews/<int:review_id>/edit"
 
 
-def writer_of(review: Review) -> str | None:
-    """The uid of the account that wrote the review (None: a key client's or an upload's)."""
-    writer = getattr(review, "user_id", None)
-    return writer if isinstance(writer, str) else None
-
-
 def allowed(rule: Rule, user: User | None, review: Review) -> bool:
-    return user is not None and rule(user.identity.role, user.uid, writer_of(review))
+    """Whether `rule` lets `user` at `review` (its user_id: the writer's account, None for a
+    key client's or an upload's review)."""
+    return user is not None and rule(user.identity.role, user.uid, review.user_id)
 
 
 def may_edit(review: Review) -> bool:

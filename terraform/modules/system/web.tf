@@ -24,21 +24,18 @@ variable "web" {
     sign_in_rate_limit = string
     sign_up_rate_limit = string
     upload_max_bytes   = number
-    # the version of the web API key secret the console mounts (never "latest")
-    web_api_key_version = string
   })
   default = {
-    memory              = "512Mi"
-    cpu                 = "1"
-    concurrency         = 16
-    min_instances       = 0
-    max_instances       = 4
-    timeout_seconds     = 60
-    write_rate_limit    = "30/minute"
-    sign_in_rate_limit  = "10/minute"
-    sign_up_rate_limit  = "10/hour"
-    upload_max_bytes    = 10485760
-    web_api_key_version = "1"
+    memory             = "512Mi"
+    cpu                = "1"
+    concurrency        = 16
+    min_instances      = 0
+    max_instances      = 4
+    timeout_seconds    = 60
+    write_rate_limit   = "30/minute"
+    sign_in_rate_limit = "10/minute"
+    sign_up_rate_limit = "10/hour"
+    upload_max_bytes   = 10485760
   }
 
   validation {
@@ -135,35 +132,6 @@ resource "google_secret_manager_secret_iam_member" "web_cursor_key_accessor" {
   member    = google_service_account.web.member
 }
 
-# The web API key the console signs people up and in with (Identity Toolkit
-# REST API; FIREBASE_WEB_API_KEY). Public by design (a browser SDK would ship
-# it), but kept like any credential: its value is added by an operator
-# (docs/deploy.md, 4 a), never through Terraform state. Only the console reads
-# it. (Until the Identity Platform configuration lands beside it, this file
-# holds the secret; identity.tf is its natural home.)
-resource "google_secret_manager_secret" "web_api_key" {
-  project   = var.project_id
-  secret_id = "${local.prefix}-web-api-key"
-
-  replication {
-    auto {}
-  }
-
-  labels = {
-    system      = var.name
-    environment = var.environment
-  }
-
-  depends_on = [google_project_service.this]
-}
-
-resource "google_secret_manager_secret_iam_member" "web_api_key_accessor" {
-  project   = var.project_id
-  secret_id = google_secret_manager_secret.web_api_key.secret_id
-  role      = "roles/secretmanager.secretAccessor"
-  member    = google_service_account.web.member
-}
-
 # With public_invoker = false the functions admit only principals holding
 # run.invoker: the console is one (it sends its ID token in
 # X-Serverless-Authorization and the user's session in Authorization).
@@ -246,12 +214,13 @@ resource "google_cloudfunctions2_function" "web" {
       version    = var.cursor_key_version
     }
 
-    # The web API key it signs people up and in with (Need.SIGN_IN).
+    # The web API key it signs people up and in with (Need.SIGN_IN;
+    # identity.tf): the version Terraform wrote, so a new key is a new revision.
     secret_environment_variables {
       key        = "FIREBASE_WEB_API_KEY"
       project_id = var.project_id
       secret     = google_secret_manager_secret.web_api_key.secret_id
-      version    = var.web.web_api_key_version
+      version    = google_secret_manager_secret_version.web_api_key.version
     }
   }
 
