@@ -30,6 +30,7 @@ class Access(Enum):
 
 class Principal(StrEnum):
     ANONYMOUS = "anonymous"
+    API_KEY = "an API key (the console takes none: anonymous)"
     MEMBER = "member (the review's writer)"
     OTHER_MEMBER = "another member"
     ADMIN = "admin"
