@@ -2,19 +2,25 @@
 
 Run: .venv/bin/python bench/bench_web.py [--base-url http://127.0.0.1:8080] [-n 300]
 
-Seeds one movie with 200 real NSMC reviews (through the public API), then prints:
+Seeds one movie with 200 real NSMC reviews (through the public API), signs the seeded member
+in through the console's sign-in page (`make run` prints the account; its password is in
+.local/auth-accounts.json) and writes one review as them, then prints:
 - the server render of /films/<id> (HTML out of the console, which makes its four API calls
-  in parallel, through the router as configured by `make run`): p50/p90/p99 through the
-  router (one base URL, as a browser sees it) and straight to the console (--web-url);
+  in parallel, through the router as configured by `make run`): p50/p90/p99 signed out and
+  signed in (the session cookie verified on every request, the controls of the member's own
+  review drawn), through the router (one base URL, as a browser sees it) and straight to the
+  console (--web-url); the target is p50 <= 50 ms signed in;
 - in headless Chromium (Debian's, when installed): first contentful paint p50 over fresh
   page loads, the page weight (HTML + CSS + JS bytes), and console errors.
-The movie is deleted at the end.
+The movie (and with it the member's review) is deleted at the end.
 """
 
 from __future__ import annotations
 
 import argparse
 import gzip
+import json
+import re
 import shutil
 import statistics
 import time
@@ -27,6 +33,7 @@ from playwright.sync_api import Page, Response, sync_playwright
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURE = REPO / "tests" / "fixtures" / "nsmc" / "reviews-test.tsv.gz"
+MEMBER_REVIEW = "벤치마크 회원의 리뷰: 배우들 연기가 좋았어요"
 FCP = "performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? null"
 
 
@@ -64,8 +71,47 @@ def seed(base: str, key: str, reviews: int) -> int:
     return movie_id
 
 
-def render_times(url: str, count: int) -> dict[str, float]:
+def signed_in(base: str, email: str, password: str) -> requests.Session:
+    """A session signed in through the console's sign-in page, as a browser is. The session
+    cookie is Secure, which requests keeps off plain http: marked sendable here (browsers
+    send it to 127.0.0.1 and localhost)."""
     session = requests.Session()
+    form = session.get(f"{base}/login", timeout=30)
+    form.raise_for_status()
+    match = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+    if match is None:
+        raise SystemExit("no CSRF token on the sign-in page")
+    data = {"email": email, "password": password, "csrf_token": match.group(1)}
+    answer = session.post(f"{base}/login", data=data, allow_redirects=False, timeout=30)
+    if answer.status_code != 303 or "__Host-session" not in session.cookies:
+        raise SystemExit(f"sign-in refused ({answer.status_code}): check --email/--password")
+    for cookie in session.cookies:
+        cookie.secure = False
+    return session
+
+
+def write_review(session: requests.Session, base: str, movie_id: int, text: str) -> None:
+    """One review of the signed-in user's own, so the page draws its edit/delete controls."""
+    page = session.get(f"{base}/films/{movie_id}", timeout=30).text
+    fields = dict(re.findall(r'name="(csrf_token|request_id)" value="([^"]+)"', page))
+    answer = session.post(
+        f"{base}/films/{movie_id}/reviews",
+        data={**fields, "content": text},
+        allow_redirects=False,
+        timeout=60,
+    )
+    if answer.status_code != 303:
+        raise SystemExit(f"the member's review was refused ({answer.status_code})")
+
+
+def member_account() -> tuple[str, str]:
+    """The member `make run` seeds (its password is made once per checkout)."""
+    passwords = json.loads((REPO / ".local" / "auth-accounts.json").read_text())
+    return "member@example.com", str(passwords["member"])
+
+
+def render_times(url: str, count: int, session: requests.Session | None = None) -> dict[str, float]:
+    session = session or requests.Session()
     for _ in range(min(20, count)):  # warm the pools and the per-instance caches
         session.get(url, timeout=30).raise_for_status()
     times = []
@@ -150,18 +196,25 @@ def main() -> None:
     parser.add_argument("--reviews", type=int, default=200)
     parser.add_argument("-n", "--requests", type=int, default=300)
     parser.add_argument("--loads", type=int, default=10, help="browser page loads")
+    parser.add_argument("--email", default=None, help="default: the member `make run` seeds")
+    parser.add_argument("--password", default=None)
     args = parser.parse_args()
     key = args.api_key or (REPO / ".local" / "api-key").read_text().strip()
+    email, password = (args.email, args.password) if args.email else member_account()
 
     movie_id = seed(args.base_url, key, args.reviews)
     path = f"/films/{movie_id}"
     try:
+        member = {base: signed_in(base, email, password) for base in (args.base_url, args.web_url)}
+        write_review(member[args.base_url], args.base_url, movie_id, MEMBER_REVIEW)
         print(f"movie page {path}: {args.reviews} reviews, {args.requests} requests each\n")
-        print(f"{'server render':<34}{'p50':>8}{'p90':>8}{'p99':>8}{'mean':>8}  (ms)")
+        print(f"{'server render':<44}{'p50':>8}{'p90':>8}{'p99':>8}{'mean':>8}  (ms)")
         targets = (("through the router", args.base_url), ("straight to the console", args.web_url))
         for label, base in targets:
-            r = render_times(base + path, args.requests)
-            print(f"{label:<34}{r['p50']:>8.2f}{r['p90']:>8.2f}{r['p99']:>8.2f}{r['mean']:>8.2f}")
+            for who, session in (("signed out", None), ("signed in", member[base])):
+                r = render_times(base + path, args.requests, session)
+                row = f"{who}, {label}"
+                print(f"{row:<44}{r['p50']:>8.2f}{r['p90']:>8.2f}{r['p99']:>8.2f}{r['mean']:>8.2f}")
         figures = browser_figures(args.base_url, path, args.loads)
         if figures is None:
             print("\nbrowser: no chromium (apt-get install chromium); figures skipped")

@@ -204,6 +204,8 @@ DEFAULT_RULES: dict[tuple[str, str], Rule] = {
     ("google_secret_manager_secret", "id"): lambda r: (
         f"projects/{r.attr('project')}/secrets/{r.attr('secret_id')}"
     ),
+    # a version Terraform writes into a new secret is its first
+    ("google_secret_manager_secret_version", "version"): lambda r: "1",
     ("google_storage_bucket", "url"): lambda r: f"gs://{r.attr('name')}",
     ("terraform_data", "output"): lambda r: r.attr("input"),
     ("data.google_project", "number"): lambda r: PROJECT_NUMBER,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 from collections.abc import Callable
 from enum import StrEnum
@@ -34,6 +36,7 @@ class Need(StrEnum):
     CURSOR_KEY = "cursor key"  # a CURSOR_SECRET of its own wherever it runs on Cloud SQL
     IDENTITY = "identity"  # FIREBASE_PROJECT_ID, and the Auth emulator only where it is safe
     SIGN_IN = "sign-in"  # FIREBASE_WEB_API_KEY: the console signs users up and in
+    CONSOLE_KEY = "console key"  # on Cloud Run, one key for the console's sessions everywhere
 
 
 class SettingsError(ValueError):
@@ -120,10 +123,18 @@ class Settings(BaseSettings):
     ratings_api_url: str | None = None
     api_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
     console_token: SecretStr | None = None  # sent as X-Console-Token; Cloud Armor exempts it
+    # With public_invoker = false only IAM invokers reach the functions: the console then sends
+    # a Google-signed ID token for each function's own URL (shared/web/invoker.py).
+    api_id_tokens: bool = False
     web_secret_key: SecretStr | None = None  # signs sessions and CSRF tokens (default: derived)
-    # per client: every write through the console / sentiment previews while typing
+    # per signed-in user: every write through the console; per client: sentiment previews while
+    # typing, sign-in and sign-up attempts (the console signs users in itself, so Identity
+    # Platform sees every attempt come from Cloud Run's few egress addresses: its own
+    # per-address quota must never be what trips)
     web_write_rate_limit: RateLimit = "30/minute"
     web_preview_rate_limit: RateLimit = "120/minute"
+    web_sign_in_rate_limit: RateLimit = "10/minute"
+    web_sign_up_rate_limit: RateLimit = "10/hour"
     web_upload_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     web_trusted_proxy_hops: int = Field(default=0, ge=0, le=5)  # X-Forwarded-For entries to trust
 
@@ -191,7 +202,24 @@ class Settings(BaseSettings):
             problems += self._identity_problems()
         if Need.SIGN_IN in needs and self.firebase_web_api_key is None:
             problems.append("no web API key to sign users in with: set FIREBASE_WEB_API_KEY")
+        if Need.CONSOLE_KEY in needs and self.k_service and self.console_key is None:
+            problems.append(
+                "the console on Cloud Run signs sessions and CSRF tokens with one key for every"
+                " instance: set WEB_SECRET_KEY or its own CURSOR_SECRET"
+            )
         return problems
+
+    @property
+    def console_key(self) -> bytes | None:
+        """The key that signs the console's sessions and CSRF tokens: WEB_SECRET_KEY, else one
+        derived from the instance's own CURSOR_SECRET (one secret fewer to manage, and never
+        the cursor key itself), else None (the development key is no key)."""
+        if self.web_secret_key is not None:
+            return self.web_secret_key.get_secret_value().encode()
+        cursor_key = self.cursor_secret.get_secret_value()
+        if cursor_key == DEV_CURSOR_SECRET:
+            return None
+        return hmac.new(cursor_key.encode(), b"web-console-session-v2", hashlib.sha256).digest()
 
     @property
     def auth_emulator_host(self) -> str | None:

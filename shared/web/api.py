@@ -1,4 +1,8 @@
-"""Typed calls to the public APIs: the console's only way to data (cursors stay opaque)."""
+"""Typed calls to the public APIs: the console's only way to data (cursors stay opaque).
+
+A call that acts for the signed-in user takes their session cookie (`as_user`) and sends it as
+the credential; the rest are anonymous. The functions decide what the identity may do.
+"""
 
 from __future__ import annotations
 
@@ -18,18 +22,18 @@ def get_movie(movie_id: int) -> Movie:
     return Movie.model_validate(request("movies", "GET", f"/movies/{movie_id}"))
 
 
-def create_movie(fields: dict[str, Any]) -> Movie:
-    return Movie.model_validate(request("movies", "POST", "/movies", body=fields, write=True))
+def create_movie(as_user: str, fields: dict[str, Any]) -> Movie:
+    body = request("movies", "POST", "/movies", body=fields, credential=as_user)
+    return Movie.model_validate(body)
 
 
-def update_movie(movie_id: int, fields: dict[str, Any]) -> Movie:
-    return Movie.model_validate(
-        request("movies", "PATCH", f"/movies/{movie_id}", body=fields, write=True)
-    )
+def update_movie(as_user: str, movie_id: int, fields: dict[str, Any]) -> Movie:
+    body = request("movies", "PATCH", f"/movies/{movie_id}", body=fields, credential=as_user)
+    return Movie.model_validate(body)
 
 
-def delete_movie(movie_id: int) -> None:
-    request("movies", "DELETE", f"/movies/{movie_id}", write=True)
+def delete_movie(as_user: str, movie_id: int) -> None:
+    request("movies", "DELETE", f"/movies/{movie_id}", credential=as_user)
 
 
 def get_rating(movie_id: int) -> MovieRating:
@@ -53,21 +57,46 @@ def list_reviews(movie_id: int, label: str | None, cursor: str | None, limit: in
     return ReviewPage.model_validate(request("reviews", "GET", "/reviews", query=query))
 
 
-def create_review(fields: dict[str, Any], idempotency_key: str) -> Review:
+def my_reviews(as_user: str, cursor: str | None, limit: int) -> ReviewPage:
+    """The signed-in user's own reviews, newest first."""
+    query = {"mine": "true", "cursor": cursor, "limit": limit}
+    body = request("reviews", "GET", "/reviews", query=query, credential=as_user)
+    return ReviewPage.model_validate(body)
+
+
+def get_review(review_id: int) -> Review:
+    return Review.model_validate(request("reviews", "GET", f"/reviews/{review_id}"))
+
+
+def create_review(as_user: str, fields: dict[str, Any], idempotency_key: str) -> Review:
     """POST /reviews; a resubmitted form (same key, same body) replays the first answer."""
     body = request(
         "reviews",
         "POST",
         "/reviews",
         body=fields,
-        write=True,
+        credential=as_user,
         headers={"Idempotency-Key": idempotency_key},
     )
     return Review.model_validate(body)
 
 
+def update_review(as_user: str, review_id: int, fields: dict[str, Any]) -> Review:
+    body = request("reviews", "PATCH", f"/reviews/{review_id}", body=fields, credential=as_user)
+    return Review.model_validate(body)
+
+
+def delete_review(as_user: str, review_id: int) -> None:
+    request("reviews", "DELETE", f"/reviews/{review_id}", credential=as_user)
+
+
+def delete_my_reviews(as_user: str) -> None:
+    """Every review of the signed-in user, in one transaction (idempotent)."""
+    request("reviews", "DELETE", "/reviews/mine", credential=as_user)
+
+
 def preview(text: str) -> SentimentOut:
-    """Score text without storing it (public, no key)."""
+    """Score text without storing it (public)."""
     body = request("reviews", "POST", "/sentiment", body={"text": text})
     return SentimentList.model_validate(body).items[0]
 

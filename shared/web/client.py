@@ -1,9 +1,13 @@
 """The console's pooled HTTP client for the public APIs (backend-for-frontend).
 
 Every page calls movies, reviews and ratings over their public HTTP APIs, never the database
-or the model. Writes carry the write key (the first of API_KEYS), which never leaves the
-server. An API problem (RFC 9457) becomes an ApiProblem the views turn into a friendly message;
-an unreachable function or a 5xx becomes ApiUnavailable ("try again").
+or the model. The console holds no key: a call made for the signed-in user carries that user's
+session cookie as its credential (`Authorization: Bearer`), and the functions decide what the
+identity may do; anonymous visitors' calls, and the public reads every visitor sees alike,
+carry none. Where the functions are not public, every call also carries the console's own ID
+token for IAM (shared/web/invoker.py). An API problem (RFC 9457) becomes an ApiProblem the
+views turn into a friendly message; an unreachable function or a 5xx becomes ApiUnavailable
+("try again").
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import urllib3
 
 from shared.lazy import Lazy
 from shared.settings import get_settings
+from shared.web import invoker
 
 Function = Literal["movies", "reviews", "ratings"]
 # Idempotent reads are retried once on a broken pooled connection; writes never are here
@@ -76,18 +81,21 @@ def request(
     *,
     query: dict[str, Any] | None = None,
     body: Any = None,
-    write: bool = False,
+    credential: str | None = None,
     headers: dict[str, str] | None = None,
 ) -> Any:
-    """Call one API; the decoded JSON body (None for 204), or ApiProblem / ApiUnavailable."""
+    """Call one API, as the user whose session cookie `credential` is (None: anonymously);
+    the decoded JSON body (None for 204), or ApiProblem / ApiUnavailable."""
     settings = get_settings()
     sent = {"Accept": "application/json", **(headers or {})}
     if settings.console_token is not None:
         sent["X-Console-Token"] = settings.console_token.get_secret_value()
-    if write:
-        if not settings.api_keys:
-            raise ApiProblem(401, "the console has no API key configured (API_KEYS)")
-        sent["X-API-Key"] = settings.api_keys[0].get_secret_value()
+    if credential is not None:
+        sent["Authorization"] = f"Bearer {credential}"
+    try:
+        sent.update(invoker.headers(settings.api_url(function)))
+    except invoker.TokenUnavailable:
+        raise ApiUnavailable(503, f"no ID token to invoke {function} with") from None
     payload = None
     if body is not None:
         payload = json.dumps(body, ensure_ascii=False, default=str).encode()

@@ -13,6 +13,7 @@ from shared.sentiment import reset_scorer
 from shared.settings import get_settings
 from tests.conftest import fresh_instance
 from tests.support import function_client
+from tests.support.identity import Accounts
 from tests.support.uploads import create_movies, use_model
 from tests.support.web import API_FUNCTIONS, api_env, function_app, serve
 
@@ -68,10 +69,14 @@ def live_apis() -> Iterator[dict[str, str]]:
 
 
 @pytest.fixture
-def web(database: str, live_apis: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> FlaskClient:
-    """The console (test client) on this test's database, calling the live APIs."""
+def web(
+    database: str, live_apis: dict[str, str], users: Accounts, monkeypatch: pytest.MonkeyPatch
+) -> FlaskClient:
+    """The console (test client) on this test's database, calling the live APIs, signing
+    users in on the Auth emulator (`users` holds this test's accounts)."""
     for name, value in api_env(live_apis).items():
         monkeypatch.setenv(name, value)
-    monkeypatch.setenv("WEB_WRITE_RATE_LIMIT", "1000/minute")
+    for kind in ("WRITE", "SIGN_IN", "SIGN_UP"):
+        monkeypatch.setenv(f"WEB_{kind}_RATE_LIMIT", "1000/minute")
     fresh_instance()
     return function_client("web")

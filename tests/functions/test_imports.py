@@ -28,6 +28,7 @@ def _loaded_at_start(name: str, modules: tuple[str, ...]) -> list[str]:
         "PYTHONPATH": str(REPO),
         "DATABASE_URL": "postgresql://postgres@127.0.0.1:1/none",
         "FIREBASE_PROJECT_ID": "demo-imports",  # movies and reviews verify users
+        "FIREBASE_WEB_API_KEY": "demo-key",  # the web console signs users in
     }
     probe = PROBE.format(target=name, source=str(source), modules=modules)
     out = subprocess.run(

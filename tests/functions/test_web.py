@@ -17,26 +17,42 @@ from flask.testing import FlaskClient
 from shared.settings import get_settings
 from shared.web import uploads as web_uploads
 from tests.support import API_KEY
-from tests.support.web import Node, parse_html, serve
+from tests.support.identity import Accounts
+from tests.support.web import Node, csrf, page, review_form, serve, session_cookie, signed_in
 
 POSITIVE = "정말 재미있고 감동적인 최고의 영화였어요. 배우들 연기도 완벽하고 또 보고 싶네요"
 NEGATIVE = "시간 아깝다. 스토리도 엉망이고 연기도 최악인 쓰레기 영화"
 HOSTILE = '<script>alert("xss")</script><img src=x onerror=alert(1)>'
 
 
-def page(response: Any) -> Node:
-    return parse_html(response.get_data(as_text=True))
+@pytest.fixture
+def admin(web: FlaskClient, users: Accounts) -> FlaskClient:
+    """The console in an admin's browser."""
+    return signed_in(web, users.admin())
 
 
-def csrf(web: Any, path: str = "/films/new") -> str:
-    """The CSRF token of this client's session, from a form page."""
-    token = page(web.get(path)).one("input", name="csrf_token").attrs["value"]
-    assert token
-    return token
+@pytest.fixture
+def member(web: FlaskClient, users: Accounts) -> FlaskClient:
+    """The console in a member's browser."""
+    return signed_in(web, users.member())
+
+
+def api_movie(movies: FlaskClient, auth: dict[str, str], **fields: str) -> int:
+    """A movie made by a service client (the API key), as an import would."""
+    response = movies.post("/movies", json={"title": "기생충", **fields}, headers=auth)
+    assert response.status_code == 201, response.get_json()
+    return int(response.get_json()["id"])
+
+
+def api_reviews(reviews: FlaskClient, auth: dict[str, str], movie_id: int, *texts: str) -> None:
+    items = [{"movie_id": movie_id, "author": "관객", "content": text} for text in texts]
+    response = reviews.post("/reviews:batch", json={"items": items}, headers=auth)
+    assert response.status_code == 201, response.get_json()
 
 
 def add_movie(web: Any, **fields: str) -> int:
-    data = {"title": "기생충", **fields, "csrf_token": csrf(web)}
+    """A movie added through the console's form (by whoever `web` is signed in as)."""
+    data = {"title": "기생충", **fields, "csrf_token": csrf(web, "/films/new")}
     response = web.post("/films", data=data)
     assert response.status_code == 303, response.get_data(as_text=True)
     match = re.fullmatch(r"/films/(\d+)", response.headers["Location"])
@@ -44,15 +60,8 @@ def add_movie(web: Any, **fields: str) -> int:
     return int(match.group(1))
 
 
-def write_review(web: Any, movie_id: int, content: str, author: str = "관객", **extra: str) -> Any:
-    form = page(web.get(f"/films/{movie_id}"))
-    data = {
-        "csrf_token": form.one("input", name="csrf_token").attrs["value"],
-        "request_id": form.one("input", name="request_id").attrs["value"],
-        "author": author,
-        "content": content,
-        **extra,
-    }
+def write_review(web: Any, movie_id: int, content: str, **extra: str) -> Any:
+    data = {**review_form(web, movie_id, content), **extra}
     return web.post(f"/films/{movie_id}/reviews", data=data)
 
 
@@ -83,7 +92,11 @@ def assert_strict_page(response: Any) -> None:
     assert API_KEY not in response.get_data(as_text=True)
 
 
-@pytest.mark.parametrize("path", ["/", "/films", "/films/new", "/upload", "/docs", "/nope"])
+ANONYMOUS_PAGES = ["/", "/films", "/docs", "/nope", "/login", "/signup"]
+ADMIN_PAGES = ["/films/new", "/upload", "/account", "/account/reviews"]
+
+
+@pytest.mark.parametrize("path", ANONYMOUS_PAGES)
 def test_every_page_is_strict_and_korean(web: FlaskClient, path: str) -> None:
     response = web.get(path)
     assert response.status_code == (404 if path == "/nope" else 200)
@@ -92,19 +105,24 @@ def test_every_page_is_strict_and_korean(web: FlaskClient, path: str) -> None:
     assert_strict_page(response)
 
 
-def test_movie_pages_are_strict_and_never_leak_the_key(web: FlaskClient) -> None:
-    movie_id = add_movie(web, synopsis="줄거리")
-    assert write_review(web, movie_id, POSITIVE).status_code == 303
-    for path in (f"/films/{movie_id}", f"/films/{movie_id}/edit", f"/films/{movie_id}/delete"):
-        response = web.get(path)
-        assert response.status_code == 200
+def test_signed_in_pages_are_strict_and_never_show_the_session(
+    admin: FlaskClient, movies: FlaskClient, auth: dict[str, str]
+) -> None:
+    movie_id = api_movie(movies, auth, synopsis="줄거리")
+    paths = [f"/films/{movie_id}", f"/films/{movie_id}/edit", f"/films/{movie_id}/delete"]
+    cookie = session_cookie(admin)
+    assert cookie
+    for path in ADMIN_PAGES + paths:
+        response = admin.get(path)
+        assert response.status_code == 200, path
         assert_strict_page(response)
-    cookies = " ".join(f"{c.key}={c.value}" for c in (web._cookies or {}).values())
-    assert API_KEY not in cookies
+        assert cookie not in response.get_data(as_text=True), path  # HttpOnly means it
 
 
-def test_assets_are_vendored_and_cached_by_content_hash(web: FlaskClient) -> None:
-    doc = page(web.get(f"/films/{add_movie(web)}"))
+def test_assets_are_vendored_and_cached_by_content_hash(
+    web: FlaskClient, movies: FlaskClient, auth: dict[str, str]
+) -> None:
+    doc = page(web.get(f"/films/{api_movie(movies, auth)}"))
     urls = [n.attr("href") for n in doc.find_all("link")] + [
         n.attr("src") for n in doc.find_all("script")
     ]
@@ -114,6 +132,160 @@ def test_assets_are_vendored_and_cached_by_content_hash(web: FlaskClient) -> Non
         response = web.get(url)
         assert response.status_code == 200, url
         assert "max-age=31536000" in response.headers["Cache-Control"]
+
+
+# --- controls follow the role ---------------------------------------------------------
+
+
+def controls(client: FlaskClient, movie_id: int) -> dict[str, bool]:
+    """Which write controls the movie page and the menus show this client."""
+    doc = page(client.get(f"/films/{movie_id}"))
+    menu = doc.one("nav", **{"aria-label": "주 메뉴"}).text
+    listing = page(client.get("/films")).one("div", class_="heading").text
+    return {
+        "add movie": "영화 추가" in menu or "영화 추가" in listing,
+        "upload": "파일 업로드" in menu,
+        "edit or delete movie": bool(doc.find_all(id="movie-actions")),
+        "write review": bool(doc.find_all("textarea", id="content")),
+        "sign in to write": bool(doc.find_all(id="sign-in-to-write")),
+        "review actions": bool(doc.find_all("div", class_="review-actions")),
+    }
+
+
+def test_anonymous_visitors_see_no_write_control(
+    web: FlaskClient, movies: FlaskClient, reviews: FlaskClient, auth: dict[str, str]
+) -> None:
+    movie_id = api_movie(movies, auth)
+    api_reviews(reviews, auth, movie_id, POSITIVE)
+    assert controls(web, movie_id) == {
+        "add movie": False,
+        "upload": False,
+        "edit or delete movie": False,
+        "write review": False,
+        "sign in to write": True,
+        "review actions": False,
+    }
+    prompt = page(web.get(f"/films/{movie_id}")).by_id("sign-in-to-write")
+    assert "로그인하고 리뷰 쓰기" in prompt.text
+    link = prompt.one("a", class_="button").attrs["href"]
+    assert link == f"/login?next=/films/{movie_id}%23write"
+    account = page(web.get("/")).one("nav", **{"aria-label": "계정"}).text
+    assert "로그인" in account and "회원 가입" in account and "로그아웃" not in account
+
+
+def test_members_write_reviews_and_admins_see_every_control(
+    member: FlaskClient,
+    admin: FlaskClient,
+    movies: FlaskClient,
+    reviews: FlaskClient,
+    auth: dict[str, str],
+) -> None:
+    movie_id = api_movie(movies, auth)
+    api_reviews(reviews, auth, movie_id, POSITIVE)  # an import's review: nobody's own
+    seen = controls(member, movie_id)
+    assert seen == {
+        "add movie": False,
+        "upload": False,
+        "edit or delete movie": False,
+        "write review": True,
+        "sign in to write": False,
+        "review actions": False,  # another's review: no edit, no delete
+    }
+    assert "작성자: 관객" in page(member.get(f"/films/{movie_id}")).by_id("writer").text
+    assert controls(admin, movie_id) == {
+        "add movie": True,
+        "upload": True,
+        "edit or delete movie": True,
+        "write review": True,
+        "sign in to write": False,
+        "review actions": True,  # moderation: delete any review (never edit another's)
+    }
+    actions = page(admin.get(f"/films/{movie_id}")).one("div", class_="review-actions")
+    assert "삭제" in actions.text and "고치기" not in actions.text
+
+
+def test_members_edit_and_delete_only_their_own_reviews(
+    web: FlaskClient, users: Accounts, movies: FlaskClient, auth: dict[str, str]
+) -> None:
+    movie_id = api_movie(movies, auth)
+    first, second = signed_in(web, users.member()), signed_in(web, users.second_member())
+    assert write_review(first, movie_id, POSITIVE).status_code == 303
+    assert write_review(second, movie_id, NEGATIVE).status_code == 303
+    items = page(first.get(f"/films/{movie_id}")).find_all("li", class_="review")
+    mine = {
+        item.one("p", class_="content").text: bool(item.find_all("div", class_="review-actions"))
+        for item in items
+    }
+    assert mine == {POSITIVE: True, NEGATIVE: False}
+    own = next(i for i in items if i.one("p", class_="content").text == POSITIVE)
+    assert own.one("p", class_="meta").text.startswith("관객 ·")  # the account's name
+
+
+# --- forged writes change nothing ---------------------------------------------------------
+
+
+def catalogue(movies: FlaskClient, reviews: FlaskClient) -> Any:
+    """Everything a write could change, as the API reports it."""
+    listed = movies.get("/movies?limit=100").get_json()["items"]
+    return listed, reviews.get("/reviews?limit=100").get_json()["items"]
+
+
+def forged_posts(movie_id: int, review_id: int) -> dict[str, dict[str, Any]]:
+    """Writes a visitor might forge (with a valid CSRF token of their own session)."""
+    return {
+        "/films": {"title": "위조"},
+        f"/films/{movie_id}/edit": {"title": "훼손"},
+        f"/films/{movie_id}/delete": {},
+        f"/films/{movie_id}/reviews/{review_id}/edit": {"content": NEGATIVE},
+        f"/films/{movie_id}/reviews/{review_id}/delete": {},
+        "/upload": {"file": (io.BytesIO(b'{"movie_id": 1}\n'), "x.jsonl")},
+    }
+
+
+@pytest.mark.parametrize("who", ["anonymous", "member"])
+def test_a_forged_post_is_a_403_page_and_changes_nothing(
+    web: FlaskClient,
+    users: Accounts,
+    movies: FlaskClient,
+    reviews: FlaskClient,
+    auth: dict[str, str],
+    uploads_bucket: Any,
+    who: str,
+) -> None:
+    client = web if who == "anonymous" else signed_in(web, users.member())
+    movie_id = api_movie(movies, auth)
+    api_reviews(reviews, auth, movie_id, POSITIVE)
+    review_id = reviews.get("/reviews").get_json()["items"][0]["id"]
+    before = catalogue(movies, reviews)
+    token = csrf(client, "/login")
+    for path, data in forged_posts(movie_id, review_id).items():
+        response = client.post(path, data={**data, "csrf_token": token})
+        assert response.status_code == 403, path
+        text = page(response).text
+        assert ("로그인이 필요합니다" if who == "anonymous" else "권한이 없습니다") in text, path
+    if who == "anonymous":  # a member may write reviews; a visitor may not
+        review = {"content": POSITIVE, "csrf_token": token}
+        assert client.post(f"/films/{movie_id}/reviews", data=review).status_code == 403
+    assert catalogue(movies, reviews) == before
+    assert not list(uploads_bucket.list_blobs())
+
+
+def test_pages_behind_a_sign_in_send_visitors_to_it_and_back(
+    web: FlaskClient, users: Accounts
+) -> None:
+    response = web.get("/films/new?from=menu")
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/login?next=/films/new?from%3Dmenu"
+    form = page(web.get(response.headers["Location"]))
+    assert form.one("input", name="next").attrs["value"] == "/films/new?from=menu"
+    admin = users.admin()
+    data = {"email": admin.email, "password": admin.password, "next": "/films/new?from=menu"}
+    signed = web.post("/login", data={**data, "csrf_token": csrf(web)})
+    assert signed.headers["Location"] == "/films/new?from=menu"
+    assert web.get("/films/new").status_code == 200
+    member = signed_in(web, users.member())
+    refused = member.get("/films/new")
+    assert refused.status_code == 403 and "권한이 없습니다" in page(refused).text
 
 
 # --- home ----------------------------------------------------------------------------
@@ -126,13 +298,14 @@ def test_home_without_reviews_says_so(web: FlaskClient) -> None:
     assert "평점 순위" in text and "아직 리뷰가" in text
 
 
-def test_home_shows_the_leaderboard_and_recent_movies(web: FlaskClient) -> None:
-    liked, disliked, few = add_movie(web, title="명작"), add_movie(web, title="망작"), 0
-    few = add_movie(web, title="리뷰 적은 영화")
-    for _ in range(3):
-        assert write_review(web, liked, POSITIVE).status_code == 303
-        assert write_review(web, disliked, NEGATIVE).status_code == 303
-    assert write_review(web, few, POSITIVE).status_code == 303
+def test_home_shows_the_leaderboard_and_recent_movies(
+    web: FlaskClient, movies: FlaskClient, reviews: FlaskClient, auth: dict[str, str]
+) -> None:
+    liked, disliked = api_movie(movies, auth, title="명작"), api_movie(movies, auth, title="망작")
+    few = api_movie(movies, auth, title="리뷰 적은 영화")
+    api_reviews(reviews, auth, liked, *[POSITIVE] * 3)
+    api_reviews(reviews, auth, disliked, *[NEGATIVE] * 3)
+    api_reviews(reviews, auth, few, POSITIVE)
     doc = page(web.get("/"))
     rows = doc.one("table", class_="leaderboard").find_all("tr")[1:]
     titles = [row.find_all("a")[0].text for row in rows]
@@ -144,10 +317,14 @@ def test_home_shows_the_leaderboard_and_recent_movies(web: FlaskClient) -> None:
 # --- movies list ---------------------------------------------------------------------
 
 
-def test_list_searches_filters_and_sorts(web: FlaskClient) -> None:
-    add_movie(web, title="기생충", genre="드라마", director="봉준호", release_date="2019-05-30")
-    add_movie(web, title="괴물", genre="SF", director="봉준호", release_date="2006-07-27")
-    add_movie(web, title="올드보이", genre="스릴러", director="박찬욱", release_date="2003-11-21")
+def test_list_searches_filters_and_sorts(
+    web: FlaskClient, movies: FlaskClient, auth: dict[str, str]
+) -> None:
+    api_movie(movies, auth, genre="드라마", director="봉준호", release_date="2019-05-30")
+    api_movie(movies, auth, title="괴물", genre="SF", director="봉준호", release_date="2006-07-27")
+    api_movie(
+        movies, auth, title="올드보이", genre="스릴러", director="박찬욱", release_date="2003-11-21"
+    )
 
     def titles(**query: str) -> list[str]:
         response = web.get("/films", query_string=query)
@@ -191,16 +368,19 @@ def test_list_explains_bad_filters(web: FlaskClient, query: dict[str, str], mess
     assert message in page(response).one("p", class_="form-error").text
 
 
-# --- add / edit / delete -------------------------------------------------------------
+# --- add / edit / delete (admins) ---------------------------------------------------------
 
 
-def test_add_movie_redirects_to_its_page_with_a_message(web: FlaskClient) -> None:
-    movie_id = add_movie(web, director="봉준호", genre="드라마", release_date="2019-05-30")
-    doc = page(web.get(f"/films/{movie_id}"))
+def test_add_movie_redirects_to_its_page_with_a_message(admin: FlaskClient) -> None:
+    movie_id = add_movie(admin, director="봉준호", genre="드라마", release_date="2019-05-30")
+    doc = page(admin.get(f"/films/{movie_id}"))
     assert doc.by_id("movie-title").text == "기생충"
-    assert "2019년 · 드라마 · 감독 봉준호" in doc.one("p", class_="meta").text
+    assert (
+        "2019년 · 드라마 · 감독 봉준호"
+        in doc.one("header", class_="movie-head").one("p", class_="meta").text
+    )
     assert "추가했습니다" in doc.one("p", class_="flash").text
-    assert "추가했습니다" not in page(web.get(f"/films/{movie_id}")).text  # shown once
+    assert "추가했습니다" not in page(admin.get(f"/films/{movie_id}")).text  # shown once
 
 
 @pytest.mark.parametrize(
@@ -214,10 +394,10 @@ def test_add_movie_redirects_to_its_page_with_a_message(web: FlaskClient) -> Non
     ],
 )
 def test_add_movie_shows_api_errors_next_to_the_fields(
-    web: FlaskClient, fields: dict[str, str], field: str, message: str
+    admin: FlaskClient, fields: dict[str, str], field: str, message: str
 ) -> None:
-    data = {"title": "제목", **fields, "csrf_token": csrf(web)}
-    response = web.post("/films", data=data)
+    data = {"title": "제목", **fields, "csrf_token": csrf(admin, "/films/new")}
+    response = admin.post("/films", data=data)
     assert response.status_code == 422
     doc = page(response)
     assert message in doc.by_id(f"{field}-error").text
@@ -227,88 +407,96 @@ def test_add_movie_shows_api_errors_next_to_the_fields(
     assert shown == fields[field]  # what was typed comes back
 
 
-def test_forms_need_the_csrf_token(web: FlaskClient) -> None:
-    for path in ("/films", "/upload", "/preview"):
-        response = web.post(path, data={"title": "x", "content": "좋아요"})
-        assert response.status_code == 400
-        assert "보안 토큰" in page(response).text
-    token = csrf(web)
-    response = web.post("/films", data={"title": "x", "csrf_token": token + "x"})
+def test_forms_need_the_csrf_token(web: FlaskClient, admin: FlaskClient) -> None:
+    for client in (web, admin):
+        for path in ("/films", "/upload", "/preview", "/login", "/signup", "/logout"):
+            response = client.post(path, data={"title": "x", "content": "좋아요"})
+            assert response.status_code == 400, path
+            assert "보안 토큰" in page(response).text
+    token = csrf(admin)
+    response = admin.post("/films", data={"title": "x", "csrf_token": token + "x"})
     assert response.status_code == 400
 
 
-def test_edit_movie_changes_and_clears_fields(web: FlaskClient) -> None:
-    movie_id = add_movie(web, genre="드라마", director="봉준호")
-    form = page(web.get(f"/films/{movie_id}/edit"))
+def test_edit_movie_changes_and_clears_fields(admin: FlaskClient) -> None:
+    movie_id = add_movie(admin, genre="드라마", director="봉준호")
+    form = page(admin.get(f"/films/{movie_id}/edit"))
     assert form.by_id("genre").attrs["value"] == "드라마"
     data = {
-        "csrf_token": form.one("input", name="csrf_token").attrs["value"],
+        "csrf_token": form.find_all("input", name="csrf_token")[0].attrs["value"],
         "title": "기생충 (흑백판)",
         "genre": "",
         "director": "봉준호",
     }
-    response = web.post(f"/films/{movie_id}/edit", data=data)
+    response = admin.post(f"/films/{movie_id}/edit", data=data)
     assert response.status_code == 303
-    doc = page(web.get(f"/films/{movie_id}"))
+    doc = page(admin.get(f"/films/{movie_id}"))
     assert doc.by_id("movie-title").text == "기생충 (흑백판)"
-    assert "드라마" not in doc.one("p", class_="meta").text
+    assert "드라마" not in doc.one("header", class_="movie-head").one("p", class_="meta").text
 
     data["title"] = ""
-    response = web.post(f"/films/{movie_id}/edit", data=data)
+    response = admin.post(f"/films/{movie_id}/edit", data=data)
     assert response.status_code == 422
     assert "비어 있을 수 없습니다" in page(response).by_id("title-error").text
 
 
-def test_delete_says_how_many_reviews_go_and_deletes(web: FlaskClient) -> None:
-    movie_id = add_movie(web, title="지울 영화")
-    for content in (POSITIVE, NEGATIVE):
-        assert write_review(web, movie_id, content).status_code == 303
-    confirm = page(web.get(f"/films/{movie_id}/delete"))
+def test_delete_says_how_many_reviews_go_and_deletes(
+    admin: FlaskClient, member: FlaskClient
+) -> None:
+    movie_id = add_movie(admin, title="지울 영화")
+    assert write_review(admin, movie_id, POSITIVE).status_code == 303
+    assert write_review(member, movie_id, NEGATIVE).status_code == 303
+    confirm = page(admin.get(f"/films/{movie_id}/delete"))
     assert "리뷰 2개" in confirm.by_id("delete-warning").text
-    token = confirm.one("input", name="csrf_token").attrs["value"]
-    response = web.post(f"/films/{movie_id}/delete", data={"csrf_token": token})
+    token = confirm.find_all("input", name="csrf_token")[0].attrs["value"]
+    response = admin.post(f"/films/{movie_id}/delete", data={"csrf_token": token})
     assert response.status_code == 303 and response.headers["Location"] == "/films"
-    listing = page(web.get("/films"))
+    listing = page(admin.get("/films"))
     assert "리뷰 2개도 함께 삭제" in listing.one("p", class_="flash").text
-    assert web.get(f"/films/{movie_id}").status_code == 404
-    response = web.post(f"/films/{movie_id}/delete", data={"csrf_token": token})
+    assert admin.get(f"/films/{movie_id}").status_code == 404
+    response = admin.post(f"/films/{movie_id}/delete", data={"csrf_token": token})
     assert response.status_code == 404
 
 
 # --- the movie page --------------------------------------------------------------
 
 
-def test_unknown_movie_is_a_korean_404(web: FlaskClient) -> None:
+def test_unknown_movie_is_a_korean_404(admin: FlaskClient) -> None:
     for path in ("/films/999999", "/films/999999/edit", "/films/999999/delete"):
-        response = web.get(path)
+        response = admin.get(path)
         assert response.status_code == 404
         assert "찾을 수 없습니다" in page(response).text
 
 
-def test_movie_page_without_reviews(web: FlaskClient) -> None:
-    doc = page(web.get(f"/films/{add_movie(web)}"))
+def test_movie_page_without_reviews(
+    web: FlaskClient, movies: FlaskClient, auth: dict[str, str]
+) -> None:
+    doc = page(web.get(f"/films/{api_movie(movies, auth)}"))
     assert stat(doc, "count") == "0"
     assert stat(doc, "positivity") == "–" and stat(doc, "bayesian") == "–"
     assert "아직 리뷰가 없습니다" in doc.by_id("rating-card").text
     assert not doc.find_all("svg")
 
 
-def test_reviews_show_their_verdict_and_move_the_rating_card(web: FlaskClient) -> None:
-    movie_id = add_movie(web)
-    response = write_review(web, movie_id, POSITIVE)
+def test_reviews_show_their_verdict_and_move_the_rating_card(
+    member: FlaskClient, movies: FlaskClient, auth: dict[str, str]
+) -> None:
+    movie_id = api_movie(movies, auth)
+    response = write_review(member, movie_id, POSITIVE)
     assert response.status_code == 303
     location = response.headers["Location"]
     assert re.fullmatch(rf"/films/{movie_id}\?new=\d+#review-\d+", location), location
-    doc = page(web.get(location))
+    doc = page(member.get(location))
     assert "긍정" in doc.one("p", class_="flash").text
     new = doc.one("li", class_="new")
     assert new.one("span", class_="badge").text == "긍정"
     assert "신뢰도" in new.text and "예측 평점" in new.text
+    assert new.one("p", class_="meta").text.startswith("관객 ·")  # the account's display name
     assert stat(doc, "count") == "1"
     positivity_one = float(stat(doc, "positivity").rstrip("%"))
 
-    assert write_review(web, movie_id, NEGATIVE).status_code == 303
-    doc = page(web.get(f"/films/{movie_id}"))
+    assert write_review(member, movie_id, NEGATIVE).status_code == 303
+    doc = page(member.get(f"/films/{movie_id}"))
     assert stat(doc, "count") == "2"
     assert float(stat(doc, "positivity").rstrip("%")) < positivity_one
     badges = [r.one("span", class_="badge").text for r in doc.find_all("li", class_="review")]
@@ -323,12 +511,10 @@ def test_reviews_show_their_verdict_and_move_the_rating_card(web: FlaskClient) -
 
 
 def test_reviews_filter_by_label_and_page(
-    web: FlaskClient, reviews: FlaskClient, auth: dict[str, str]
+    web: FlaskClient, movies: FlaskClient, reviews: FlaskClient, auth: dict[str, str]
 ) -> None:
-    movie_id = add_movie(web)
-    batch = [{"movie_id": movie_id, "author": "a", "content": POSITIVE}] * 22
-    batch += [{"movie_id": movie_id, "author": "b", "content": NEGATIVE}] * 3
-    assert reviews.post("/reviews:batch", json={"items": batch}, headers=auth).status_code == 201
+    movie_id = api_movie(movies, auth)
+    api_reviews(reviews, auth, movie_id, *[POSITIVE] * 22, *[NEGATIVE] * 3)
     doc = page(web.get(f"/films/{movie_id}"))
     assert len(doc.find_all("li", class_="review")) == 20
     second = page(web.get(doc.one("a", rel="next").attrs["href"]))
@@ -342,71 +528,76 @@ def test_reviews_filter_by_label_and_page(
 
 
 @pytest.mark.parametrize(
-    ("author", "content", "field", "message"),
-    [
-        ("관객", "   ", "content", "비어 있을 수 없습니다"),
-        ("관객", "가" * 2001, "content", "너무 깁니다"),
-        ("", POSITIVE, "author", "비어 있을 수 없습니다"),
-        ("이름\n줄", POSITIVE, "author", "줄바꿈"),
-    ],
+    ("content", "message"), [("   ", "비어 있을 수 없습니다"), ("가" * 2001, "너무 깁니다")]
 )
 def test_invalid_review_keeps_the_text_and_says_why(
-    web: FlaskClient, author: str, content: str, field: str, message: str
+    member: FlaskClient, movies: FlaskClient, auth: dict[str, str], content: str, message: str
 ) -> None:
-    movie_id = add_movie(web)
-    response = write_review(web, movie_id, content, author=author)
+    movie_id = api_movie(movies, auth)
+    response = write_review(member, movie_id, content)
     assert response.status_code == 422
     doc = page(response)
-    assert message in doc.by_id(f"{field}-error").text
+    assert message in doc.by_id("content-error").text
     assert doc.by_id("content").text == " ".join(content.split())
     assert stat(doc, "count") == "0"
 
 
-def test_a_double_submitted_review_is_stored_once(web: FlaskClient) -> None:
-    movie_id = add_movie(web)
-    form = page(web.get(f"/films/{movie_id}"))
-    data = {
-        "csrf_token": form.one("input", name="csrf_token").attrs["value"],
-        "request_id": form.one("input", name="request_id").attrs["value"],
-        "author": "관객",
-        "content": POSITIVE,
-    }
-    first = web.post(f"/films/{movie_id}/reviews", data=data)
-    again = web.post(f"/films/{movie_id}/reviews", data=data)
+def test_an_author_typed_into_the_form_is_not_sent(
+    member: FlaskClient, movies: FlaskClient, auth: dict[str, str]
+) -> None:
+    """A signed-in writer's reviews carry the account's name, whatever a forged form says."""
+    movie_id = api_movie(movies, auth)
+    assert write_review(member, movie_id, POSITIVE, author="관리자 (공식)").status_code == 303
+    review = page(member.get(f"/films/{movie_id}")).one("li", class_="review")
+    assert review.one("p", class_="meta").text.startswith("관객 ·")
+
+
+def test_a_double_submitted_review_is_stored_once(
+    member: FlaskClient, movies: FlaskClient, auth: dict[str, str]
+) -> None:
+    movie_id = api_movie(movies, auth)
+    data = review_form(member, movie_id, POSITIVE)
+    first = member.post(f"/films/{movie_id}/reviews", data=data)
+    again = member.post(f"/films/{movie_id}/reviews", data=data)
     assert first.status_code == again.status_code == 303
     assert first.headers["Location"] == again.headers["Location"]
-    assert stat(page(web.get(f"/films/{movie_id}")), "count") == "1"
+    assert stat(page(member.get(f"/films/{movie_id}")), "count") == "1"
 
     data["content"] = NEGATIVE  # the same form, resubmitted with other text
-    conflict = web.post(f"/films/{movie_id}/reviews", data=data)
+    conflict = member.post(f"/films/{movie_id}/reviews", data=data)
     assert conflict.status_code == 409
     doc = page(conflict)
     assert "이미" in doc.one("p", class_="form-error").text
     assert doc.one("input", name="request_id").attrs["value"] != data["request_id"]
 
 
-def test_review_of_a_deleted_movie_is_404(web: FlaskClient) -> None:
-    movie_id = add_movie(web)
-    form = page(web.get(f"/films/{movie_id}"))
-    token = form.one("input", name="csrf_token").attrs["value"]
-    web.post(f"/films/{movie_id}/delete", data={"csrf_token": token})
-    response = web.post(
+def test_review_of_a_deleted_movie_is_404(
+    member: FlaskClient, movies: FlaskClient, auth: dict[str, str]
+) -> None:
+    movie_id = api_movie(movies, auth)
+    token = csrf(member, f"/films/{movie_id}")
+    assert movies.delete(f"/movies/{movie_id}", headers=auth).status_code == 204
+    response = member.post(
         f"/films/{movie_id}/reviews",
-        data={"csrf_token": token, "author": "a", "content": POSITIVE, "request_id": "x"},
+        data={"csrf_token": token, "content": POSITIVE, "request_id": "x"},
     )
     assert response.status_code == 404
 
 
-def test_hostile_text_is_shown_as_text(web: FlaskClient) -> None:
-    movie_id = add_movie(web, title=HOSTILE, synopsis=HOSTILE)
-    assert write_review(web, movie_id, HOSTILE, author="<b>나쁜</b>").status_code == 303
-    for path in (f"/films/{movie_id}", "/films", "/", f"/films/{movie_id}/delete"):
-        html = web.get(path).get_data(as_text=True)
+def test_hostile_text_is_shown_as_text(
+    web: FlaskClient, users: Accounts, movies: FlaskClient, auth: dict[str, str]
+) -> None:
+    movie_id = api_movie(movies, auth, title=HOSTILE, synopsis=HOSTILE)
+    hostile = signed_in(web, users.create("hostile@example.com", "<b>나쁜</b>"))
+    assert write_review(hostile, movie_id, HOSTILE).status_code == 303
+    for path in (f"/films/{movie_id}", "/films", "/", "/account", "/account/reviews"):
+        html = hostile.get(path).get_data(as_text=True)
         assert "<script>alert" not in html and "<img src=x" not in html, path
-        assert "<b>나쁜" not in html
-    doc = page(web.get(f"/films/{movie_id}"))
+        assert "<b>나쁜" not in html, path
+    doc = page(hostile.get(f"/films/{movie_id}"))
     assert doc.by_id("movie-title").text == HOSTILE
     assert doc.one("p", class_="content").text == HOSTILE
+    assert doc.by_id("account-name").text == "<b>나쁜</b>"
 
 
 # --- sentiment preview -------------------------------------------------------------
@@ -419,9 +610,11 @@ def preview(web: Any, text: str) -> Node:
     return page(response)
 
 
-def test_preview_scores_what_is_typed_without_storing(web: FlaskClient) -> None:
-    movie_id = add_movie(web)
-    assert preview(web, POSITIVE).one("p").attrs["data-label"] == "positive"
+def test_preview_scores_what_is_typed_without_storing(
+    web: FlaskClient, movies: FlaskClient, auth: dict[str, str]
+) -> None:
+    movie_id = api_movie(movies, auth)
+    assert preview(web, POSITIVE).one("p").attrs["data-label"] == "positive"  # anonymous too
     assert preview(web, NEGATIVE).one("p").attrs["data-label"] == "negative"
     assert "미리 보여" in preview(web, "   ").text
     assert "2000자" in preview(web, "가" * 2001).text
@@ -429,12 +622,15 @@ def test_preview_scores_what_is_typed_without_storing(web: FlaskClient) -> None:
 
 
 def test_model_outage_is_explained_and_the_text_kept(
-    web: FlaskClient, request: pytest.FixtureRequest
+    member: FlaskClient,
+    movies: FlaskClient,
+    auth: dict[str, str],
+    request: pytest.FixtureRequest,
 ) -> None:
-    movie_id = add_movie(web)
+    movie_id = api_movie(movies, auth)
     request.getfixturevalue("model_missing")
-    assert "미리 볼 수 없습니다" in preview(web, POSITIVE).text
-    response = write_review(web, movie_id, POSITIVE)
+    assert "미리 볼 수 없습니다" in preview(member, POSITIVE).text
+    response = write_review(member, movie_id, POSITIVE)
     assert response.status_code == 503
     assert int(response.headers["Retry-After"]) > 0
     doc = page(response)
@@ -446,7 +642,7 @@ def test_model_outage_is_explained_and_the_text_kept(
 
 
 def test_an_unreachable_api_is_a_friendly_503(
-    web: FlaskClient, monkeypatch: pytest.MonkeyPatch
+    web: FlaskClient, admin: FlaskClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("MOVIES_API_URL", "http://127.0.0.1:9")  # discard port: refused
     get_settings.cache_clear()
@@ -457,50 +653,41 @@ def test_an_unreachable_api_is_a_friendly_503(
     assert response.status_code == 503
     assert response.headers["Retry-After"]
     assert "잠시 후 다시" in page(response).text
-    response = web.post("/films", data={"title": "x", "csrf_token": csrf(web)})
+    response = admin.post("/films", data={"title": "x", "csrf_token": csrf(admin, "/films/new")})
     assert response.status_code == 503
     assert "잠시 후 다시" in page(response).one("p", class_="form-error").text
 
 
-def test_writes_are_rate_limited_per_client(
-    web: FlaskClient, monkeypatch: pytest.MonkeyPatch
+def test_writes_are_rate_limited_per_user_wherever_they_come_from(
+    web: FlaskClient, users: Accounts, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("WEB_WRITE_RATE_LIMIT", "2/minute")
     get_settings.cache_clear()
-    token = csrf(web)
-    for _ in range(2):
-        assert web.post("/films", data={"title": "x", "csrf_token": token}).status_code == 303
-    response = web.post("/films", data={"title": "x", "csrf_token": token})
+    laptop, phone = signed_in(web, users.admin()), signed_in(web, users.admin())
+    other = signed_in(web, users.create("other-admin@example.com", "부관리자", role="admin"))
+
+    def add(client: FlaskClient, address: str) -> Any:
+        data = {"title": "x", "csrf_token": csrf(client, "/films/new")}
+        return client.post("/films", data=data, environ_base={"REMOTE_ADDR": address})
+
+    assert add(laptop, "10.0.0.1").status_code == 303
+    assert add(phone, "10.0.0.2").status_code == 303  # the same user on another device
+    response = add(laptop, "10.0.0.3")
     assert response.status_code == 429
     assert 0 < int(response.headers["Retry-After"]) <= 60
     assert "요청이 너무 많습니다" in page(response).text
-    assert web.get("/films").status_code == 200  # reads are not limited
-
-
-def test_rate_limit_keys_on_the_forwarded_client_behind_trusted_proxies(
-    web: FlaskClient, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("WEB_WRITE_RATE_LIMIT", "1/minute")
-    monkeypatch.setenv("WEB_TRUSTED_PROXY_HOPS", "1")
-    get_settings.cache_clear()
-    token = csrf(web)
-
-    def post(forwarded: str) -> Any:
-        headers = {"X-Forwarded-For": forwarded}
-        return web.post("/films", data={"title": "x", "csrf_token": token}, headers=headers)
-
-    assert post("1.1.1.1").status_code == 303
-    assert post("2.2.2.2").status_code == 303  # another client
-    assert post("9.9.9.9, 1.1.1.1").status_code == 429  # a spoofed left entry changes nothing
+    assert add(other, "10.0.0.1").status_code == 303  # another user, the same address
+    assert laptop.get("/films").status_code == 200  # reads are not limited
 
 
 @pytest.mark.parametrize(("hops", "secure"), [("0", False), ("1", True)])
-def test_session_cookie_is_http_only_and_secure_behind_google(
+def test_csrf_cookie_is_http_only_and_secure_behind_google(
     web: FlaskClient, monkeypatch: pytest.MonkeyPatch, hops: str, secure: bool
 ) -> None:
     monkeypatch.setenv("WEB_TRUSTED_PROXY_HOPS", hops)
     get_settings.cache_clear()
-    cookie = web.get("/films/new").headers["Set-Cookie"]
+    cookie = web.get("/login").headers["Set-Cookie"]
+    assert cookie.startswith("console=")  # the CSRF and flash session, not who is signed in
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
     assert ("Secure" in cookie) is secure  # run.app and the load balancer are HTTPS only
 
@@ -530,7 +717,7 @@ def upload(web: Any, name: str, data: bytes) -> Any:
 
 
 def test_upload_goes_to_the_bucket_and_the_page_follows_it(
-    web: FlaskClient, uploads_bucket: Any, movies: FlaskClient, auth: dict[str, str]
+    admin: FlaskClient, uploads_bucket: Any, movies: FlaskClient, auth: dict[str, str]
 ) -> None:
     from tests.support import function_client
     from tests.support.uploads import deliver, event_for
@@ -543,7 +730,7 @@ def test_upload_goes_to_the_bucket_and_the_page_follows_it(
         {"movie_id": 999999, "author": "d", "content": POSITIVE},
     ]
     data = "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines).encode()
-    response = upload(web, "내 리뷰 (1).jsonl", data)
+    response = upload(admin, "내 리뷰 (1).jsonl", data)
     assert response.status_code == 303
     location = response.headers["Location"]
     match = re.fullmatch(r"/uploads/([0-9a-f]{32})/(1\.jsonl)", location)
@@ -553,7 +740,7 @@ def test_upload_goes_to_the_bucket_and_the_page_follows_it(
     assert blob.download_as_bytes() == data
     blob.reload()
 
-    pending = web.get(location)
+    pending = admin.get(location)
     assert pending.status_code == 200
     report = page(pending).by_id("upload-report")
     assert report.attrs["hx-trigger"] == "every 1s"
@@ -562,7 +749,7 @@ def test_upload_goes_to_the_bucket_and_the_page_follows_it(
 
     on_upload = function_client("reviews", target="on_upload", signature="cloudevent")
     assert deliver(on_upload, event_for(blob)).status_code == 200
-    fragment = page(web.get(f"{location}/report"))
+    fragment = page(admin.get(f"{location}/report"))
     done = fragment.by_id("upload-report")
     assert done.attrs["data-status"] == "done" and "hx-trigger" not in done.attrs
     assert [fragment.by_id(f"report-{k}").text for k in ("lines", "inserted", "rejected")] == [
@@ -570,12 +757,12 @@ def test_upload_goes_to_the_bucket_and_the_page_follows_it(
         "2",
         "2",
     ]
-    rejects = web.get(fragment.by_id("rejects-link").attrs["href"])
+    rejects = admin.get(fragment.by_id("rejects-link").attrs["href"])
     assert rejects.status_code == 200
     assert "attachment" in rejects.headers["Content-Disposition"]
     rows = [json.loads(line) for line in rejects.get_data(as_text=True).splitlines()]
     assert [row["line"] for row in rows] == [3, 4]
-    assert "refresh" not in web.get(location).get_data(as_text=True)
+    assert "refresh" not in admin.get(location).get_data(as_text=True)
 
 
 @pytest.mark.parametrize(
@@ -587,27 +774,27 @@ def test_upload_goes_to_the_bucket_and_the_page_follows_it(
     ],
 )
 def test_upload_refuses_other_files(
-    web: FlaskClient, uploads_bucket: Any, name: str, data: bytes, message: str
+    admin: FlaskClient, uploads_bucket: Any, name: str, data: bytes, message: str
 ) -> None:
-    response = upload(web, name, data)
+    response = upload(admin, name, data)
     assert response.status_code == 400
     assert message in page(response).by_id("upload-error").text
     assert not list(uploads_bucket.list_blobs())
 
 
-def test_upload_without_a_file(web: FlaskClient, uploads_bucket: Any) -> None:
-    response = web.post("/upload", data={"csrf_token": csrf(web, "/upload")})
+def test_upload_without_a_file(admin: FlaskClient, uploads_bucket: Any) -> None:
+    response = admin.post("/upload", data={"csrf_token": csrf(admin, "/upload")})
     assert response.status_code == 400
     assert "파일을 고르세요" in page(response).text
 
 
 @pytest.mark.parametrize("lines", [500, 20_000])  # just over the cap; far over (never read)
 def test_upload_size_is_capped_with_a_clear_message(
-    web: FlaskClient, uploads_bucket: Any, monkeypatch: pytest.MonkeyPatch, lines: int
+    admin: FlaskClient, uploads_bucket: Any, monkeypatch: pytest.MonkeyPatch, lines: int
 ) -> None:
     monkeypatch.setenv("WEB_UPLOAD_MAX_BYTES", "2048")
     get_settings.cache_clear()
-    response = upload(web, "big.csv", b"movie_id,author,content\n" + b"1,a,b\n" * lines)
+    response = upload(admin, "big.csv", b"movie_id,author,content\n" + b"1,a,b\n" * lines)
     assert response.status_code == 413
     assert "2 KB까지" in page(response).text
     assert not list(uploads_bucket.list_blobs())
@@ -626,22 +813,22 @@ def test_upload_size_is_capped_with_a_clear_message(
     ],
 )
 def test_upload_pages_for_unknown_or_bad_names_are_404(
-    web: FlaskClient, uploads_bucket: Any, path: str
+    admin: FlaskClient, uploads_bucket: Any, path: str
 ) -> None:
-    assert web.get(path).status_code == 404
+    assert admin.get(path).status_code == 404
 
 
-def test_an_issued_token_names_one_file_only(web: FlaskClient, uploads_bucket: Any) -> None:
-    location = upload(web, "mine.jsonl", b'{"movie_id": 1}\n').headers["Location"]
-    assert web.get(location).status_code == 200  # processing, until the report exists
+def test_an_issued_token_names_one_file_only(admin: FlaskClient, uploads_bucket: Any) -> None:
+    location = upload(admin, "mine.jsonl", b'{"movie_id": 1}\n').headers["Location"]
+    assert admin.get(location).status_code == 200  # processing, until the report exists
     token = location.split("/")[2]
-    assert web.get(f"/uploads/{token}/other.jsonl").status_code == 404
+    assert admin.get(f"/uploads/{token}/other.jsonl").status_code == 404
     forged = token[:16] + format(int(token[16:], 16) ^ 1, "016x")
-    assert web.get(f"/uploads/{forged}/mine.jsonl").status_code == 404
+    assert admin.get(f"/uploads/{forged}/mine.jsonl").status_code == 404
 
 
 def test_a_chunked_upload_over_the_cap_gets_the_413_page(
-    web: FlaskClient, uploads_bucket: Any, monkeypatch: pytest.MonkeyPatch
+    admin: FlaskClient, uploads_bucket: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """No Content-Length to refuse it by: cut off at the cap, it must still be the 413 page
     (functions-framework's read of the rest of the request made it a plain 500)."""
@@ -650,11 +837,11 @@ def test_a_chunked_upload_over_the_cap_gets_the_413_page(
     boundary = "b0undary"
     head = (
         f'--{boundary}\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n'
-        f"{csrf(web, '/upload')}\r\n--{boundary}\r\n"
+        f"{csrf(admin, '/upload')}\r\n--{boundary}\r\n"
         'Content-Disposition: form-data; name="file"; filename="big.csv"\r\n\r\n'
     )
     body = head.encode() + b"1,a,b\n" * 200_000 + f"\r\n--{boundary}--\r\n".encode()
-    response = web.post(
+    response = admin.post(
         "/upload",
         input_stream=io.BytesIO(body),
         headers={

@@ -2,9 +2,10 @@
 
 movies, reviews, ratings, the upload handler and the console run over HTTP behind the local
 router (the console as its default route, as `make run` and the load balancer do), on one
-PostgreSQL database and the GCS emulator, with the Eventarc stand-in delivering uploads. One
-browser per session; every test fails on a console error, an uncaught page error or a request
-that leaves the local base URL.
+PostgreSQL database and the GCS emulator, with the Eventarc stand-in delivering uploads and
+the Firebase Auth emulator holding the accounts people sign up and in with. One browser per
+session; every test fails on a console error, an uncaught page error or a request that leaves
+the local base URL.
 
 UPDATE_SCREENSHOTS=1 writes docs/screenshots/*.png (the README shows them).
 """
@@ -37,6 +38,7 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
+from infra.authemu import AuthEmulator
 from infra.eventarc import Forwarder
 from infra.localpg import EmbeddedPostgres
 from infra.router import Router
@@ -44,7 +46,9 @@ from infra.stack import FUNCTIONS
 from shared import db, storage
 from shared.settings import get_settings
 from shared.web import openapi
+from shared.web.session import COOKIE
 from tests.support import API_KEY, REPO
+from tests.support.identity import EMULATOR_PROJECT, PASSWORD, WEB_API_KEY, Accounts, TestUser
 from tests.support.web import function_app, serve
 
 POSITIVE = "정말 재미있고 감동적인 최고의 영화였어요. 배우들 연기도 완벽하고 또 보고 싶네요"
@@ -61,16 +65,22 @@ ROUTES = {p: fn.name for fn in FUNCTIONS for p in fn.prefixes}  # as `make run` 
 
 
 @pytest.fixture(scope="module")
-def console(postgres: EmbeddedPostgres, gcs_emulator: str) -> Iterator[str]:
+def console(
+    postgres: EmbeddedPostgres, gcs_emulator: str, auth_emulator: AuthEmulator
+) -> Iterator[str]:
     """The whole system on one base URL (returned), on a database of this module's own."""
     name = f"web_{uuid.uuid4().hex[:12]}"
     url = postgres.create_database(name, template="template_app")
     with pytest.MonkeyPatch.context() as env, ExitStack() as stack:
-        for variable in ("MOVIES_API_URL", "REVIEWS_API_URL", "RATINGS_API_URL"):
+        for variable in ("MOVIES_API_URL", "REVIEWS_API_URL", "RATINGS_API_URL", "K_SERVICE"):
             env.delenv(variable, raising=False)
         env.setenv("DATABASE_URL", url)
         env.setenv("API_KEYS", API_KEY)
-        env.setenv("WEB_WRITE_RATE_LIMIT", "1000/minute")
+        env.setenv("FIREBASE_AUTH_EMULATOR_HOST", auth_emulator.host)
+        env.setenv("FIREBASE_PROJECT_ID", EMULATOR_PROJECT)
+        env.setenv("FIREBASE_WEB_API_KEY", WEB_API_KEY)
+        for limit in ("WEB_WRITE", "WEB_SIGN_IN", "WEB_SIGN_UP"):
+            env.setenv(f"{limit}_RATE_LIMIT", "1000/minute")
         get_settings.cache_clear()
         db.dispose()
         client = storage.get_client()
@@ -205,12 +215,149 @@ def stat(page: Page, name: str) -> Any:
     return page.locator(f"#stat-{name}")
 
 
+# --- accounts --------------------------------------------------------------------------------
+
+
+def sign_in(page: Page, user: TestUser, path: str = "/login") -> None:
+    """Through the sign-in page, as a person would; back where `path` said to return."""
+    page.goto(path)
+    page.fill("#email", user.email)
+    page.fill("#password", user.password)
+    page.get_by_role("button", name="로그인").click()
+    expect(page.locator("#account-name")).to_have_text(user.display_name)
+
+
+def sign_out(page: Page) -> None:
+    page.get_by_role("navigation", name="계정").get_by_role("button", name="로그아웃").click()
+    expect(page.locator(".flash")).to_contain_text("로그아웃했습니다")
+    expect(page.get_by_role("navigation", name="계정")).to_contain_text("로그인")
+
+
+def forge(page: Page, path: str, **form: str) -> Any:
+    """A POST the page offers no control for, with this browser's own valid CSRF token."""
+    login = page.request.get("/login").text()
+    match = re.search(r'name="csrf_token" value="([^"]+)"', login)
+    assert match, "no CSRF token on the sign-in page"
+    return page.request.post(path, form={"csrf_token": match.group(1), **form})
+
+
+def test_sign_up_write_a_review_edit_it_and_sign_out(page: Page, api: Api, users: Accounts) -> None:
+    movie_id = api.movie(title=f"가입 여정 {uuid.uuid4().hex[:6]}")
+    page.goto(f"/films/{movie_id}")
+    page.get_by_role("link", name="로그인하고 리뷰 쓰기").click()
+    page.get_by_role("link", name="회원 가입").last.click()  # from the sign-in page
+    page.fill("#email", f"new-{uuid.uuid4().hex[:6]}@example.com")
+    page.fill("#display_name", "새 관객")
+    page.fill("#password", PASSWORD)
+    page.get_by_role("button", name="가입하기").click()
+    expect(page).to_have_url(re.compile(rf"/films/{movie_id}#write$"))  # back to the movie
+    expect(page.locator(".flash")).to_contain_text("환영합니다")
+    expect(page.locator("#writer")).to_contain_text("새 관객")
+
+    cookie = next(c for c in page.context.cookies() if c["name"] == COOKIE)
+    assert (cookie["secure"], cookie["httpOnly"], cookie["sameSite"]) == (True, True, "Lax")
+    assert COOKIE not in page.evaluate("document.cookie")  # no script can read the session
+
+    page.fill("#content", POSITIVE)
+    page.get_by_role("button", name="등록").click()
+    new = page.locator("li.review.new")
+    expect(new.locator(".badge")).to_have_text("긍정")
+    expect(new.locator("p.meta").first).to_contain_text("새 관객")
+    new.get_by_role("link", name="고치기").click()
+    page.fill("#content", NEGATIVE)
+    page.get_by_role("button", name="저장").click()
+    expect(page.locator(".flash")).to_contain_text("리뷰를 고쳤습니다")
+    expect(page.locator("li.review .badge")).to_have_text(["부정"])
+    expect(stat(page, "count")).to_have_text("1")
+
+    sign_out(page)
+    page.goto(f"/films/{movie_id}")
+    expect(page.locator("#sign-in-to-write")).to_be_visible()
+    expect(page.locator("li.review .review-actions")).to_have_count(0)
+
+
+def test_a_member_cannot_edit_another_members_review(
+    browser: Browser, console: str, api: Api, users: Accounts
+) -> None:
+    movie_id = api.movie(title="남의 리뷰")
+    writer, _w = new_page(browser, console)
+    sign_in(writer, users.member(), f"/login?next=/films/{movie_id}")
+    writer.fill("#content", POSITIVE)
+    writer.get_by_role("button", name="등록").click()
+    expect(writer.locator("li.review.new .review-actions")).to_contain_text("고치기")
+    review = writer.locator("li.review.new").get_attribute("id") or ""
+    review_id = review.removeprefix("review-")
+
+    other, watch = new_page(browser, console)
+    sign_in(other, users.second_member(), f"/login?next=/films/{movie_id}")
+    expect(other.locator(f"#{review}")).to_be_visible()
+    expect(other.locator(f"#{review} .review-actions")).to_have_count(0)  # no control...
+    forged = forge(other, f"/films/{movie_id}/reviews/{review_id}/edit", content=NEGATIVE)
+    assert forged.status == 403 and "권한이 없습니다" in forged.text()  # ...and no way around
+    assert forge(other, f"/films/{movie_id}/reviews/{review_id}/delete").status == 403
+    other.reload()
+    expect(other.locator(f"#{review} p.content")).to_have_text(POSITIVE)
+    writer.context.close()
+    other.context.close()
+    assert watch.errors == [] and watch.foreign == []
+
+
+def test_an_admin_deletes_a_review_and_a_movie(page: Page, api: Api, users: Accounts) -> None:
+    title = f"지울 영화 {uuid.uuid4().hex[:6]}"
+    movie_id = api.movie(title=title)
+    api.reviews(movie_id, POSITIVE, NEGATIVE, POSITIVE)
+    sign_in(page, users.admin(), f"/login?next=/films/{movie_id}")
+    expect(stat(page, "count")).to_have_text("3")
+    first = page.locator("li.review").first
+    expect(first.get_by_role("link", name="고치기")).to_have_count(0)  # not an admin's own
+    first.get_by_role("button", name="삭제").click()  # moderation
+    expect(page.locator(".flash")).to_contain_text("리뷰를 삭제했습니다")
+    expect(stat(page, "count")).to_have_text("2")
+
+    page.locator("#movie-actions").get_by_role("link", name="삭제").click()
+    expect(page.locator("#delete-warning")).to_contain_text("리뷰 2개")
+    page.get_by_role("button", name="삭제").click()
+    expect(page).to_have_url(re.compile(r"/films$"))
+    expect(page.locator(".flash")).to_contain_text("리뷰 2개도 함께 삭제")
+    expect(page.locator("#movie-list a.title", has_text=title)).to_have_count(0)
+    gone = page.request.get(f"/films/{movie_id}")  # not page.goto: a 404 logs a console error
+    assert gone.status == 404 and "찾을 수 없습니다" in gone.text()
+
+
+def test_an_anonymous_visitor_sees_no_write_control_and_forging_changes_nothing(
+    page: Page, api: Api
+) -> None:
+    movie_id = api.movie(title="구경만 하기")
+    api.reviews(movie_id, POSITIVE)
+    page.goto(f"/films/{movie_id}")
+    expect(page.locator("#movie-title")).to_have_text("구경만 하기")
+    for control in ("#content", "#movie-actions", ".review-actions", "form[action$='/delete']"):
+        expect(page.locator(control)).to_have_count(0)
+    menu = page.get_by_role("navigation", name="주 메뉴")
+    expect(menu.get_by_role("link", name="영화 추가")).to_have_count(0)
+    expect(menu.get_by_role("link", name="파일 업로드")).to_have_count(0)
+    expect(page.get_by_role("link", name="로그인하고 리뷰 쓰기")).to_be_visible()
+    before = api.session.get(f"{api.base}/movies/{movie_id}").json()
+    for path, form in (
+        ("/films", {"title": "위조 영화"}),
+        (f"/films/{movie_id}/edit", {"title": "훼손"}),
+        (f"/films/{movie_id}/delete", {}),
+        (f"/films/{movie_id}/reviews", {"content": POSITIVE}),
+    ):
+        forged = forge(page, path, **form)
+        assert forged.status == 403, path
+        assert "로그인이 필요합니다" in forged.text()
+    assert api.session.get(f"{api.base}/movies/{movie_id}").json() == before
+    page.reload()
+    expect(stat(page, "count")).to_have_text("1")
+
+
 # --- the journey ---------------------------------------------------------------------------
 
 
-def test_add_movie_then_find_it_in_the_list_and_by_search(page: Page) -> None:
+def test_add_movie_then_find_it_in_the_list_and_by_search(page: Page, users: Accounts) -> None:
     title = f"브라우저 영화 {uuid.uuid4().hex[:6]}"
-    page.goto("/")
+    sign_in(page, users.admin())
     menu = page.get_by_role("navigation", name="주 메뉴")
     menu.get_by_role("link", name="영화 추가").click()
     page.fill("#title", title)
@@ -235,9 +382,11 @@ def test_add_movie_then_find_it_in_the_list_and_by_search(page: Page) -> None:
     expect(page.locator("p.empty")).to_contain_text("조건에 맞는 영화가 없습니다")
 
 
-def test_preview_follows_typing_and_reviews_move_the_rating_card(page: Page, api: Api) -> None:
+def test_preview_follows_typing_and_reviews_move_the_rating_card(
+    page: Page, api: Api, users: Accounts
+) -> None:
     movie_id = api.movie(title="리뷰 여정")
-    page.goto(f"/films/{movie_id}")
+    sign_in(page, users.member(), f"/login?next=/films/{movie_id}")
     expect(stat(page, "count")).to_have_text("0")
     content = page.locator("#content")
     content.press_sequentially("정말 재미있고 감동적인 최고의 영화", delay=15)
@@ -247,14 +396,12 @@ def test_preview_follows_typing_and_reviews_move_the_rating_card(page: Page, api
     expect(page.locator("#preview [data-label]")).to_have_attribute("data-label", "negative")
 
     content.fill(POSITIVE)
-    page.fill("#author", "첫 관객")
     page.get_by_role("button", name="등록").click()
     expect(page.locator(".flash")).to_contain_text("긍정")
     expect(page.locator("li.review.new .badge")).to_have_text("긍정")
     expect(stat(page, "count")).to_have_text("1")
     first_positivity = float(stat(page, "positivity").inner_text().rstrip("%"))
 
-    page.fill("#author", "둘째 관객")
     page.fill("#content", NEGATIVE)
     page.get_by_role("button", name="등록").click()
     expect(page.locator("li.review.new .badge")).to_have_text("부정")
@@ -267,38 +414,25 @@ def test_preview_follows_typing_and_reviews_move_the_rating_card(page: Page, api
     expect(page.locator("li.review .badge")).to_have_text(["부정"])
 
 
-def test_a_script_in_a_review_or_title_is_shown_as_text(page: Page, api: Api) -> None:
+def test_a_script_in_a_review_title_or_name_is_shown_as_text(
+    page: Page, api: Api, users: Accounts
+) -> None:
     hostile = "<script>alert('xss')</script><img src=x onerror=alert(1)>"
     movie_id = api.movie(title=hostile)
-    page.goto(f"/films/{movie_id}")
+    attacker = users.create("attacker@example.com", "<b>공격자</b>")
+    sign_in(page, attacker, f"/login?next=/films/{movie_id}")
     expect(page.locator("#movie-title")).to_have_text(hostile)
-    page.fill("#author", "<b>공격자</b>")
     page.fill("#content", hostile)
     page.get_by_role("button", name="등록").click()
     expect(page.locator("li.review.new p.content")).to_have_text(hostile)
     expect(page.locator("li.review.new")).to_contain_text("<b>공격자</b>")
-    assert page.locator("li.review script, li.review img").count() == 0
+    assert page.locator("li.review script, li.review img, header b").count() == 0
     page.goto("/films")
     expect(page.locator("#movie-list a.title").first).to_have_text(hostile)
     # the watched fixture fails the test if any alert() ran
 
 
-def test_delete_a_movie_after_confirming(page: Page, api: Api) -> None:
-    title = f"지울 영화 {uuid.uuid4().hex[:6]}"
-    movie_id = api.movie(title=title)
-    api.reviews(movie_id, POSITIVE, NEGATIVE, POSITIVE)
-    page.goto(f"/films/{movie_id}")
-    page.get_by_role("link", name="삭제").click()
-    expect(page.locator("#delete-warning")).to_contain_text("리뷰 3개")
-    page.get_by_role("button", name="삭제").click()
-    expect(page).to_have_url(re.compile(r"/films$"))
-    expect(page.locator(".flash")).to_contain_text("리뷰 3개도 함께 삭제")
-    expect(page.locator("#movie-list a.title", has_text=title)).to_have_count(0)
-    gone = page.request.get(f"/films/{movie_id}")  # not page.goto: a 404 logs a console error
-    assert gone.status == 404 and "찾을 수 없습니다" in gone.text()
-
-
-def test_an_upload_shows_its_report(page: Page, api: Api, tmp_path: Path) -> None:
+def test_an_upload_shows_its_report(page: Page, api: Api, users: Accounts, tmp_path: Path) -> None:
     movie_id = api.movie(title="업로드 영화")
     lines = [
         {"movie_id": movie_id, "author": "a", "content": POSITIVE},
@@ -307,7 +441,7 @@ def test_an_upload_shows_its_report(page: Page, api: Api, tmp_path: Path) -> Non
     ]
     file = tmp_path / "reviews.jsonl"
     file.write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines))
-    page.goto("/upload")
+    sign_in(page, users.admin(), "/login?next=/upload")
     page.set_input_files("#file", file)
     page.get_by_role("button", name="올리기").click()
     expect(page).to_have_url(re.compile(r"/uploads/[0-9a-f]{32}/reviews\.jsonl$"))
@@ -335,13 +469,19 @@ def test_docs_render_the_merged_document(page: Page) -> None:
     expect(page.locator(".opblock-body").first).to_contain_text("texts")  # its body schema
 
 
-def test_readable_and_usable_without_javascript(browser: Browser, console: str, api: Api) -> None:
+def test_readable_and_usable_without_javascript(
+    browser: Browser, console: str, api: Api, users: Accounts
+) -> None:
     page, watch = new_page(browser, console, java_script_enabled=False)
     movie_id = api.movie(title="자바스크립트 없이")
     page.goto("/")
     page.get_by_role("link", name="영화", exact=True).first.click()
     page.get_by_role("link", name="자바스크립트 없이").click()
-    page.fill("#author", "관객")
+    page.get_by_role("link", name="로그인하고 리뷰 쓰기").click()
+    member = users.member()
+    page.fill("#email", member.email)
+    page.fill("#password", member.password)
+    page.get_by_role("button", name="로그인").click()
     page.fill("#content", POSITIVE)
     page.get_by_role("button", name="등록").click()
     expect(page.locator("li.review.new .badge")).to_have_text("긍정")
@@ -400,11 +540,23 @@ def shoot(page: Page, name: str, tmp_path: Path) -> Path:
     return path
 
 
-def test_screenshots_paint_and_weight(page: Page, showcase: int, tmp_path: Path) -> None:
-    """Home and movie page pictures; the movie page's first paint and weight (printed)."""
+def test_screenshots_paint_and_weight(
+    page: Page, showcase: int, users: Accounts, tmp_path: Path
+) -> None:
+    """Pictures of the home page, the sign-in page and a signed-in member's movie page (with
+    a review of their own); the movie page's first paint and weight (printed)."""
     page.goto("/")
     expect(page.locator("table.leaderboard tr", has_text="기생충")).to_be_visible()
     shoot(page, "home", tmp_path)
+    page.goto(f"/login?next=/films/{showcase}")
+    member = users.member()
+    page.fill("#email", member.email)
+    shoot(page, "sign-in", tmp_path)
+    page.fill("#password", member.password)
+    page.get_by_role("button", name="로그인").click()
+    page.fill("#content", "배우들 연기가 정말 좋았고 마지막 장면은 오래 기억에 남을 것 같아요")
+    page.get_by_role("button", name="등록").click()
+    expect(page.locator("li.review.new .review-actions")).to_contain_text("고치기")
 
     sizes: dict[str, int] = {}
     page.on(
@@ -416,7 +568,7 @@ def test_screenshots_paint_and_weight(page: Page, showcase: int, tmp_path: Path)
         ),
     )
     page.goto(f"/films/{showcase}")
-    expect(stat(page, "count")).to_have_text("120")
+    expect(stat(page, "count")).to_have_text("121")
     expect(page.locator("svg.trend rect.count")).not_to_have_count(0)
     fcp = "performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? null"
     page.wait_for_function(f"{fcp} !== null")

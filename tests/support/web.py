@@ -1,4 +1,5 @@
-"""Live HTTP servers for the console's tests: the functions on free ports, in this process."""
+"""The console's tests: live HTTP servers (the functions on free ports, in this process), HTML
+parsing, and signed-in test clients (through the console's own sign-in page)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,12 @@ from contextlib import contextmanager
 from html.parser import HTMLParser
 from typing import Any
 
+from flask.testing import FlaskClient
 from werkzeug.serving import make_server
 
+from shared.web.session import COOKIE
 from tests.support import function_client
+from tests.support.identity import TestUser
 
 API_FUNCTIONS = ("movies", "reviews", "ratings")
 
@@ -117,3 +121,46 @@ def parse_html(html: str) -> Node:
     builder.feed(html)
     builder.close()
     return builder.root
+
+
+def page(response: Any) -> Node:
+    return parse_html(response.get_data(as_text=True))
+
+
+def csrf(client: FlaskClient, path: str = "/login") -> str:
+    """The CSRF token of this client's session, from a form on `path`."""
+    response = client.get(path)
+    assert response.status_code == 200, (path, response.status_code)
+    token = page(response).find_all("input", name="csrf_token")[0].attrs["value"]
+    assert token
+    return token
+
+
+def sign_in(client: FlaskClient, user: TestUser) -> FlaskClient:
+    """Sign `user` in on `client` through the console's sign-in page; the client keeps the
+    session cookie."""
+    data = {"email": user.email, "password": user.password, "csrf_token": csrf(client)}
+    response = client.post("/login", data=data)
+    assert response.status_code == 303, response.get_data(as_text=True)
+    assert session_cookie(client), "signing in set no session cookie"
+    return client
+
+
+def signed_in(web: FlaskClient, user: TestUser) -> FlaskClient:
+    """A new browser (its own cookies) on the same console, signed in as `user`."""
+    return sign_in(web.application.test_client(), user)
+
+
+def session_cookie(client: FlaskClient) -> str | None:
+    cookie = client.get_cookie(COOKIE)
+    return cookie.value if cookie is not None else None
+
+
+def review_form(client: FlaskClient, movie_id: int, content: str) -> dict[str, str]:
+    """The movie page's write-review form as `client` gets it, filled in with `content`."""
+    form = page(client.get(f"/films/{movie_id}"))
+    return {
+        "csrf_token": form.find_all("input", name="csrf_token")[0].attr("value"),
+        "request_id": form.one("input", name="request_id").attr("value"),
+        "content": content,
+    }

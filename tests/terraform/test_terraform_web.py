@@ -40,15 +40,19 @@ def test_web_is_its_own_function_from_its_own_bundle(module: Config) -> None:
     assert service["ingress_settings"] == "${local.http_ingress}"
 
 
-def test_web_identity_has_only_secret_access_and_upload_rights(module: Config) -> None:
+def test_web_identity_has_only_secret_access_upload_and_invoker_rights(module: Config) -> None:
     grants = members_of(module, "${google_service_account.web.member}")
     roles = {(t, b["role"]) for t, _, b in grants}
     assert roles == {
         ("google_project_iam_member", "roles/logging.logWriter"),
+        ("google_project_iam_member", "roles/firebaseauth.admin"),  # sessions, revocation
         ("google_secret_manager_secret_iam_member", "roles/secretmanager.secretAccessor"),
         ("google_storage_bucket_iam_member", "roles/storage.objectCreator"),
         ("google_storage_bucket_iam_member", "roles/storage.objectViewer"),
+        ("google_cloud_run_v2_service_iam_member", "roles/run.invoker"),
     }
+    secrets = {b["secret_id"] for t, _, b in grants if t.startswith("google_secret_manager")}
+    assert "api_keys" not in " ".join(secrets)  # the console holds no API key
     for _, name, body in grants:
         if body["role"].startswith("roles/storage."):
             assert body["bucket"] == "${google_storage_bucket.uploads.name}", name
@@ -61,16 +65,41 @@ def test_web_identity_has_only_secret_access_and_upload_rights(module: Config) -
     assert "web" not in module.locals["function_specs"]
 
 
-def test_web_env_names_are_settings_and_the_key_comes_from_secret_manager(module: Config) -> None:
+def test_web_env_names_are_settings_and_its_secrets_come_from_secret_manager(
+    module: Config,
+) -> None:
     text = (MODULE / "web.tf").read_text(encoding="utf-8")
     locals_block = text[text.index("locals {") : text.index('resource "terraform_data"')]
     names = set(re.findall(r"\b([A-Z][A-Z0-9_]+)\s*=", locals_block))
     known = {name.upper() for name in Settings.model_fields}
     assert names - {"THREADS"} <= known, names - known
     assert {"API_BASE_URL", "MOVIES_API_URL", "REVIEWS_API_URL", "RATINGS_API_URL"} <= names
-    secret = web_function(module)["service_config"][0]["secret_environment_variables"][0]
-    assert secret["key"] == "API_KEYS" and "API_KEYS" not in names
-    assert secret["version"] == "${var.api_keys_version}"
+    assert "FIREBASE_PROJECT_ID" in names
+    secrets = {
+        block["key"]: block
+        for block in web_function(module)["service_config"][0]["secret_environment_variables"]
+    }
+    assert "API_KEYS" not in secrets and "API_KEYS" not in names  # no key, in no form
+    assert "api_keys" not in text
+    cursor = secrets["CURSOR_SECRET"]  # the console's session key is derived from it
+    assert cursor["secret"] == "${google_secret_manager_secret.cursor_key.secret_id}"
+    assert cursor["version"] == "${var.cursor_key_version}"
+    web_api_key = secrets["FIREBASE_WEB_API_KEY"]  # it signs people in (Need.SIGN_IN)
+    assert web_api_key["secret"] == "${google_secret_manager_secret.web_api_key.secret_id}"
+    assert web_api_key["version"] == "${google_secret_manager_secret_version.web_api_key.version}"
+    assert set(secrets) <= known
+
+
+def test_private_functions_admit_the_console_with_its_id_token(module: Config) -> None:
+    """public_invoker = false: the console holds run.invoker on each HTTP function and is
+    told to send its ID token (API_ID_TOKENS); public functions need neither."""
+    binding = module.resource("google_cloud_run_v2_service_iam_member", "web_invokes_functions")
+    assert binding["for_each"] == "${var.public_invoker ? {} : local.public_functions}"
+    assert binding["name"] == "${google_cloudfunctions2_function.this[each.key].name}"
+    assert binding["role"] == "roles/run.invoker"
+    text = (MODULE / "web.tf").read_text(encoding="utf-8")
+    private = text.index("var.public_invoker ? {} : {") + len("var.public_invoker ? {} : {")
+    assert re.match(r'[^}]*API_ID_TOKENS\s*=\s*"true"', text[private:], re.S)
 
 
 def test_web_is_the_load_balancers_default_route_behind_cloud_armor(module: Config) -> None:

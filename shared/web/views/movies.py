@@ -8,8 +8,9 @@ from typing import Any
 import flask
 from flask.typing import ResponseReturnValue
 
+from shared.identity import Permission
 from shared.schemas.movies import Movie
-from shared.web import api, charts, forms
+from shared.web import api, charts, forms, session
 from shared.web.client import ApiProblem, ApiUnavailable
 from shared.web.views.common import check_rate, limit_writes, parallel, redirect
 
@@ -27,6 +28,8 @@ SORTS = {
 }
 FILTERS = ("q", "genre", "director", "year")
 UNAVAILABLE = "서비스에 잠시 연결할 수 없습니다. 잠시 후 다시 시도해 주세요."
+# API answers that are a page of their own (missing, refused, throttled), not a form message
+PAGE_ERRORS = (401, 403, 404, 429)
 
 
 # --- list --------------------------------------------------------------------
@@ -76,17 +79,23 @@ def _filter_error(problem: ApiProblem) -> str:
 # --- add / edit / delete -----------------------------------------------------
 
 
+# Who may is checked here (session.require: the role, revocation included) before the API is
+# called, and again by the API, which has the last word: a refusal changes nothing either way.
+
+
 @bp.get("/films/new")
 def new_movie() -> str:
+    session.require(Permission.MOVIES_WRITE)
     return flask.render_template("movies/form.html", movie=None, values={}, errors={})
 
 
 @bp.post("/films")
 def create_movie() -> ResponseReturnValue:
-    limit_writes()
+    user = session.require(Permission.MOVIES_WRITE)
+    limit_writes(user)
     form = flask.request.form
     try:
-        movie = api.create_movie(forms.movie_payload(form, partial=False))
+        movie = api.create_movie(user.cookie, forms.movie_payload(form, partial=False))
     except ApiProblem as problem:
         return _form_again(None, form, problem)
     flask.flash(f"「{movie.title}」을(를) 추가했습니다.", "ok")
@@ -95,6 +104,7 @@ def create_movie() -> ResponseReturnValue:
 
 @bp.get("/films/<int:movie_id>/edit")
 def edit_movie(movie_id: int) -> str:
+    session.require(Permission.MOVIES_WRITE)
     movie = api.get_movie(movie_id)
     values = {name: getattr(movie, name) or "" for name in forms.MOVIE_FIELDS}
     return flask.render_template("movies/form.html", movie=movie, values=values, errors={})
@@ -102,13 +112,14 @@ def edit_movie(movie_id: int) -> str:
 
 @bp.post("/films/<int:movie_id>/edit")
 def update_movie(movie_id: int) -> ResponseReturnValue:
-    limit_writes()
+    user = session.require(Permission.MOVIES_WRITE)
+    limit_writes(user)
     movie = api.get_movie(movie_id)
     form = flask.request.form
     try:
-        api.update_movie(movie_id, forms.movie_payload(form, partial=True))
+        api.update_movie(user.cookie, movie_id, forms.movie_payload(form, partial=True))
     except ApiProblem as problem:
-        if problem.status == 404:
+        if problem.status in PAGE_ERRORS:
             raise
         return _form_again(movie, form, problem)
     flask.flash("영화 정보를 고쳤습니다.", "ok")
@@ -119,6 +130,8 @@ def _form_again(
     movie: Movie | None, form: Any, problem: ApiProblem
 ) -> tuple[str, int, dict[str, str]]:
     """The form with what was typed and a message next to each field the API refused."""
+    if problem.status in PAGE_ERRORS and not isinstance(problem, ApiUnavailable):
+        raise problem
     if isinstance(problem, ApiUnavailable):
         errors = {forms.GENERAL: UNAVAILABLE}
     elif problem.status == 422:
@@ -132,15 +145,17 @@ def _form_again(
 
 @bp.get("/films/<int:movie_id>/delete")
 def confirm_delete(movie_id: int) -> str:
+    session.require(Permission.MOVIES_WRITE)
     movie, rating = parallel(lambda: api.get_movie(movie_id), lambda: api.get_rating(movie_id))
     return flask.render_template("movies/delete.html", movie=movie, reviews=rating.review_count)
 
 
 @bp.post("/films/<int:movie_id>/delete")
 def delete_movie(movie_id: int) -> ResponseReturnValue:
-    limit_writes()
+    user = session.require(Permission.MOVIES_WRITE)
+    limit_writes(user)
     movie, rating = parallel(lambda: api.get_movie(movie_id), lambda: api.get_rating(movie_id))
-    api.delete_movie(movie_id)
+    api.delete_movie(user.cookie, movie_id)
     flask.flash(
         f"「{movie.title}」을(를) 삭제했습니다 (리뷰 {rating.review_count}개도 함께 삭제).", "ok"
     )
@@ -187,14 +202,15 @@ def _movie_page(
 
 @bp.post("/films/<int:movie_id>/reviews")
 def create_review(movie_id: int) -> ResponseReturnValue:
-    limit_writes()
+    user = session.require(Permission.REVIEWS_WRITE_OWN)
+    limit_writes(user)
     form = flask.request.form
     try:
         review = api.create_review(
-            forms.review_payload(movie_id, form), forms.idempotency_key(form)
+            user.cookie, forms.review_payload(movie_id, form), forms.idempotency_key(form)
         )
     except ApiProblem as problem:
-        if problem.status == 404:
+        if problem.status in PAGE_ERRORS:
             raise
         errors, request_id = _review_errors(problem, form)
         values = {name: form.get(name, "") for name in forms.REVIEW_FIELDS}

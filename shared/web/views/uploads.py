@@ -1,11 +1,16 @@
-"""Upload a review file into the uploads bucket and follow it until its report exists."""
+"""Upload a review file into the uploads bucket and follow it until its report exists.
+
+Admins only: the console writes the file to the bucket itself (no API in between), so its
+own check (with revocation) is the whole check here.
+"""
 
 from __future__ import annotations
 
 import flask
 from flask.typing import ResponseReturnValue
 
-from shared.web import uploads
+from shared.identity import Permission
+from shared.web import session, uploads
 from shared.web.views.common import limit_writes, redirect
 
 bp = flask.Blueprint("uploads", __name__)
@@ -15,12 +20,13 @@ DRAIN_BYTES = 64 << 20
 
 @bp.get("/upload")
 def upload_form() -> str:
+    session.require(Permission.UPLOADS_WRITE)
     return flask.render_template("uploads/form.html", error=None)
 
 
 @bp.post("/upload")
 def upload() -> ResponseReturnValue:
-    limit_writes()
+    limit_writes(session.require(Permission.UPLOADS_WRITE))
     file = flask.request.files.get("file")
     if file is None or not file.filename:
         return flask.render_template("uploads/form.html", error="올릴 파일을 고르세요."), 400
@@ -55,6 +61,8 @@ def _read_refused_upload_to_its_end(response: flask.Response) -> flask.Response:
 
 
 def _ref(token: str, name: str) -> uploads.UploadRef:
+    """The upload these pages follow: the admins' (its report lists rejected lines)."""
+    session.require(Permission.UPLOADS_WRITE)
     ref = uploads.UploadRef.parse(token, name)
     if ref is None:
         flask.abort(404)

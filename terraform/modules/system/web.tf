@@ -1,37 +1,49 @@
 # The web console (functions/web): the site people use, a public HTTP function
 # that renders pages from the other functions' public APIs. It never touches
 # the database or the model, so it has no Cloud SQL role, no database user and
-# no model bucket access. Its identity may: read the API-key secret (the write
-# key it sends on behalf of its users, never to the browser), create objects
-# in the uploads bucket (never overwrite or delete), and read back only the
-# report and rejects of its own uploads (objects under console/).
+# no model bucket access. It holds no API key: people sign in to it (Identity
+# Platform, server-side, a session cookie) and it calls the APIs with the
+# signed-in user's own session as the credential, so the functions decide
+# what each person may do. Its identity may: read the cursor-key secret (the
+# console's CSRF key is derived from it), read the web API key it signs
+# people in with, manage sessions (firebaseauth.admin), create objects in the
+# uploads bucket (never overwrite or delete), read back only the report and
+# rejects of its own uploads (objects under console/), and, when the
+# functions are not public, invoke them (run.invoker, with its ID token).
 
 variable "web" {
-  description = "Sizing and limits of the web console function. write_rate_limit is per client and per instance (Cloud Armor is the global cap with the load balancer on); upload_max_bytes caps one uploaded file."
+  description = "Sizing and limits of the web console function. write_rate_limit is per signed-in user, sign_in_rate_limit and sign_up_rate_limit per client address, all per instance (Cloud Armor is the global cap with the load balancer on); upload_max_bytes caps one uploaded file."
   type = object({
-    memory           = string
-    cpu              = string
-    concurrency      = number
-    min_instances    = number
-    max_instances    = number
-    timeout_seconds  = number
-    write_rate_limit = string
-    upload_max_bytes = number
+    memory             = string
+    cpu                = string
+    concurrency        = number
+    min_instances      = number
+    max_instances      = number
+    timeout_seconds    = number
+    write_rate_limit   = string
+    sign_in_rate_limit = string
+    sign_up_rate_limit = string
+    upload_max_bytes   = number
   })
   default = {
-    memory           = "512Mi"
-    cpu              = "1"
-    concurrency      = 16
-    min_instances    = 0
-    max_instances    = 4
-    timeout_seconds  = 60
-    write_rate_limit = "30/minute"
-    upload_max_bytes = 10485760
+    memory             = "512Mi"
+    cpu                = "1"
+    concurrency        = 16
+    min_instances      = 0
+    max_instances      = 4
+    timeout_seconds    = 60
+    write_rate_limit   = "30/minute"
+    sign_in_rate_limit = "10/minute"
+    sign_up_rate_limit = "10/hour"
+    upload_max_bytes   = 10485760
   }
 
   validation {
-    condition     = can(regex("^[1-9][0-9]{0,6}/(second|minute|hour|day)$", var.web.write_rate_limit))
-    error_message = "web.write_rate_limit looks like 30/minute (second, minute, hour or day)."
+    condition = alltrue([
+      for rate in [var.web.write_rate_limit, var.web.sign_in_rate_limit, var.web.sign_up_rate_limit] :
+      can(regex("^[1-9][0-9]{0,6}/(second|minute|hour|day)$", rate))
+    ])
+    error_message = "web.write_rate_limit, sign_in_rate_limit and sign_up_rate_limit look like 30/minute (second, minute, hour or day)."
   }
 
   validation {
@@ -53,10 +65,13 @@ locals {
   }
 
   web_env = merge(local.web_api_env, {
-    UPLOADS_BUCKET       = google_storage_bucket.uploads.name
-    LOG_LEVEL            = var.log_level
-    WEB_WRITE_RATE_LIMIT = var.web.write_rate_limit
-    WEB_UPLOAD_MAX_BYTES = tostring(var.web.upload_max_bytes)
+    UPLOADS_BUCKET         = google_storage_bucket.uploads.name
+    LOG_LEVEL              = var.log_level
+    FIREBASE_PROJECT_ID    = var.project_id # whose users sign in (Identity Platform)
+    WEB_WRITE_RATE_LIMIT   = var.web.write_rate_limit
+    WEB_SIGN_IN_RATE_LIMIT = var.web.sign_in_rate_limit
+    WEB_SIGN_UP_RATE_LIMIT = var.web.sign_up_rate_limit
+    WEB_UPLOAD_MAX_BYTES   = tostring(var.web.upload_max_bytes)
     # Google's front end appends the client's address to X-Forwarded-For; the
     # load balancer appends its own after it. Entries further left come from
     # the client and are never trusted for the per-client limit.
@@ -67,7 +82,12 @@ locals {
     # egress addresses; this token lets Cloud Armor tell them from a client
     # (lb.tf, priority 1500) so the per-IP budget applies to people only.
     CONSOLE_TOKEN = terraform_data.console_token.output
-  } : {})
+    } : {}, var.public_invoker ? {} : {
+    # Private functions admit only IAM invokers: the console sends its own
+    # Google-signed ID token for each function's URL (shared/web/invoker.py)
+    # beside the user's session (web_invokes_functions below).
+    API_ID_TOKENS = "true"
+  })
 }
 
 # A random token made once and kept (a new uuid() on every plan is ignored).
@@ -93,11 +113,36 @@ resource "google_project_iam_member" "web_log_writer" {
   member  = google_service_account.web.member
 }
 
-resource "google_secret_manager_secret_iam_member" "web_api_keys_accessor" {
+# Sessions: making a session cookie from a fresh sign-in, checking revocation
+# on every write and account page, revoking at sign-out, deleting an account.
+# Identity Platform has no narrower predefined role that allows these.
+resource "google_project_iam_member" "web_identity_admin" {
+  project = var.project_id
+  role    = "roles/firebaseauth.admin"
+  member  = google_service_account.web.member
+}
+
+# The console signs its sessions and CSRF tokens with a key derived from the
+# cursor key (Settings.console_key): the same on every instance, one secret
+# fewer to manage. It reads no API key: it has none.
+resource "google_secret_manager_secret_iam_member" "web_cursor_key_accessor" {
   project   = var.project_id
-  secret_id = google_secret_manager_secret.api_keys.secret_id
+  secret_id = google_secret_manager_secret.cursor_key.secret_id
   role      = "roles/secretmanager.secretAccessor"
   member    = google_service_account.web.member
+}
+
+# With public_invoker = false the functions admit only principals holding
+# run.invoker: the console is one (it sends its ID token in
+# X-Serverless-Authorization and the user's session in Authorization).
+resource "google_cloud_run_v2_service_iam_member" "web_invokes_functions" {
+  for_each = var.public_invoker ? {} : local.public_functions
+
+  project  = var.project_id
+  location = var.region
+  name     = google_cloudfunctions2_function.this[each.key].name
+  role     = "roles/run.invoker"
+  member   = google_service_account.web.member
 }
 
 # Create only: objectCreator has no storage.objects.delete, so an upload can
@@ -160,13 +205,22 @@ resource "google_cloudfunctions2_function" "web" {
     all_traffic_on_latest_revision   = true
     environment_variables            = local.web_env
 
-    # The write key the console sends (the first of API_KEYS); it also
-    # derives the key that signs the console's sessions and CSRF tokens.
+    # The key the console's sessions and CSRF tokens are derived from, pinned
+    # like the functions' (a new version restarts the console with it).
     secret_environment_variables {
-      key        = "API_KEYS"
+      key        = "CURSOR_SECRET"
       project_id = var.project_id
-      secret     = google_secret_manager_secret.api_keys.secret_id
-      version    = var.api_keys_version
+      secret     = google_secret_manager_secret.cursor_key.secret_id
+      version    = var.cursor_key_version
+    }
+
+    # The web API key it signs people up and in with (Need.SIGN_IN;
+    # identity.tf): the version Terraform wrote, so a new key is a new revision.
+    secret_environment_variables {
+      key        = "FIREBASE_WEB_API_KEY"
+      project_id = var.project_id
+      secret     = google_secret_manager_secret.web_api_key.secret_id
+      version    = google_secret_manager_secret_version.web_api_key.version
     }
   }
 
@@ -178,14 +232,15 @@ resource "google_cloudfunctions2_function" "web" {
 
   depends_on = [
     time_sleep.builder_iam_propagation,
-    google_secret_manager_secret_iam_member.web_api_keys_accessor,
+    google_secret_manager_secret_iam_member.web_cursor_key_accessor,
+    google_secret_manager_secret_iam_member.web_api_key_accessor,
     google_storage_bucket_iam_member.web_uploads_creator,
     google_storage_bucket_iam_member.web_reads_upload_results,
   ]
 }
 
 resource "google_cloud_run_v2_service_iam_member" "web_public" {
-  # checkov:skip=CKV_GCP_102:The web console is the public site; writes go through it with the key held server-side, CSRF tokens and per-client limits.
+  # checkov:skip=CKV_GCP_102:The web console is the public site; people sign in to write (Identity Platform), every write is checked by the functions against the user's own identity, with CSRF tokens and per-user limits.
   count = var.public_invoker ? 1 : 0
 
   project  = var.project_id
