@@ -231,6 +231,8 @@ def test_bundle_installs_and_imports_in_clean_venv(
         timeout=900,
     )
     env["DATABASE_URL"] = "postgresql://x@127.0.0.1/x"
+    # what the entry points need to be loaded at all (Need.IDENTITY, Need.SIGN_IN: settings)
+    env |= {"FIREBASE_PROJECT_ID": "demo-bundle", "FIREBASE_WEB_API_KEY": "bundle-web-key"}
     # -I would drop the bundle dir from sys.path; -s/-E keep the project venv out instead.
     code = "import main\n" + "".join(f"main.{entry}\n" for entry in ENTRY_POINTS[name])
     result = subprocess.run(

@@ -27,6 +27,7 @@ from infra.localpg import free_port
 from infra.stack import FUNCTIONS, function_command
 from shared.http.limits import SERVER_HEADER_FIELDS, SERVER_HEADER_LINE_BYTES
 from tests.support import API_KEY
+from tests.support.identity import Accounts, TestUser
 from tests.support.raw_http import answer, headers, send
 
 
@@ -37,10 +38,11 @@ def movies() -> Iterator[str]:
         yield base
 
 
-@pytest.fixture(scope="module")
-def console() -> Iterator[str]:
-    """The web console under functions-framework (no request here reaches the APIs)."""
-    with _serving("web", "/upload") as base:
+@pytest.fixture
+def console(users: Accounts) -> Iterator[str]:
+    """The web console under functions-framework, signing in against the Auth emulator (no
+    request here reaches the APIs)."""
+    with _serving("web", "/login") as base:
         yield base
 
 
@@ -129,11 +131,26 @@ def test_gunicorn_answers_what_it_cannot_read_and_bad_requests_itself_in_html(
     assert answer(send(movies, request_bytes))[:2] == (status, "text/html")
 
 
-def test_a_16_mib_chunked_console_upload_gets_the_413_page_on_an_open_connection(
-    console: str,
-) -> None:
-    """Issue 23: a plain 500 page over the cap, and at 16 MiB a dropped connection."""
+def _signed_in(console: str, user: TestUser) -> requests.Session:
+    """A browser session signed in as `user` through the console's own sign-in form."""
     session = requests.Session()
+    form = session.get(f"{console}/login", timeout=10).text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form)
+    assert token, form
+    data = {"email": user.email, "password": user.password, "csrf_token": token.group(1)}
+    signed = session.post(f"{console}/login", data=data, timeout=30, allow_redirects=False)
+    assert signed.status_code == 303, signed.text
+    for cookie in session.cookies:  # requests keeps Secure cookies to https; browsers, to
+        cookie.secure = False  # http://127.0.0.1 as well (the console's cookie is Secure)
+    return session
+
+
+def test_a_16_mib_chunked_console_upload_gets_the_413_page_on_an_open_connection(
+    console: str, users: Accounts
+) -> None:
+    """Issue 23: a plain 500 page over the cap, and at 16 MiB a dropped connection. Uploads
+    are an admin's: the admin gets the 413 page."""
+    session = _signed_in(console, users.admin())
     form = session.get(f"{console}/upload", timeout=10).text
     token = re.search(r'name="csrf_token" value="([^"]+)"', form)
     assert token, form
