@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
-from shared import failures
+from shared import failures, tracing
 from shared.errors import DatabaseUnavailable
 from shared.lazy import Lazy
 from shared.settings import Settings, get_settings
@@ -71,6 +71,7 @@ def build_engine(settings: Settings) -> sa.Engine:
         raise RuntimeError("no database configured: set DATABASE_URL or INSTANCE_CONNECTION_NAME")
     make = _direct_engine if settings.database_url else _cloud_sql_engine
     engine = make(settings, **pool)
+    tracing.instrument(engine)
     timeout_ms = settings.db_statement_timeout_ms
 
     @sa.event.listens_for(engine, "connect")
@@ -180,10 +181,14 @@ def _quoted(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def number_array(values: Iterable[float | int]) -> str:
-    """A bigint[] or float8[] literal (bool is refused: it is an int to Python only)."""
+def number_array(values: Iterable[float | int | None]) -> str:
+    """A bigint[] or float8[] literal; None becomes NULL (bool is refused: it is an int to
+    Python only)."""
     parts = []
     for value in values:
+        if value is None:
+            parts.append("NULL")
+            continue
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise TypeError(f"not a number: {value!r}")
         parts.append(repr(value))

@@ -158,6 +158,14 @@ class Settings(BaseSettings):
     k_service: str | None = None
     cloud_run_job: str | None = None
 
+    # Traces (shared/tracing.py): where spans go (none: tracing off, OpenTelemetry never
+    # imported; cloud: Cloud Trace; console: stdout; file: JSON lines appended to TRACE_FILE),
+    # and the share of new traces sampled (a caller's "sampled" decision is always kept).
+    trace_exporter: Literal["none", "cloud", "console", "file"] = "none"
+    trace_file: str = ".local/traces.jsonl"
+    trace_sample_ratio: float = Field(default=1.0, ge=0, le=1)
+    function_target: str | None = None  # set by functions-framework and Cloud Run functions
+
     google_cloud_project: str | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 

@@ -152,6 +152,16 @@ def claim(obj: UploadObject) -> Progress:
     return _progress(row)
 
 
+def object_id(obj: UploadObject) -> int:
+    """The id of the object's ledger row: with a line number, its reviews' narrow key."""
+    with db.transaction() as conn:
+        found = conn.execute(
+            sa.text(f"SELECT id FROM upload_objects WHERE {KEY}"),  # noqa: S608
+            key(obj),
+        ).scalar_one()
+    return int(found)
+
+
 def fence(
     conn: sa.Connection, obj: UploadObject, expected_line: int, shard: int | None = None
 ) -> None:
