@@ -194,7 +194,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, default=100_000)
     parser.add_argument("--constant-score", action="store_true")
-    parser.add_argument("--py-spy", default=None, help="write a flame graph of the handler here")
+    parser.add_argument(
+        "--py-spy",
+        default=None,
+        help="the handler's samples: a flame graph (.svg) or stacks (.txt)",
+    )
     parser.add_argument("--shared-buffers", default=None, help="e.g. 128MB (initdb's default)")
     args = parser.parse_args()
     os.environ.setdefault("XDG_RUNTIME_DIR", tempfile.mkdtemp(prefix="xdg-"))
@@ -219,6 +223,7 @@ def main() -> None:
             argv += [str(blob.size), score]
             if args.py_spy:
                 spy = [str(Path(sys.executable).parent / "py-spy"), "record", "-o", args.py_spy]
+                spy += ["--format", "raw"] if args.py_spy.endswith(".txt") else []
                 argv = [*spy, "--rate", "50", "--threads", "--", *argv]
             sampler.sample()
             began = time.perf_counter()

@@ -22,9 +22,11 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from shared.lazy import Lazy
@@ -37,6 +39,7 @@ _TRACEPARENT_RE = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]
 _CLOUD_TRACE_RE = re.compile(r"^([0-9a-fA-F]{32})(?:/|$)")
 _NOOP = contextlib.nullcontext()
 F = TypeVar("F", bound=Callable[..., Any])
+log = logging.getLogger("shared.tracing")
 
 
 class Headers(Protocol):
@@ -221,17 +224,49 @@ def _service_name(settings: Settings) -> str:
 
 def _exporter(settings: Settings) -> Any:
     if settings.trace_exporter == "cloud":
-        from opentelemetry.exporter.cloud_trace import CloudTraceSpanExporter
-
-        return CloudTraceSpanExporter(project_id=settings.google_cloud_project)  # type: ignore[no-untyped-call]
+        return _cloud_exporter(settings.google_cloud_project)
     from opentelemetry.sdk.trace.export import ConsoleSpanExporter
 
     if settings.trace_exporter == "console":
         return ConsoleSpanExporter()
     # one JSON object per line, appended by every process of `make run` (O_APPEND, line
     # buffered: each span is one write)
-    out = open(settings.trace_file, "a", buffering=1, encoding="utf-8")  # noqa: SIM115
+    path = Path(settings.trace_file)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    out = path.open("a", buffering=1, encoding="utf-8")
     return ConsoleSpanExporter(out=out, formatter=lambda s: s.to_json(indent=None) + "\n")
+
+
+def _cloud_exporter(project: str | None) -> Any:
+    """Cloud Trace's exporter, made on the exporting thread at its first batch: finding the
+    credentials (the metadata server) never delays a request, and without any (a laptop,
+    the rehearsal) spans are dropped with one warning instead of failing anything."""
+    from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+
+    class CloudTrace(SpanExporter):
+        def __init__(self) -> None:
+            self._inner: Any = None
+            self._failed = False
+
+        def export(self, spans: Any) -> SpanExportResult:
+            if self._inner is None and not self._failed:
+                try:
+                    from opentelemetry.exporter.cloud_trace import CloudTraceSpanExporter
+
+                    self._inner = CloudTraceSpanExporter(project_id=project)  # type: ignore[no-untyped-call]
+                except Exception:
+                    self._failed = True
+                    log.warning("traces dropped: no Cloud Trace client", exc_info=True)
+            if self._inner is None:
+                return SpanExportResult.FAILURE
+            result: SpanExportResult = self._inner.export(spans)
+            return result
+
+        def shutdown(self) -> None:
+            if self._inner is not None:
+                self._inner.shutdown()
+
+    return CloudTrace()
 
 
 _provider: Lazy[Any] = Lazy(_build_provider, close=lambda provider: provider.shutdown())

@@ -134,3 +134,22 @@ def test_the_router_starts_a_trace_as_the_load_balancer_does() -> None:
     assert tracing.header_trace_id(added) == trace_id
     assert trace_context({"traceparent": f"00-{TRACE}-00f067aa0ba902b7-01"}) == {}
     assert trace_context({"x-cloud-trace-context": f"{TRACE}/1"}) == {}
+
+
+def test_cloud_trace_without_credentials_drops_spans_and_serves(
+    database: str, traced: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """TRACE_EXPORTER=cloud (what Terraform sets): the exporter is made on the exporting
+    thread, so a process without credentials (a laptop, the rehearsal) serves as usual and
+    says once that its spans are dropped."""
+    monkeypatch.setenv("TRACE_EXPORTER", "cloud")
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(traced.parent / "missing.json"))
+    fresh_instance()
+    movies = function_client("movies")
+    header = {"X-Cloud-Trace-Context": f"{TRACE}/1;o=1"}
+    assert movies.get("/movies", headers=header).status_code == 200
+    assert movies.get("/movies", headers=header).status_code == 200
+    tracing.flush()
+    dropped = [r for r in caplog.records if r.name == "shared.tracing"]
+    assert len(dropped) == 1 and "dropped" in dropped[0].getMessage()
+    assert not traced.exists()
