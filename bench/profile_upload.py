@@ -64,7 +64,8 @@ progress = handler.process(obj, score, budget=float('inf'))  # no time budget, a
 usage = resource.getrusage(resource.RUSAGE_SELF)
 print(json.dumps({"status": progress.status, "lines": progress.lines,
                   "inserted": progress.inserted, "cpu": usage.ru_utime + usage.ru_stime,
-                  "peak_rss_mb": usage.ru_maxrss / 1024}))
+                  "peak_rss_mb": int(next(l for l in open("/proc/self/status")
+                                          if l.startswith("VmHWM")).split()[1]) / 1024}))
 """
 
 WAL = "SELECT wal_records, wal_fpi, wal_bytes FROM pg_stat_wal"

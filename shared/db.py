@@ -147,6 +147,30 @@ def transaction() -> Iterator[sa.Connection]:
 
 
 @contextmanager
+def session() -> Iterator[sa.Connection]:
+    """A pooled connection in autocommit mode, for as long as the with-block lasts.
+
+    Each statement commits by itself and, between statements, the session holds no
+    snapshot: what a long-held session-level lock needs (an open transaction, even an idle
+    one, holds back the xmin horizon, so vacuum can remove no dead row anywhere meanwhile).
+    """
+    try:
+        with get_engine().connect() as conn:
+            yield conn.execution_options(isolation_level="AUTOCOMMIT")
+    except sa_exc.DBAPIError as error:
+        if _is_unavailable(error):
+            raise DatabaseUnavailable(
+                "the database is unreachable", retry_after=get_settings().retry_after_seconds
+            ) from error
+        raise
+    except sa_exc.TimeoutError as error:
+        raise DatabaseUnavailable(
+            "no database connection was free in time",
+            retry_after=get_settings().retry_after_seconds,
+        ) from error
+
+
+@contextmanager
 def unit_of_work() -> Iterator[sa.Connection]:
     """One transaction that every transaction() opened in this thread meanwhile joins.
 
