@@ -94,7 +94,8 @@ class Mixed:
     def client(self, seed: int) -> None:
         rng = random.Random(seed)
         session = requests.Session()
-        kinds, weights = zip(*MIX, strict=True)
+        kinds = [kind for kind, _ in MIX]
+        weights = [weight for _, weight in MIX]
         while time.perf_counter() < self.until:
             kind = rng.choices(kinds, weights)[0]
             movie = rng.choice(self.movie_ids)
@@ -132,7 +133,9 @@ class Mixed:
         stored: set[int] = set()
         cursor = None
         while True:
-            params = {"author": self.tag, "limit": 100, **({"cursor": cursor} if cursor else {})}
+            params: dict[str, str | int] = {"author": self.tag, "limit": 100}
+            if cursor:
+                params["cursor"] = cursor
             page = requests.get(f"{self.base}/reviews", params=params, timeout=30).json()
             stored |= {item["id"] for item in page["items"]}
             cursor = page.get("next_cursor")

@@ -164,7 +164,7 @@ def explain_batch(url: str) -> None:
         label, positivity, confidence, rating, model_version = "neutral", 0.5, 0.5, 5.0, "x"
 
     generation = int(time.time() * 1e6)
-    narrow = "upload_id" in NewReview.__dataclass_fields__  # the key of migration 0010
+    narrow = "upload_id" in NewReview.__dataclass_fields__  # the key of migration 0011
     rows = [
         NewReview(
             1 + i % bench_upload.MOVIES,
@@ -174,7 +174,7 @@ def explain_batch(url: str) -> None:
             f"gs://uploads/explain.jsonl#{generation}:{i + 1}",
             f"explain-{i}",
             None,
-            **({"upload_id": 1, "upload_line": 10**9 + i} if narrow else {}),
+            **({"upload_id": 1, "upload_line": 10**9 + i} if narrow else {}),  # type: ignore[arg-type]
         )
         for i in range(512)
     ]

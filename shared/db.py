@@ -130,20 +130,8 @@ def transaction() -> Iterator[sa.Connection]:
     if joined is not None:
         yield joined
         return
-    try:
-        with get_engine().begin() as conn:
-            yield conn
-    except sa_exc.DBAPIError as error:
-        if failures.unreachable(error):
-            raise DatabaseUnavailable(
-                "the database is unreachable", retry_after=get_settings().retry_after_seconds
-            ) from error
-        raise
-    except sa_exc.TimeoutError as error:
-        raise DatabaseUnavailable(
-            "no database connection was free in time",
-            retry_after=get_settings().retry_after_seconds,
-        ) from error
+    with _reachable(), get_engine().begin() as conn:
+        yield conn
 
 
 @contextmanager
@@ -154,11 +142,17 @@ def session() -> Iterator[sa.Connection]:
     snapshot: what a long-held session-level lock needs (an open transaction, even an idle
     one, holds back the xmin horizon, so vacuum can remove no dead row anywhere meanwhile).
     """
+    with _reachable(), get_engine().connect() as conn:
+        yield conn.execution_options(isolation_level="AUTOCOMMIT")
+
+
+@contextmanager
+def _reachable() -> Iterator[None]:
+    """Connection-level failures inside become DatabaseUnavailable (503 + Retry-After)."""
     try:
-        with get_engine().connect() as conn:
-            yield conn.execution_options(isolation_level="AUTOCOMMIT")
+        yield
     except sa_exc.DBAPIError as error:
-        if _is_unavailable(error):
+        if failures.unreachable(error):
             raise DatabaseUnavailable(
                 "the database is unreachable", retry_after=get_settings().retry_after_seconds
             ) from error

@@ -97,7 +97,7 @@ def ingest(
     with overlapped(progress, "upload-commit") as commits:
         for batch in _batches(source, progress.checkpoint_line, settings.upload_batch_size):
             prepared = _prepare(batch, score)
-            state = commits.submit(_commit, obj, prepared, caps, upload_id, shard)
+            state = commits.submit(_commit, obj, prepared, caps, upload_id=upload_id, shard=shard)
             if (too_many := bounds.too_many_rejects(state, settings)) is not None:
                 raise PoisonObject(too_many)
             if time.monotonic() > deadline:
@@ -131,6 +131,7 @@ def _commit(
     obj: UploadObject,
     batch: Prepared,
     caps: RejectCaps,
+    *,
     upload_id: int,
     shard: int | None = None,
 ) -> Progress:
