@@ -24,6 +24,7 @@ import threading
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Iterable
 from pathlib import Path
 
 import requests
@@ -54,19 +55,24 @@ def run_client(base: str, key: str, movie_id: int, count: int, out: list[float])
             raise SystemExit(f"unexpected {response.status_code}: {response.text}")
 
 
-def measure(base: str, key: str, movie_id: int, clients: int, total: int) -> dict[str, float]:
-    latencies: list[float] = []
-    per_client = max(1, total // clients)
-    threads = [
-        threading.Thread(target=run_client, args=(base, key, movie_id, per_client, latencies))
-        for _ in range(clients)
-    ]
+def run_all(clients: Iterable[threading.Thread]) -> float:
+    """Start every client at once, wait for all; the seconds they took."""
+    threads = list(clients)
     started = time.perf_counter()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    elapsed = time.perf_counter() - started
+    return time.perf_counter() - started
+
+
+def measure(base: str, key: str, movie_id: int, clients: int, total: int) -> dict[str, float]:
+    latencies: list[float] = []
+    per_client = max(1, total // clients)
+    elapsed = run_all(
+        threading.Thread(target=run_client, args=(base, key, movie_id, per_client, latencies))
+        for _ in range(clients)
+    )
     return {
         "p50": percentile(latencies, 0.5),
         "p99": percentile(latencies, 0.99),
@@ -161,13 +167,7 @@ def mixed(base: str, key: str, clients: int, seconds: float) -> None:
         movie_ids.append(answer.json()["id"])
     Mixed(base, key, movie_ids, 5).client(0)  # warm-up: model load, pools, caches
     load = Mixed(base, key, movie_ids, seconds)
-    threads = [threading.Thread(target=load.client, args=(i,)) for i in range(clients)]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - started
+    elapsed = run_all(threading.Thread(target=load.client, args=(i,)) for i in range(clients))
     print(f"mixed load via {base}: {clients} clients, {elapsed:.0f} s")
     print(f"{'kind':<34}{'n':>7}{'p50 ms':>9}{'p99 ms':>9}{'req/s':>8}")
     every = [value for values in load.latencies.values() for value in values]

@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
-from shared import failures, tracing
+from shared import db_types, failures, tracing
 from shared.errors import DatabaseUnavailable
 from shared.lazy import Lazy
 from shared.settings import Settings, get_settings
@@ -81,6 +81,7 @@ def build_engine(settings: Settings) -> sa.Engine:
         cursor.execute("SET TIME ZONE 'UTC'")
         cursor.close()
         dbapi_conn.commit()
+        db_types.register(dbapi_conn)
 
     sa.event.listen(engine, "handle_error", discard_if_unsure)
     return engine

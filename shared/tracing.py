@@ -35,6 +35,7 @@ from shared.settings import Settings, get_settings
 TRACEPARENT = "traceparent"
 CLOUD_TRACE = "X-Cloud-Trace-Context"
 TRACEPARENT_ENV = "TRACEPARENT"  # how a job execution's tasks get their parent
+STATEMENT_CHARS = 200
 _TRACEPARENT_RE = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$")
 _CLOUD_TRACE_RE = re.compile(r"^([0-9a-fA-F]{32})(?:/|$)")
 _NOOP = contextlib.nullcontext()
@@ -152,7 +153,8 @@ def instrument(engine: Any) -> None:
     def start(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         words = statement.split(None, 1)
         name = f"sql {words[0].upper()}" if words else "sql"
-        _statements.append(_tracer().start_span(name, attributes={"db.statement": statement}))
+        text = statement[:STATEMENT_CHARS]  # enough to tell which; the rest costs export
+        _statements.append(_tracer().start_span(name, attributes={"db.statement": text}))
 
     def end(*_: Any) -> None:
         if _statements.spans:
