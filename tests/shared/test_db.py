@@ -172,3 +172,19 @@ def test_after_any_failure_the_next_100_requests_on_the_pool_succeed(
     pool = db.get_engine().pool
     assert isinstance(pool, sa.pool.QueuePool)
     assert pool.checkedout() == 0 and pool.size() == 2
+
+
+def test_a_connection_that_died_while_idle_is_replaced_before_use(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pooled connections are pinged before reuse only after PING_IDLE_SECONDS idle; one
+    that died meanwhile (a restart, an idle timeout) is replaced, and nobody sees it."""
+    monkeypatch.setattr(db, "PING_IDLE_SECONDS", 0.0)
+    with db.transaction() as conn:
+        pid = conn.execute(sa.text("SELECT pg_backend_pid()")).scalar_one()
+    killer = sa.create_engine(db.get_engine().url, poolclass=sa.pool.NullPool)
+    with killer.begin() as other:
+        other.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    killer.dispose()
+    with db.transaction() as conn:
+        assert conn.execute(sa.text("SELECT pg_backend_pid()")).scalar_one() != pid
