@@ -176,6 +176,26 @@ def session() -> Iterator[sa.Connection]:
 
 
 @contextmanager
+def read() -> Iterator[sa.Connection]:
+    """For a read of one statement: no transaction around it (each statement reads its own
+    snapshot). pg8000 spends a round trip on BEGIN and three on COMMIT, against three for a
+    statement: a read of one statement costs 3 round trips rather than 7. Inside a
+    unit_of_work() it joins that unit's transaction (to see the unit's own writes).
+    """
+    joined = _unit.get()
+    if joined is not None:
+        yield joined
+        return
+    with _reachable(), get_engine().connect() as conn:
+        raw: Any = conn.connection.dbapi_connection
+        raw.autocommit = True  # the driver's own switch: SQLAlchemy's costs a round trip
+        try:
+            yield conn
+        finally:
+            raw.autocommit = False
+
+
+@contextmanager
 def _reachable() -> Iterator[None]:
     """Connection-level failures inside become DatabaseUnavailable (503 + Retry-After)."""
     try:
@@ -212,7 +232,7 @@ def unit_of_work() -> Iterator[sa.Connection]:
 
 def ping() -> None:
     """Raise DatabaseUnavailable unless a trivial query succeeds."""
-    with transaction() as conn:
+    with read() as conn:
         conn.execute(sa.text("SELECT 1"))
 
 

@@ -182,7 +182,7 @@ def create(
 
 
 def get(review_id: int) -> Review:
-    with db.transaction() as conn:
+    with db.read() as conn:
         row = (
             conn.execute(
                 sa.text(f"SELECT {COLUMNS} FROM reviews WHERE id = :id"),  # noqa: S608
