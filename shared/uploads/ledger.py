@@ -3,14 +3,11 @@
 Concurrency: a delivery processes an object only while it holds a session-level advisory
 lock keyed by (bucket, object, generation), on a connection it keeps for the whole run,
 idle and outside any transaction. PostgreSQL releases it when the delivery unlocks or its
-connection dies (a crashed or killed instance), so a later delivery can always resume. (It
-was a transaction-scoped lock in a transaction held open for the run: that held back the
-xmin horizon, so no dead row could be vacuumed during an upload, and every batch walked
-longer chains of dead versions of the movie aggregates and the ledger row it updates: a
-1M-line file spent ~8x more database CPU per line than a 100k-line one; issue 20.)
-Every batch commit also checks that the checkpoint is still the one this delivery last
-saw ("fencing"), so even a lock lost with a broken connection cannot make two deliveries
-count a batch twice.
+connection dies (a crashed or killed instance), so a later delivery can always resume (an
+open transaction would hold back vacuum for the whole upload: docs/uploads.md). Every
+batch commit also checks that the checkpoint is still the one this delivery last saw
+("fencing"), so even a lock lost with a broken connection cannot make two deliveries count
+a batch twice.
 """
 
 from __future__ import annotations
