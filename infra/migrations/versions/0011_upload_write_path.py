@@ -36,6 +36,19 @@ down_revision = "0010"
 branch_labels = None
 depends_on = None
 
+
+def _revision(name: str) -> ModuleType:
+    """An earlier revision's module (its SQL, as it stands)."""
+    spec = spec_from_file_location(name, Path(__file__).with_name(f"{name}.py"))
+    assert spec is not None and spec.loader is not None
+    module = module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+PREVIOUS = _revision("0006_model_versions")  # apply_review_deltas as 0006 defined it
+# its per-day part, unchanged: from the comment above the daily UPDATE to the function's end
+DAILY = PREVIOUS.APPLY_DELTAS[PREVIOUS.APPLY_DELTAS.index("        -- a movie's own deletion") :]
 HISTOGRAM_SUMS = ",\n".join(
     f"               coalesce(sum(sign) FILTER (WHERE bucket = {i}), 0)" for i in range(1, 11)
 )
@@ -90,37 +103,7 @@ APPLY_DELTAS = f"""
         FROM totals t JOIN versions v USING (movie_id)
         WHERE m.movie_id = t.movie_id;
 
-        -- a movie's own deletion cascades here after its rows are gone: skip it.
-        -- Existing days are updated first and only missing days inserted: INSERT .. ON CONFLICT
-        -- checks CHECK (review_count >= 0) on the proposed row before it sees the conflict, so
-        -- a removal (negative delta) cannot go through it. The movie_ratings row locks above
-        -- serialise the writers of one movie.
-        UPDATE movie_rating_daily daily SET
-            review_count   = daily.review_count + g.n,
-            positivity_sum = daily.positivity_sum + g.positivity
-        FROM (
-            SELECT d.movie_id, (d.created_at AT TIME ZONE 'UTC')::date AS day,
-                   sum(d.sign) AS n, sum(d.sign * d.positivity::numeric) AS positivity
-            FROM unnest(deltas) d
-            GROUP BY 1, 2
-        ) g
-        WHERE daily.movie_id = g.movie_id AND daily.day = g.day;
-
-        INSERT INTO movie_rating_daily AS daily (movie_id, day, review_count, positivity_sum)
-        SELECT d.movie_id, (d.created_at AT TIME ZONE 'UTC')::date,
-               sum(d.sign), sum(d.sign * d.positivity::numeric)
-        FROM unnest(deltas) d
-        WHERE EXISTS (SELECT 1 FROM movies WHERE movies.id = d.movie_id)
-          AND NOT EXISTS (SELECT 1 FROM movie_rating_daily x
-                          WHERE x.movie_id = d.movie_id
-                            AND x.day = (d.created_at AT TIME ZONE 'UTC')::date)
-        GROUP BY 1, 2
-        ORDER BY 1, 2
-        ON CONFLICT (movie_id, day) DO UPDATE SET
-            review_count   = daily.review_count + excluded.review_count,
-            positivity_sum = daily.positivity_sum + excluded.positivity_sum;
-    END $$;
-"""  # noqa: S608
+{DAILY}"""  # noqa: S608
 
 
 def upgrade() -> None:
@@ -152,21 +135,12 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    previous = _revision("0006_model_versions")  # the function as 0006 defined it
     op.execute(f"""
     ALTER TABLE movie_ratings RESET (autovacuum_vacuum_scale_factor, autovacuum_vacuum_threshold);
-    {previous.APPLY_DELTAS.format(**previous.VERSIONS)}
+    {PREVIOUS.APPLY_DELTAS.format(**PREVIOUS.VERSIONS)}
     ALTER TABLE reviews ADD CONSTRAINT reviews_source_key_key UNIQUE (source_key);
     DROP INDEX reviews_upload_line_key;
     ALTER TABLE reviews DROP CONSTRAINT reviews_upload_key_complete,
                         DROP COLUMN upload_line, DROP COLUMN upload_id;
     ALTER TABLE upload_objects DROP COLUMN id;
     """)
-
-
-def _revision(name: str) -> ModuleType:
-    spec = spec_from_file_location(name, Path(__file__).with_name(f"{name}.py"))
-    assert spec is not None and spec.loader is not None
-    module = module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
