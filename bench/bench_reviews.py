@@ -1,16 +1,30 @@
-"""POST /reviews latency against the running local stack (start it with `make run`).
+"""Request latency and throughput against the running local stack (start it with `make run`).
 
-Run: .venv/bin/python bench/bench_reviews.py [--base-url http://127.0.0.1:8080] [-n 500]
-Prints p50/p99 with 1 client and with 16 concurrent clients, end to end through the
-router, functions-framework, scoring and the database transaction.
+    .venv/bin/python bench/bench_reviews.py [--base-url http://127.0.0.1:8080] [-n 400]
+    .venv/bin/python bench/bench_reviews.py --base-url http://127.0.0.1:8082 --clients 16
+    .venv/bin/python bench/bench_reviews.py --mixed 60 [--clients 50]
+
+Default: POST /reviews p50/p99 with 1 client and with 16 concurrent clients, end to end
+(through the router unless --base-url names the function: 8082 is reviews direct).
+`--mixed SECONDS`: --clients (50) clients for SECONDS through the router, each request drawn
+as GET /movies (50%), GET /ratings/{id} (30%) or POST /reviews with an Idempotency-Key (20%);
+prints p50/p99 per kind and overall, req/s and errors, then checks the rows: every 201 is a
+stored review, no key stored twice, nothing stored that no client was told of (0 errors and
+no lost row are targets, with p99 <= 250 ms and >= 360 req/s; POST /reviews 16 clients
+direct: p99 <= 100 ms). Writes use the API key (X-API-Key: .local/api-key, or --api-key).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import random
 import statistics
 import threading
 import time
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
 from pathlib import Path
 
 import requests
@@ -41,19 +55,24 @@ def run_client(base: str, key: str, movie_id: int, count: int, out: list[float])
             raise SystemExit(f"unexpected {response.status_code}: {response.text}")
 
 
-def measure(base: str, key: str, movie_id: int, clients: int, total: int) -> dict[str, float]:
-    latencies: list[float] = []
-    per_client = max(1, total // clients)
-    threads = [
-        threading.Thread(target=run_client, args=(base, key, movie_id, per_client, latencies))
-        for _ in range(clients)
-    ]
+def run_all(clients: Iterable[threading.Thread]) -> float:
+    """Start every client at once, wait for all; the seconds they took."""
+    threads = list(clients)
     started = time.perf_counter()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    elapsed = time.perf_counter() - started
+    return time.perf_counter() - started
+
+
+def measure(base: str, key: str, movie_id: int, clients: int, total: int) -> dict[str, float]:
+    latencies: list[float] = []
+    per_client = max(1, total // clients)
+    elapsed = run_all(
+        threading.Thread(target=run_client, args=(base, key, movie_id, per_client, latencies))
+        for _ in range(clients)
+    )
     return {
         "p50": percentile(latencies, 0.5),
         "p99": percentile(latencies, 0.99),
@@ -61,6 +80,104 @@ def measure(base: str, key: str, movie_id: int, clients: int, total: int) -> dic
         "rps": len(latencies) / elapsed,
         "n": len(latencies),
     }
+
+
+MIX = (("GET /movies", 0.5), ("GET /ratings/{id}", 0.3), ("POST /reviews", 0.2))
+
+
+class Mixed:
+    """The mixed load's clients, their latencies per kind, and what they were told."""
+
+    def __init__(self, base: str, key: str, movie_ids: list[int], seconds: float) -> None:
+        self.base, self.key, self.movie_ids = base, key, movie_ids
+        self.until = time.perf_counter() + seconds
+        self.latencies: dict[str, list[float]] = defaultdict(list)
+        self.errors: list[str] = []
+        self.created: dict[str, int] = {}  # idempotency key -> review id answered
+        self.tag = f"mixed-{uuid.uuid4().hex[:8]}"  # the author of every review of this run
+        self.lock = threading.Lock()
+
+    def client(self, seed: int) -> None:
+        rng = random.Random(seed)
+        session = requests.Session()
+        kinds = [kind for kind, _ in MIX]
+        weights = [weight for _, weight in MIX]
+        while time.perf_counter() < self.until:
+            kind = rng.choices(kinds, weights)[0]
+            movie = rng.choice(self.movie_ids)
+            started = time.perf_counter()
+            try:
+                ok, key, review = self._one(session, kind, movie, rng)
+            except requests.RequestException as error:
+                ok, key, review = False, None, None
+                kind = f"{kind} ({type(error).__name__})"
+            elapsed = (time.perf_counter() - started) * 1000
+            with self.lock:
+                self.latencies[kind].append(elapsed)
+                if not ok:
+                    self.errors.append(kind)
+                elif key is not None and review is not None:
+                    self.created[key] = review
+
+    def _one(
+        self, session: requests.Session, kind: str, movie: int, rng: random.Random
+    ) -> tuple[bool, str | None, int | None]:
+        if kind == "GET /movies":
+            answer = session.get(f"{self.base}/movies", params={"limit": 20}, timeout=30)
+            return answer.status_code == 200, None, None
+        if kind == "GET /ratings/{id}":
+            answer = session.get(f"{self.base}/ratings/{movie}", timeout=30)
+            return answer.status_code == 200, None, None
+        key = uuid.uuid4().hex
+        body = {"movie_id": movie, "author": self.tag, "content": rng.choice(TEXTS)}
+        headers = {"X-API-Key": self.key, "Idempotency-Key": key}
+        answer = session.post(f"{self.base}/reviews", json=body, headers=headers, timeout=30)
+        return answer.status_code == 201, key, answer.json().get("id") if answer.ok else None
+
+    def check_rows(self) -> str:
+        """Every review a client was told of is stored, and nothing else of this run is."""
+        stored: set[int] = set()
+        cursor = None
+        while True:
+            params: dict[str, str | int] = {"author": self.tag, "limit": 100}
+            if cursor:
+                params["cursor"] = cursor
+            page = requests.get(f"{self.base}/reviews", params=params, timeout=30).json()
+            stored |= {item["id"] for item in page["items"]}
+            cursor = page.get("next_cursor")
+            if not cursor:
+                break
+        told = set(self.created.values())
+        lost, unexpected = told - stored, stored - told
+        return f"rows: {len(told)} answered 201, {len(stored)} stored, lost {len(lost)}, " + (
+            f"stored without a 201 {len(unexpected)}"
+        )
+
+
+def mixed(base: str, key: str, clients: int, seconds: float) -> None:
+    movie_ids = []
+    for i in range(20):
+        answer = requests.post(
+            f"{base}/movies",
+            json={"title": f"혼합 부하 {i}"},
+            headers={"X-API-Key": key},
+            timeout=30,
+        )
+        answer.raise_for_status()
+        movie_ids.append(answer.json()["id"])
+    Mixed(base, key, movie_ids, 5).client(0)  # warm-up: model load, pools, caches
+    load = Mixed(base, key, movie_ids, seconds)
+    elapsed = run_all(threading.Thread(target=load.client, args=(i,)) for i in range(clients))
+    print(f"mixed load via {base}: {clients} clients, {elapsed:.0f} s")
+    print(f"{'kind':<34}{'n':>7}{'p50 ms':>9}{'p99 ms':>9}{'req/s':>8}")
+    every = [value for values in load.latencies.values() for value in values]
+    for kind, values in [*sorted(load.latencies.items()), ("all", every)]:
+        print(
+            f"{kind:<34}{len(values):>7}{percentile(values, 0.5):>9.1f}"
+            f"{percentile(values, 0.99):>9.1f}{len(values) / elapsed:>8.0f}"
+        )
+    print(f"errors: {len(load.errors)}; {load.check_rows()}")
+    print(f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
 
 
 def main() -> None:
@@ -73,8 +190,13 @@ def main() -> None:
     )
     parser.add_argument("--api-key", default=None)
     parser.add_argument("-n", type=int, default=400)
+    parser.add_argument("--clients", type=int, default=None, help="16 (POST) or 50 (--mixed)")
+    parser.add_argument("--mixed", type=float, default=None, metavar="SECONDS")
     args = parser.parse_args()
     key = args.api_key or (REPO / ".local" / "api-key").read_text().strip()
+    if args.mixed:
+        mixed(args.base_url, key, args.clients or 50, args.mixed)
+        return
     movie = requests.post(
         f"{args.movies_url}/movies",
         json={"title": "벤치마크 영화"},
@@ -86,7 +208,7 @@ def main() -> None:
     measure(args.base_url, key, movie_id, 1, 20)  # warm-up: model load, pool, caches
     print(f"POST /reviews via {args.base_url}")
     print(f"{'clients':>8}{'n':>6}{'p50 ms':>9}{'p99 ms':>9}{'mean ms':>9}{'req/s':>8}")
-    for clients in (1, 16):
+    for clients in (1, args.clients or 16):
         row = measure(args.base_url, key, movie_id, clients, args.n)
         print(
             f"{clients:>8}{row['n']:>6.0f}{row['p50']:>9.2f}{row['p99']:>9.2f}"

@@ -1,11 +1,17 @@
 """Upload throughput and handler memory: a 100k-line JSONL file, end to end, in-process stack.
 
-    .venv/bin/python bench/bench_upload.py [--lines 100000] [--batch-size 512] [--gzip]
+    .venv/bin/python bench/bench_upload.py [--lines 100000] [--batch-size N] [--gzip]
+        [--trace RATIO]
 
 Starts an embedded PostgreSQL (durable) and the GCS emulator, migrates, creates 50 movies,
 builds the file from NSMC test-split texts (../shared/data/nsmc/reviews-test.tsv.gz), uploads
 it, then runs the upload handler in a child process (so its peak RSS is its own) and prints
-lines/s end to end (model load included) and for the ingestion alone, and peak RSS.
+lines/s end to end (model load included) and for the ingestion alone, peak RSS, and the CPU
+seconds of the handler and of PostgreSQL (all of the cluster's processes) per 1,000 lines.
+`--trace RATIO` runs the handler with tracing on (TRACE_EXPORTER=file into a temporary
+file, TRACE_SAMPLE_RATIO=RATIO): against a run without, the cost of tracing (issue 20:
+<= 3% at 0.1). An upload is one trace, so at 0.1 one upload in ten is traced whole: `--trace
+1` is that upload's cost.
 """
 
 from __future__ import annotations
@@ -40,13 +46,17 @@ bucket, name, generation, size = sys.argv[1], sys.argv[2], int(sys.argv[3]), int
 progress = handler.process(UploadObject(bucket, name, generation, size))
 done = time.perf_counter()
 usage = resource.getrusage(resource.RUSAGE_SELF)
+# VmHWM, not ru_maxrss: Linux keeps ru_maxrss across exec, so it would report this bench's
+# own size at the fork (the file and the in-memory emulator: 743 MB for 1M lines)
+status = open("/proc/self/status").read().splitlines()
+peak_kb = int(next(line for line in status if line.startswith("VmHWM")).split()[1])
 print(json.dumps({
     "cpu_seconds": usage.ru_utime + usage.ru_stime,
     "status": progress.status, "lines": progress.lines, "inserted": progress.inserted,
     "rejected": progress.rejected, "duplicates": progress.duplicates,
     "model_version": progress.model_version, "load_seconds": loaded - started,
     "ingest_seconds": done - loaded,
-    "peak_rss_mb": usage.ru_maxrss / 1024,
+    "peak_rss_mb": peak_kb / 1024,
 }))
 """
 
@@ -92,13 +102,16 @@ def seed_movies(url: str) -> None:
     engine.dispose()
 
 
-def start_stack(root: Path) -> tuple[Any, str, Any, str]:
+def start_stack(root: Path, shared_buffers: str | None = None) -> tuple[Any, str, Any, str]:
     from gcp_storage_emulator.server import create_server
 
     from infra import migrate
     from infra.localpg import EmbeddedPostgres, free_port
 
-    pg = EmbeddedPostgres(root / "pg", free_port(), durable=True).start()
+    pg = EmbeddedPostgres(root / "pg", free_port(), durable=True)
+    if shared_buffers:
+        pg.configure(shared_buffers=shared_buffers)
+    pg.start()
     url = pg.create_database("bench")
     migrate.upgrade_database(url)
     seed_movies(url)
@@ -108,11 +121,35 @@ def start_stack(root: Path) -> tuple[Any, str, Any, str]:
     return pg, url, emulator, f"http://127.0.0.1:{port}"
 
 
+def cluster_cpu(pg: Any) -> float:
+    """CPU seconds used so far by the embedded cluster: its live processes and those reaped."""
+    import psutil
+
+    postmaster = psutil.Process(int((pg.data_dir / "postmaster.pid").read_text().split()[0]))
+    times = postmaster.cpu_times()
+    total = times.user + times.system + times.children_user + times.children_system
+    for child in postmaster.children():
+        try:
+            child_times = child.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += child_times.user + child_times.system
+    return total
+
+
+def _count_lines(path: Path) -> int:
+    if not path.exists():
+        return 0
+    with path.open("rb") as spans:
+        return sum(1 for _ in spans)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, default=100_000)
     parser.add_argument("--batch-size", type=int, default=None)
     parser.add_argument("--gzip", action="store_true")
+    parser.add_argument("--trace", type=float, default=None, metavar="RATIO")
     args = parser.parse_args()
     os.environ.setdefault("XDG_RUNTIME_DIR", tempfile.mkdtemp(prefix="xdg-"))
     os.environ.setdefault("DATABASE_URL", "postgresql://postgres@127.0.0.1:1/unset")
@@ -134,6 +171,11 @@ def main() -> None:
             env = {**os.environ, "DATABASE_URL": url, "PYTHONPATH": str(REPO)}
             if args.batch_size:
                 env["UPLOAD_BATCH_SIZE"] = str(args.batch_size)
+            if args.trace is not None:
+                env["TRACE_EXPORTER"] = "file"
+                env["TRACE_FILE"] = str(Path(tmp) / "traces.jsonl")
+                env["TRACE_SAMPLE_RATIO"] = str(args.trace)
+            db_cpu = cluster_cpu(pg)
             child = subprocess.run(
                 [
                     sys.executable,
@@ -151,6 +193,8 @@ def main() -> None:
                 check=False,
             )
             finished = time.perf_counter()
+            db_cpu = cluster_cpu(pg) - db_cpu
+            spans = _count_lines(Path(tmp) / "traces.jsonl") if args.trace is not None else None
             if child.returncode != 0:
                 sys.exit(f"handler failed:\n{child.stderr[-4000:]}")
             result = json.loads(child.stdout.strip().splitlines()[-1])
@@ -159,9 +203,10 @@ def main() -> None:
             pg.stop("immediate")
 
     total = finished - began
+    tracing = "off" if args.trace is None else f"on at {args.trace} ({spans} spans written)"
     print(
         f"file: {args.lines} lines, {len(data) / 1e6:.1f} MB{' gzip' if args.gzip else ''}, "
-        f"batch size {args.batch_size or 'default'}"
+        f"batch size {args.batch_size or 'default'}, tracing {tracing}"
     )
     print(
         f"result: {result['status']} lines={result['lines']} inserted={result['inserted']} "
@@ -181,6 +226,10 @@ def main() -> None:
         f"{result['cpu_seconds']:.1f} s ({args.lines / result['cpu_seconds']:,.0f} lines per "
         f"CPU-second); load average at the end: {os.getloadavg()[0]:.1f} on "
         f"{os.cpu_count()} CPUs"
+    )
+    print(
+        f"CPU per 1,000 lines: handler {1000 * result['cpu_seconds'] / args.lines:.3f} s, "
+        f"PostgreSQL {1000 * db_cpu / args.lines:.3f} s (CPU time: steady under load)"
     )
 
 

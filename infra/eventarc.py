@@ -19,6 +19,7 @@ import argparse
 import logging
 import os
 import random
+import secrets
 import signal
 import threading
 import uuid
@@ -60,6 +61,9 @@ def finalized_event(obj: dict[str, Any]) -> CloudEvent:
         "subject": f"objects/{name}",
         "time": updated,
         "specversion": "1.0",
+        # as Eventarc does: a trace per event (W3C Distributed Tracing extension), which the
+        # handler's spans and log lines continue (no sampling decision: theirs to make)
+        "traceparent": f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-00",
     }
     data = {
         "bucket": bucket,

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import secrets
 from collections.abc import Iterable, Iterator
 from http import HTTPStatus
 from typing import Any
@@ -95,6 +96,7 @@ class Router:
             for k, v in request.headers.items()
             if k.lower() not in ("host", "content-length", "transfer-encoding")
         }
+        headers.update(trace_context(headers))
         body = request.get_data()  # read whole before a connection to the function is taken
         try:
             upstream = self.pool.request(
@@ -118,6 +120,21 @@ class Router:
             headers=kept,
             direct_passthrough=True,
         )
+
+
+def trace_context(headers: dict[str, str]) -> dict[str, str]:
+    """What the load balancer adds to a request that carries no trace context: a new trace
+    id in both forms (X-Cloud-Trace-Context and W3C traceparent), with no sampling decision,
+    so the functions sample it at their TRACE_SAMPLE_RATIO and their log lines and spans
+    share the id. A request that carries either header is left as it is."""
+    if {name.lower() for name in headers} & {"traceparent", "x-cloud-trace-context"}:
+        return {}
+    trace_id = secrets.token_hex(16)
+    span_id = secrets.randbits(63) + 1  # never 0, which neither format allows
+    return {
+        "X-Cloud-Trace-Context": f"{trace_id}/{span_id};o=0",
+        "traceparent": f"00-{trace_id}-{span_id:016x}-00",
+    }
 
 
 def _unreadable(error: HTTPException) -> Response:

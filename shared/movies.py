@@ -40,7 +40,7 @@ def create(data: MovieCreate) -> Movie:
 
 
 def get(movie_id: int) -> Movie:
-    with db.transaction() as conn:
+    with db.read() as conn:
         row = (
             conn.execute(sa.text(f"SELECT {COLUMNS} FROM movies WHERE id = :id"), {"id": movie_id})  # noqa: S608
             .mappings()

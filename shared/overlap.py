@@ -16,6 +16,7 @@ deadline): that batch must be retried, so its error is the one the caller sees.
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -44,7 +45,9 @@ class Commits(Generic[S]):
         """Once the commit in flight is done, start `commit(state, *args, **kwargs)` on the
         state it left; returns that state. A failed commit raises here."""
         state = self.wait()
-        self._pending = self._pool.submit(commit, state, *args, **kwargs)
+        # the commit runs in the caller's context (its trace span, its log fields)
+        run = contextvars.copy_context().run
+        self._pending = self._pool.submit(run, commit, state, *args, **kwargs)  # type: ignore[arg-type]
         return state
 
     def wait(self) -> S:

@@ -189,7 +189,7 @@ def fetch_page(
 ) -> tuple[list[dict[str, Any]], str | None]:
     """One page of rows (as dicts of the listing's columns) and the next page's cursor."""
     sql, params = page_query(listing, limit, cursor)
-    with db.transaction() as conn:
+    with db.read() as conn:
         rows = conn.execute(sa.text(sql), params).mappings().all()
     next_cursor = None
     if len(rows) > limit:

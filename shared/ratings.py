@@ -73,7 +73,7 @@ def _not_found(movie_id: int) -> NotFound:
 
 def get(movie_id: int) -> MovieRating:
     """One primary-key read of the movie's aggregate row: O(1) whatever its review count."""
-    with db.transaction() as conn:
+    with db.read() as conn:
         row = (
             conn.execute(
                 sa.text(f"SELECT {COLUMNS} FROM movie_ratings r WHERE r.movie_id = :id"),  # noqa: S608

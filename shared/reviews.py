@@ -41,8 +41,10 @@ SENTIMENT_FIELDS = ("label", "positivity", "confidence", "rating", "model_versio
 class NewReview:
     """A scored review ready to insert.
 
-    source_key makes a write exactly-once (uploads key each line by object, generation and
-    line); external_id is the uploader's own id, unique per movie; created_at defaults to now;
+    An uploaded line is exactly-once by (upload_id, upload_line): its object generation's
+    ledger row and its physical line (a narrow key that grows at the right edge of its
+    index); source_key spells the same out (gs://bucket/object#generation:line) for people.
+    external_id is the uploader's own id, unique per movie; created_at defaults to now;
     user_id is the writer's Identity Platform uid (None: written with an API key, uploaded).
     """
 
@@ -54,40 +56,61 @@ class NewReview:
     external_id: str | None = None
     created_at: datetime | None = None
     user_id: str | None = None
+    upload_id: int | None = None
+    upload_line: int | None = None
 
 
-# ON CONFLICT without a target skips both a seen source key (a redelivered upload batch) and
-# a (movie_id, external_id) already stored (the same file uploaded again). The statement-level
-# insert trigger then moves the aggregates for exactly the rows inserted.
-_INSERT = sa.text(f"""
+# ON CONFLICT without a target skips both an uploaded line already stored (upload_id,
+# upload_line: a batch committed twice) and a (movie_id, external_id) already stored (the
+# same file uploaded again). The statement-level insert trigger then moves the aggregates for
+# exactly the rows inserted.
+_INSERT_ROWS = """
 INSERT INTO reviews (movie_id, author, content, label, positivity, confidence, rating,
-                     model_version, source_key, external_id, created_at, user_id)
+                     model_version, source_key, external_id, created_at, user_id, upload_id,
+                     upload_line)
 SELECT u.movie_id, u.author, u.content, u.label, u.positivity, u.confidence, u.rating,
        u.model_version, u.source_key, u.external_id, coalesce(u.created_at, clock_timestamp()),
-       u.user_id
+       u.user_id, u.upload_id, u.upload_line
 FROM unnest(CAST(:movie_id AS bigint[]), CAST(:author AS text[]), CAST(:content AS text[]),
             CAST(:label AS text[]), CAST(:positivity AS float8[]),
             CAST(:confidence AS float8[]), CAST(:rating AS float8[]),
             CAST(:model_version AS text[]), CAST(:source_key AS text[]),
             CAST(:external_id AS text[]), CAST(:created_at AS timestamptz[]),
-            CAST(:user_id AS text[]))
+            CAST(:user_id AS text[]), CAST(:upload_id AS bigint[]),
+            CAST(:upload_line AS bigint[]))
      AS u(movie_id, author, content, label, positivity, confidence, rating, model_version,
-          source_key, external_id, created_at, user_id)
+          source_key, external_id, created_at, user_id, upload_id, upload_line)
 ON CONFLICT DO NOTHING
-RETURNING {COLUMNS}
-""")  # noqa: S608
+"""
+_INSERT = sa.text(f"{_INSERT_ROWS}RETURNING {COLUMNS}")
+_INSERT_COUNTED = sa.text(_INSERT_ROWS)
 
 
 def insert(conn: sa.Connection, rows: Sequence[NewReview]) -> list[Review]:
     """Insert many reviews in one statement; return those inserted, in the order given.
 
-    Rows whose source key or (movie, external id) is already stored are skipped. Every
+    Rows whose upload line or (movie, external id) is already stored are skipped. Every
     movie must exist: callers check with movies.lock_existing() in the same transaction.
     """
     if not rows:
         return []
+    inserted = conn.execute(_INSERT, _parameters(rows)).mappings().all()
+    # identities are drawn in the order of the unnest rows, so id order is the order given
+    return [to_review(row) for row in sorted(inserted, key=lambda row: row["id"])]
+
+
+def insert_many(conn: sa.Connection, rows: Sequence[NewReview]) -> int:
+    """insert() for bulk writers (uploads): the same statement without RETURNING, so no
+    stored row travels back; returns how many were inserted."""
+    if not rows:
+        return 0
+    return int(conn.execute(_INSERT_COUNTED, _parameters(rows)).rowcount)
+
+
+def _parameters(rows: Sequence[NewReview]) -> dict[str, str]:
+    """The insert's columns as array literals, one element per row."""
     scores = [row.sentiment for row in rows]
-    params = {
+    return {
         "movie_id": db.number_array(row.movie_id for row in rows),
         "author": db.text_array(row.author for row in rows),
         "content": db.text_array(row.content for row in rows),
@@ -102,10 +125,15 @@ def insert(conn: sa.Connection, rows: Sequence[NewReview]) -> list[Review]:
             row.created_at.isoformat() if row.created_at else None for row in rows
         ),
         "user_id": db.text_array(row.user_id for row in rows),
+        "upload_id": db.number_array(row.upload_id for row in rows),
+        "upload_line": db.number_array(row.upload_line for row in rows),
     }
-    inserted = conn.execute(_INSERT, params).mappings().all()
-    # identities are drawn in the order of the unnest rows, so id order is the order given
-    return [to_review(row) for row in sorted(inserted, key=lambda row: row["id"])]
+
+
+def explainable_insert(rows: Sequence[NewReview]) -> tuple[sa.TextClause, dict[str, str]]:
+    """insert_many's statement and parameters for `rows` (bench/profile_upload.py EXPLAINs
+    it)."""
+    return _INSERT_COUNTED, _parameters(rows)
 
 
 def to_review(row: Any) -> Review:
@@ -154,7 +182,7 @@ def create(
 
 
 def get(review_id: int) -> Review:
-    with db.transaction() as conn:
+    with db.read() as conn:
         row = (
             conn.execute(
                 sa.text(f"SELECT {COLUMNS} FROM reviews WHERE id = :id"),  # noqa: S608

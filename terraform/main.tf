@@ -13,6 +13,7 @@ module "system" {
   model_version               = var.model_version
   cors_origins                = var.cors_origins
   log_level                   = var.log_level
+  trace_sample_ratio          = var.trace_sample_ratio
   api_keys_version            = var.api_keys_version
   cursor_key_version          = var.cursor_key_version
   public_invoker              = var.public_invoker

@@ -47,6 +47,11 @@ variable "log_level" {
   default = null
 }
 
+variable "trace_sample_ratio" {
+  type    = number
+  default = null
+}
+
 variable "public_invoker" {
   type    = bool
   default = null

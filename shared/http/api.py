@@ -21,7 +21,7 @@ from werkzeug.exceptions import NotFound as WzNotFound
 from werkzeug.routing import BaseConverter, Map, MapAdapter, Rule
 from werkzeug.routing.exceptions import RoutingException
 
-from shared import db, logs
+from shared import db, logs, tracing
 from shared.errors import ApiError, MethodNotAllowed, NotFound
 from shared.http import auth, cors, idempotency, limits, problems
 from shared.http.framework import attach_to_framework, to_flask
@@ -97,18 +97,19 @@ class Api:
         started = time.perf_counter()
         settings = get_settings()
         logs.configure(settings.log_level)
-        logs.set_trace(request.headers.get("X-Cloud-Trace-Context"), settings.google_cloud_project)
-        problem = None
-        try:
-            response = self._dispatch(request)
-        except ApiError as error:
-            response = problems.render(error, request.path)
-            problem = error.title
-        except Exception as exc:
-            response = problems.render_unexpected(exc, request.path)
-            problem = ApiError.title
-        cors.apply(request, response)
-        logs.log_request(request, response, time.perf_counter() - started, problem)
+        with tracing.server_span(request.headers, request.method) as trace_id:
+            logs.set_trace(trace_id, settings.google_cloud_project)
+            problem = None
+            try:
+                response = self._dispatch(request)
+            except ApiError as error:
+                response = problems.render(error, request.path)
+                problem = error.title
+            except Exception as exc:
+                response = problems.render_unexpected(exc, request.path)
+                problem = ApiError.title
+            cors.apply(request, response)
+            logs.log_request(request, response, time.perf_counter() - started, problem)
         return response
 
     def _dispatch(self, request: flask.Request) -> flask.Response:
@@ -117,14 +118,20 @@ class Api:
         if request.method == "OPTIONS":
             return cors.preflight(adapter, request.path)
         route, path_args = _match(adapter, request)
-        caller = auth.authorize(route, request)
-        arguments = _arguments(route, path_args, request)
+        tracing.rename(f"{route.method} {route.rule}")
+        with tracing.span("authorize"):
+            caller = auth.authorize(route, request)
+        with tracing.span("validate"):
+            arguments = _arguments(route, path_args, request)
         if route.caller is not None:
             arguments[route.caller] = caller if route.caller == "caller" else caller.principal()
         key = idempotency.request_key(request) if route.idempotent else None
 
         def respond() -> Rendered:
-            return render(route.handler(**arguments), route.status)
+            with tracing.span("handler"):
+                result = route.handler(**arguments)
+            with tracing.span("render"):
+                return render(result, route.status)
 
         if key is None:
             return to_flask(respond())

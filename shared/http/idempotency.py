@@ -53,23 +53,31 @@ def fingerprint(operation: str, arguments: Mapping[str, Any], caller: Caller) ->
     return hashlib.sha256(f"{operation}\n{canonical}".encode()).hexdigest()
 
 
+# a key's row, replacing an expired one under the same key
+_REMEMBER = sa.text("""
+INSERT INTO idempotency_keys (key, request_hash, status, body, headers)
+VALUES (:k, :h, :s, :b, CAST(:headers AS jsonb))
+ON CONFLICT (key) DO UPDATE SET request_hash = excluded.request_hash, status = excluded.status,
+    body = excluded.body, headers = excluded.headers, created_at = clock_timestamp()
+""")
+
+
 def once(key: str, digest: str, respond: Callable[[], Rendered]) -> Rendered:
-    """The response of the first request with this key: run `respond` at most once."""
-    stored = _find(key, digest)  # a cheap look-up first: a retry never pays for the work
-    if stored is not None:
-        return stored
+    """The response of the first request with this key: run `respond` at most once.
+
+    One transaction (one pooled connection) whatever happens: lock the key, look it up,
+    and either replay what is stored or do the work and remember its response. (A
+    look-up in a transaction of its own first saved a retry the lock, but cost every first
+    request a second connection and three more round trips.)
+    """
     with db.unit_of_work() as conn:  # the write inside `respond` joins this transaction
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": key})
         stored = _find(key, digest)
         if stored is not None:
             return stored
         response = respond()
-        conn.execute(sa.text("DELETE FROM idempotency_keys WHERE key = :k"), {"k": key})
         conn.execute(
-            sa.text(
-                "INSERT INTO idempotency_keys (key, request_hash, status, body, headers)"
-                " VALUES (:k, :h, :s, :b, CAST(:headers AS jsonb))"
-            ),
+            _REMEMBER,
             {
                 "k": key,
                 "h": digest,

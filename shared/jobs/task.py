@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from shared import logs
+from shared import logs, tracing
 from shared.settings import Need, get_settings
 
 log = logging.getLogger("shared.jobs")
@@ -70,11 +70,18 @@ def run(main: Callable[[TaskEnv], int], needs: tuple[Need, ...] = (Need.DATABASE
     """
     settings = get_settings()
     logs.configure(settings.log_level)
-    try:
-        settings.require(*needs, process=f"job {os.environ.get('CLOUD_RUN_JOB', 'local')}")
-        code = main(TaskEnv.from_environ())
-    except Exception:
-        log.exception("task failed")
-        code = 1
+    job = os.environ.get("CLOUD_RUN_JOB", "local")
+    # the execution's starter passed its span as TRACEPARENT (fanout.py): the task's span
+    # continues that trace, and its log lines carry its id
+    parent = {tracing.TRACEPARENT: os.environ.get(tracing.TRACEPARENT_ENV, "")}
+    with tracing.server_span(parent, f"job {job}", "CONSUMER") as trace_id:
+        logs.set_trace(trace_id, settings.google_cloud_project)
+        try:
+            settings.require(*needs, process=f"job {job}")
+            code = main(TaskEnv.from_environ())
+        except Exception:
+            log.exception("task failed")
+            code = 1
+    tracing.flush()
     sys.stdout.flush()
     sys.exit(code)

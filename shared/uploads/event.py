@@ -48,7 +48,8 @@ class UploadObject:
         return self.name.lower().endswith(".gz")
 
 
-def _attribute(event: Any, name: str) -> Any:
+def attribute(event: Any, name: str) -> Any:
+    """A CloudEvent attribute (extensions too, e.g. traceparent), None when absent."""
     try:
         return event[name]
     except KeyError:
@@ -72,7 +73,7 @@ def parse(event: Any) -> tuple[UploadObject, datetime | None]:
         raise MalformedEvent(f"event data lacks bucket/name/generation: {error}") from error
     if not obj.bucket or not obj.name:
         raise MalformedEvent("event names no bucket or object")
-    return obj, _event_time(_attribute(event, "time"))
+    return obj, _event_time(attribute(event, "time"))
 
 
 def _event_time(value: Any) -> datetime | None:

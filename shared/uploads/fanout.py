@@ -30,7 +30,7 @@ import math
 
 import sqlalchemy as sa
 
-from shared import db
+from shared import db, tracing
 from shared.jobs import launcher
 from shared.settings import Settings
 from shared.uploads import ledger
@@ -84,7 +84,8 @@ def dispatch(obj: UploadObject, count: int, settings: Settings) -> str | None:
             )
             return None
         uri = f"{obj.uri}#{obj.generation}"
-        execution = launcher.start(settings.upload_job, count, {OBJECT_ENV: uri})
+        overrides = {OBJECT_ENV: uri, **tracing.env_carrier()}  # the tasks join this trace
+        execution = launcher.start(settings.upload_job, count, overrides)
         conn.execute(_RECORD, {**ledger.key(obj), "count": count, "execution": execution})
     log.info(
         "upload fanned out",

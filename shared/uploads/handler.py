@@ -16,11 +16,11 @@ from typing import Any
 
 from google.api_core import exceptions as google_errors
 
-from shared import failures, reviews
+from shared import failures, logs, reviews, tracing
 from shared.sentiment.scored import ScoreFn
 from shared.settings import Settings, get_settings
 from shared.uploads import fanout, ledger, outcome, pipeline, reader
-from shared.uploads.event import MalformedEvent, UploadObject, age_seconds, parse
+from shared.uploads.event import MalformedEvent, UploadObject, age_seconds, attribute, parse
 from shared.uploads.ledger import LostLease, Progress
 from shared.uploads.records import PoisonObject
 
@@ -49,9 +49,16 @@ def handle_event(event: Any, score: ScoreFn | None = None) -> None:
     if age > settings.upload_event_max_age_seconds:
         log.warning("stale upload event dropped", extra={**context, "age_seconds": int(age)})
         return
-    process(obj, score)
+    parent = {tracing.TRACEPARENT: attribute(event, tracing.TRACEPARENT) or ""}
+    with tracing.server_span(parent, "upload event", "CONSUMER", **context) as trace_id:
+        logs.set_trace(trace_id, settings.google_cloud_project)
+        try:
+            process(obj, score)
+        finally:
+            tracing.flush()
 
 
+@tracing.traced("upload.process")
 def process(
     obj: UploadObject, score: ScoreFn | None = None, budget: float | None = None
 ) -> Progress:

@@ -1,11 +1,13 @@
 """The upload ledger: one row per object generation, its checkpoint, and its rejected lines.
 
-Concurrency: a delivery processes an object only while it holds a transaction-scoped
-advisory lock keyed by (bucket, object, generation), taken in a transaction that stays open
-for the whole run. PostgreSQL releases it when that transaction ends or its connection dies
-(a crashed or killed instance), so a later delivery can always resume. Every batch commit
-also checks that the checkpoint is still the one this delivery last saw ("fencing"), so
-even a lock lost with a broken connection cannot make two deliveries count a batch twice.
+Concurrency: a delivery processes an object only while it holds a session-level advisory
+lock keyed by (bucket, object, generation), on a connection it keeps for the whole run,
+idle and outside any transaction. PostgreSQL releases it when the delivery unlocks or its
+connection dies (a crashed or killed instance), so a later delivery can always resume (an
+open transaction would hold back vacuum for the whole upload: docs/uploads.md). Every
+batch commit also checks that the checkpoint is still the one this delivery last saw
+("fencing"), so even a lock lost with a broken connection cannot make two deliveries count
+a batch twice.
 """
 
 from __future__ import annotations
@@ -113,17 +115,33 @@ def lease(obj: UploadObject, wait_seconds: float, shard: int | None = None) -> I
     attempts, so many waiting deliveries cannot starve the holder of connections.
     """
     deadline = time.monotonic() + wait_seconds
-    lock = sa.text("SELECT pg_try_advisory_xact_lock(hashtextextended(:key, 0))")
     name = f"upload:{obj.bucket}/{obj.name}#{obj.generation}"
     name += "" if shard is None else f"/shard:{shard}"
     while True:
-        with db.transaction() as conn:
-            if conn.execute(lock, {"key": name}).scalar():
-                yield
+        with db.session() as conn:
+            if conn.execute(_LOCK, {"key": name}).scalar():
+                try:
+                    yield
+                finally:
+                    _unlock(conn, name)
                 return
         if time.monotonic() >= deadline:
             raise UploadBusy(f"{obj.uri} is being processed by another delivery")
         time.sleep(POLL_SECONDS)
+
+
+_LOCK = sa.text("SELECT pg_try_advisory_lock(hashtextextended(:key, 0))")
+_UNLOCK = sa.text("SELECT pg_advisory_unlock(hashtextextended(:key, 0))")
+
+
+def _unlock(conn: sa.Connection, name: str) -> None:
+    """Release the lease. A connection that cannot (lost with the database) is closed rather
+    than pooled with the lock, and closing it releases the lock: whatever stopped the run is
+    the error the caller sees."""
+    try:
+        conn.execute(_UNLOCK, {"key": name})
+    except Exception:
+        conn.invalidate()
 
 
 def claim(obj: UploadObject) -> Progress:
@@ -150,6 +168,16 @@ def claim(obj: UploadObject) -> Progress:
                 key(obj),
             ).one()
     return _progress(row)
+
+
+def object_id(obj: UploadObject) -> int:
+    """The id of the object's ledger row: with a line number, its reviews' narrow key."""
+    with db.transaction() as conn:
+        found = conn.execute(
+            sa.text(f"SELECT id FROM upload_objects WHERE {KEY}"),  # noqa: S608
+            key(obj),
+        ).scalar_one()
+    return int(found)
 
 
 def fence(

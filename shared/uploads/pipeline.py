@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from shared import db, movies
+from shared import db, movies, tracing
 from shared.errors import ServiceUnavailable
 from shared.overlap import overlapped
 from shared.reviews import NewReview
@@ -93,10 +93,11 @@ def ingest(
     deadline = time.monotonic() + (TIME_BUDGET_SECONDS if budget is None else budget)
     source = reader.records(obj, limits(settings)) if records is None else records
     caps = RejectCaps.of(settings, shards)
+    upload_id = ledger.object_id(obj)
     with overlapped(progress, "upload-commit") as commits:
         for batch in _batches(source, progress.checkpoint_line, settings.upload_batch_size):
             prepared = _prepare(batch, score)
-            state = commits.submit(_commit, obj, prepared, caps, shard)
+            state = commits.submit(_commit, obj, prepared, caps, upload_id=upload_id, shard=shard)
             if (too_many := bounds.too_many_rejects(state, settings)) is not None:
                 raise PoisonObject(too_many)
             if time.monotonic() > deadline:
@@ -107,12 +108,15 @@ def ingest(
     return commits.state
 
 
+@tracing.traced("upload.batch.prepare")
 def _prepare(batch: list[RawRecord], score: ScoreFn) -> Prepared:
     """Validate every line and score the valid ones (no database work: that overlaps)."""
-    parsed = [lines.parse(record) for record in batch]
+    with tracing.span("validate", lines=len(batch)):
+        parsed = [lines.parse(record) for record in batch]
     valid = [item for item in parsed if isinstance(item, Valid)]
     rejected = [item for item in parsed if isinstance(item, Rejected)]
-    scores = score([item.item.content for item in valid]) if valid else []
+    with tracing.span("score", texts=len(valid)):
+        scores = score([item.item.content for item in valid]) if valid else []
     raw = {
         item.line: record.raw
         for item, record in zip(parsed, batch, strict=True)
@@ -121,11 +125,14 @@ def _prepare(batch: list[RawRecord], score: ScoreFn) -> Prepared:
     return Prepared(batch[-1].line, len(batch), valid, scores, rejected, raw)
 
 
+@tracing.traced("upload.batch.commit")
 def _commit(
     progress: Progress,
     obj: UploadObject,
     batch: Prepared,
     caps: RejectCaps,
+    *,
+    upload_id: int,
     shard: int | None = None,
 ) -> Progress:
     """Insert one batch and advance the checkpoint from `progress`'s, atomically.
@@ -155,6 +162,8 @@ def _commit(
                     obj.source_key(valid.line),
                     line.external_id,
                     line.created_at,
+                    upload_id=upload_id,
+                    upload_line=valid.line,
                 )
             )
             row_lines.append(valid.line)

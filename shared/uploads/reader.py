@@ -17,7 +17,7 @@ import zlib
 from collections.abc import Iterator
 from typing import IO, Any
 
-from shared import storage
+from shared import storage, tracing
 from shared.uploads import byteranges, verify
 from shared.uploads.csv_records import csv_records
 from shared.uploads.event import UploadObject
@@ -65,12 +65,25 @@ def open_bytes(obj: UploadObject, limits: Limits, *, whole: bool = False) -> io.
     proves at the end that it read exactly that generation (verify.py)."""
     blob = storage.get_client().bucket(obj.bucket).blob(obj.name, generation=obj.generation)
     want = verify.expected(blob, obj.generation) if whole else None
-    source: IO[bytes] = blob.open("rb", chunk_size=READ_CHUNK)
+    source: IO[bytes] = _traced(blob).open("rb", chunk_size=READ_CHUNK)
     if want is not None:
         source = io.BufferedReader(verify.Verified(source, want), READ_CHUNK)
     if obj.gzipped:
         source = gzip.GzipFile(fileobj=source, mode="rb")  # type: ignore[assignment]
     return io.BufferedReader(_Capped(source, limits.max_bytes), BUFFER)
+
+
+def _traced(blob: Any) -> Any:
+    """`blob`, each of whose ranged GETs (the reader's chunks) is a span when tracing is on."""
+    if tracing.enabled():
+        fetch = blob.download_as_bytes
+
+        def download(*args: Any, **kwargs: Any) -> bytes:
+            with tracing.span("storage.read", object=blob.name, start=kwargs.get("start")):
+                return bytes(fetch(*args, **kwargs))
+
+        blob.download_as_bytes = download
+    return blob
 
 
 def sniff(obj: UploadObject, limits: Limits) -> None:

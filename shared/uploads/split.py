@@ -36,7 +36,7 @@ def insert_or_split(
         return 0, []
     try:
         with conn.begin_nested():
-            return len(reviews.insert(conn, rows)), []
+            return reviews.insert_many(conn, rows), []
     except sa.exc.DBAPIError as error:
         if failures.classify(error) is not failures.Failure.DATA:
             raise

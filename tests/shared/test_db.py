@@ -120,13 +120,17 @@ def _aborted_transaction_used_again() -> None:
         conn.execute(sa.text("SELECT 1"))  # 25P02: the transaction is aborted
 
 
+def _terminate(pid: int) -> None:
+    """End backend `pid` from a connection of its own, as an outage or an admin would."""
+    killer = sa.create_engine(db.get_engine().url, poolclass=sa.pool.NullPool)
+    with killer.begin() as other:
+        other.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    killer.dispose()
+
+
 def _connection_killed_mid_transaction() -> None:
     with db.transaction() as conn:
-        pid = conn.execute(sa.text("SELECT pg_backend_pid()")).scalar_one()
-        killer = sa.create_engine(db.get_engine().url, poolclass=sa.pool.NullPool)
-        with killer.begin() as other:
-            other.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
-        killer.dispose()
+        _terminate(conn.execute(sa.text("SELECT pg_backend_pid()")).scalar_one())
         conn.execute(sa.text("SELECT 1"))
 
 
@@ -172,3 +176,16 @@ def test_after_any_failure_the_next_100_requests_on_the_pool_succeed(
     pool = db.get_engine().pool
     assert isinstance(pool, sa.pool.QueuePool)
     assert pool.checkedout() == 0 and pool.size() == 2
+
+
+def test_a_connection_that_died_while_idle_is_replaced_before_use(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pooled connections are pinged before reuse only after PING_IDLE_SECONDS idle; one
+    that died meanwhile (a restart, an idle timeout) is replaced, and nobody sees it."""
+    monkeypatch.setattr(db, "PING_IDLE_SECONDS", 0.0)
+    with db.transaction() as conn:
+        pid = conn.execute(sa.text("SELECT pg_backend_pid()")).scalar_one()
+    _terminate(pid)
+    with db.transaction() as conn:
+        assert conn.execute(sa.text("SELECT pg_backend_pid()")).scalar_one() != pid

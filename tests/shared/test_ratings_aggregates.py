@@ -110,15 +110,16 @@ class World:
             self._edit_or_delete(op, conn)
 
     def _upsert(self, op: tuple[Any, ...], conn: sa.Connection) -> None:
-        key, rating = f"key-{op[1] % 5}", op[2]
+        line, rating = op[1] % 5 + 1, op[2]
         action = "NOTHING" if op[1] % 2 else "UPDATE SET rating = excluded.rating"
         conn.execute(
             sa.text(
                 "INSERT INTO reviews (movie_id, author, content, label, positivity, confidence,"
-                " rating, model_version, source_key) VALUES (:m, 'u', 'c', 'neutral', 0.5, 0.5,"
-                f" :r, 'v', :k) ON CONFLICT (source_key) DO {action}"
+                " rating, model_version, upload_id, upload_line) VALUES (:m, 'u', 'c',"
+                f" 'neutral', 0.5, 0.5, :r, 'v', 1, :line) ON CONFLICT (upload_id, upload_line)"
+                f" WHERE upload_id IS NOT NULL DO {action}"
             ),
-            {"m": self.movies[op[1] % len(self.movies)], "r": rating, "k": key},
+            {"m": self.movies[op[1] % len(self.movies)], "r": rating, "line": line},
         )
 
     def _edit_or_delete(self, op: tuple[Any, ...], conn: sa.Connection) -> None:

@@ -10,6 +10,7 @@ locals {
       "iam.googleapis.com",
       "identitytoolkit.googleapis.com", # Identity Platform: accounts and sign-in (identity.tf)
       "logging.googleapis.com",
+      "cloudtrace.googleapis.com", # spans of the functions and jobs (shared/tracing.py)
       "monitoring.googleapis.com", # alert policies, uptime checks, dashboard (monitoring.tf)
       "pubsub.googleapis.com",     # transport of the Eventarc storage trigger
       "run.googleapis.com",

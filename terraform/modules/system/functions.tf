@@ -11,6 +11,11 @@ locals {
         DB_MAX_OVERFLOW          = tostring(var.functions[k].db_max_overflow)
         CORS_ORIGINS             = join(",", var.cors_origins)
         LOG_LEVEL                = var.log_level
+        # spans to Cloud Trace (shared/tracing.py); the project names the traces the
+        # log lines point at (logging.googleapis.com/trace)
+        TRACE_EXPORTER       = local.trace_exporter
+        TRACE_SAMPLE_RATIO   = tostring(var.trace_sample_ratio)
+        GOOGLE_CLOUD_PROJECT = var.project_id
         # functions-framework runs gunicorn with THREADS threads (default
         # 4 x cores); match the request concurrency Cloud Run sends.
         THREADS = tostring(var.functions[k].concurrency)

@@ -66,6 +66,21 @@ resource "google_project_iam_member" "function_log_writer" {
   member  = each.value.member
 }
 
+# --- Traces --------------------------------------------------------------------
+
+# The functions and the jobs export their spans to Cloud Trace (TRACE_EXPORTER=cloud);
+# roles/cloudtrace.agent can only be granted on the project.
+resource "google_project_iam_member" "trace_agent" {
+  for_each = merge(
+    { for k, sa in google_service_account.function : k => sa.member },
+    { for k, sa in google_service_account.job : "job-${k}" => sa.member },
+  )
+
+  project = var.project_id
+  role    = "roles/cloudtrace.agent"
+  member  = each.value
+}
+
 # --- Function image builds ---------------------------------------------------
 
 # Cloud Run Builder is the role Google documents for a user-specified build

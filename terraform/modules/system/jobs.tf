@@ -38,6 +38,9 @@ locals {
       DB_POOL_SIZE             = tostring(var.jobs[k].db_pool_size)
       DB_MAX_OVERFLOW          = tostring(var.jobs[k].db_max_overflow)
       LOG_LEVEL                = var.log_level
+      TRACE_EXPORTER           = local.trace_exporter
+      TRACE_SAMPLE_RATIO       = tostring(var.trace_sample_ratio)
+      GOOGLE_CLOUD_PROJECT     = var.project_id
       MODELS_BUCKET            = google_storage_bucket.models.name
       UPLOADS_BUCKET           = google_storage_bucket.uploads.name
       # the deployed model; a rescoring execution overrides it with the target

@@ -61,5 +61,8 @@ locals {
   )
   build_db_user = trimsuffix(var.build_service_account_email, ".gserviceaccount.com")
 
+  # traces go to Cloud Trace unless the ratio is 0 (then nothing of OpenTelemetry loads)
+  trace_exporter = var.trace_sample_ratio > 0 ? "cloud" : "none"
+
   model_uri = "gs://${google_storage_bucket.models.name}/sentiment/${var.model_version}/"
 }

@@ -287,6 +287,18 @@ variable "cors_origins" {
   default     = []
 }
 
+variable "trace_sample_ratio" {
+  description = "TRACE_SAMPLE_RATIO of the functions and jobs: the share of new traces sent to Cloud Trace (a caller's sampled decision is kept). 0 turns tracing off (TRACE_EXPORTER=none)."
+  type        = number
+  nullable    = false
+  default     = 0.1
+
+  validation {
+    condition     = var.trace_sample_ratio >= 0 && var.trace_sample_ratio <= 1
+    error_message = "trace_sample_ratio must be between 0 and 1."
+  }
+}
+
 variable "log_level" {
   description = "LOG_LEVEL of every function."
   type        = string

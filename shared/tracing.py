@@ -1,0 +1,296 @@
+"""Traces: OpenTelemetry spans around requests, upload batches, job tasks and SQL statements.
+
+Off by default (TRACE_EXPORTER=none): nothing of OpenTelemetry is imported and span() hands
+back one shared no-op, so tracing off costs a settings lookup per span (bench_upload.py
+--trace compares). On, the SDK's tracer provider is built once per process:
+
+- sampling: parent-based; a caller's "sampled" decision is kept, anything else (a new
+  trace, or a parent that made no decision: the local router's and the load balancer's
+  headers) is sampled at TRACE_SAMPLE_RATIO by trace id, so every process of a trace
+  decides alike;
+- propagation, in and out: W3C `traceparent` and Google's `X-Cloud-Trace-Context` (the
+  load balancer sends both; Cloud Run jobs get `TRACEPARENT` in their execution's env,
+  CloudEvents a `traceparent` extension attribute);
+- export, in batches on a thread of the SDK's: `cloud` to Cloud Trace (the runtime service
+  account needs roles/cloudtrace.agent), `console` to stdout, `file` as JSON lines
+  appended to TRACE_FILE (`make run`).
+
+Log lines carry the same trace id (shared/logs.py): `server_span` yields it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+import re
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+from shared.lazy import Lazy
+from shared.settings import Settings, get_settings
+
+TRACEPARENT = "traceparent"
+CLOUD_TRACE = "X-Cloud-Trace-Context"
+TRACEPARENT_ENV = "TRACEPARENT"  # how a job execution's tasks get their parent
+STATEMENT_CHARS = 200
+_TRACEPARENT_RE = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$")
+_CLOUD_TRACE_RE = re.compile(r"^([0-9a-fA-F]{32})(?:/|$)")
+_NOOP = contextlib.nullcontext()
+F = TypeVar("F", bound=Callable[..., Any])
+log = logging.getLogger("shared.tracing")
+
+
+class Headers(Protocol):
+    """Request headers, a CloudEvent's attributes, an environment: what trace context rides in."""
+
+    def get(self, key: str, /) -> str | None: ...
+    def items(self) -> Iterable[tuple[str, str]]: ...
+
+
+def enabled() -> bool:
+    return get_settings().trace_exporter != "none"
+
+
+def header_trace_id(headers: Headers) -> str | None:
+    """The trace id a request arrived with (X-Cloud-Trace-Context, else traceparent)."""
+    cloud = _CLOUD_TRACE_RE.match((headers.get(CLOUD_TRACE) or "").strip())
+    if cloud:
+        return cloud.group(1).lower()
+    w3c = _TRACEPARENT_RE.match((headers.get(TRACEPARENT) or "").strip().lower())
+    return w3c.group(1) if w3c else None
+
+
+def span(name: str, **attributes: Any) -> contextlib.AbstractContextManager[Any]:
+    """A child span of the current one, around a with-block (a no-op when tracing is off)."""
+    if not _recording():
+        return _NOOP
+    started: contextlib.AbstractContextManager[Any] = _tracer().start_as_current_span(
+        name, attributes=_clean(attributes)
+    )
+    return started
+
+
+def traced(name: str) -> Callable[[F], F]:
+    """Decorate a function to run in a span of its own (a no-op call-through when off)."""
+
+    def decorate(function: F) -> F:
+        @functools.wraps(function)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if not _recording():
+                return function(*args, **kwargs)
+            with _tracer().start_as_current_span(name):
+                return function(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+@contextlib.contextmanager
+def server_span(
+    headers: Headers, name: str, kind: str = "SERVER", **attributes: Any
+) -> Iterator[str | None]:
+    """A span continuing the trace `headers` carry (a request's, an event's, a task's env);
+    yields the trace id the logs should carry (the headers' own when tracing is off)."""
+    if not enabled():
+        yield header_trace_id(headers)
+        return
+    from opentelemetry import propagate, trace
+
+    tracer = _tracer()  # first: building the provider sets the propagators extract uses
+    parent = propagate.extract(_lowercase(headers))
+    span_kind = getattr(trace.SpanKind, kind)
+    with tracer.start_as_current_span(
+        name, context=parent, kind=span_kind, attributes=_clean(attributes)
+    ) as current:
+        context = current.get_span_context()
+        yield format(context.trace_id, "032x") if context.is_valid else header_trace_id(headers)
+
+
+def rename(name: str) -> None:
+    """Name the current span (a request's, once its route is known)."""
+    if enabled():
+        from opentelemetry import trace
+
+        trace.get_current_span().update_name(name)
+
+
+def carrier() -> dict[str, str]:
+    """The current span as outgoing headers (traceparent, X-Cloud-Trace-Context); empty
+    when tracing is off or no span is active."""
+    if not enabled():
+        return {}
+    from opentelemetry import propagate
+
+    _provider.get()  # its propagators
+    headers: dict[str, str] = {}
+    propagate.inject(headers)
+    return headers
+
+
+def env_carrier() -> dict[str, str]:
+    """The current span for a job execution's env overrides (TRACEPARENT)."""
+    parent = carrier().get(TRACEPARENT)
+    return {TRACEPARENT_ENV: parent} if parent else {}
+
+
+def flush() -> None:
+    """Export what is buffered now (end of an event or a job task: the instance may be
+    frozen or gone before the exporter's next batch)."""
+    if enabled():
+        _provider.get().provider.force_flush()
+
+
+def instrument(engine: Any) -> None:
+    """A span per SQL statement on `engine` (its round trips show in every trace)."""
+    if not enabled():
+        return
+    from sqlalchemy import event
+
+    def start(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if not _recording():
+            _statements.append(None)
+            return
+        words = statement.split(None, 1)
+        name = f"sql {words[0].upper()}" if words else "sql"
+        text = statement[:STATEMENT_CHARS]  # enough to tell which; the rest costs export
+        _statements.append(_tracer().start_span(name, attributes={"db.statement": text}))
+
+    def end(*_: Any) -> None:
+        if _statements.spans and (span := _statements.spans.pop()) is not None:
+            span.end()
+
+    event.listen(engine, "before_cursor_execute", start)
+    event.listen(engine, "after_cursor_execute", end)
+    event.listen(engine, "handle_error", end)
+
+
+class _Open(threading.local):
+    """The statement spans open on this thread (one at a time, per connection in use)."""
+
+    def __init__(self) -> None:
+        self.spans: list[Any] = []  # None: a statement of a trace not sampled
+
+    def append(self, span: Any) -> None:
+        self.spans.append(span)
+
+
+_statements = _Open()
+
+
+def _lowercase(headers: Headers) -> dict[str, str]:
+    return {key.lower(): value for key, value in headers.items() if value}
+
+
+def _clean(attributes: Mapping[str, Any]) -> dict[str, Any]:
+    """Attributes OpenTelemetry accepts: None dropped, anything else not primitive as text."""
+    return {
+        key: value if isinstance(value, str | bool | int | float) else str(value)
+        for key, value in attributes.items()
+        if value is not None
+    }
+
+
+def _recording() -> bool:
+    """Whether a child span would be kept: tracing on, and a sampled span current (or none,
+    for a root span outside any trace: a job step, a test). Children of a trace that was not
+    sampled are never sampled (parent-based), so they are not made at all: ~18 us each."""
+    if not enabled():
+        return False
+    from opentelemetry import trace
+
+    current = trace.get_current_span()
+    return current.is_recording() or not current.get_span_context().is_valid
+
+
+def _tracer() -> Any:
+    return _provider.get().tracer
+
+
+def _build_provider() -> _Tracing:
+    """The SDK's tracer provider for these settings, set as the process's global one."""
+    settings = get_settings()
+    from opentelemetry import propagate
+    from opentelemetry.propagators.cloud_trace_propagator import CloudTraceFormatPropagator
+    from opentelemetry.propagators.composite import CompositePropagator
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+    from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
+    from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+    ratio = TraceIdRatioBased(settings.trace_sample_ratio)
+    sampler = ParentBased(root=ratio, remote_parent_not_sampled=ratio)
+    resource = Resource.create({"service.name": _service_name(settings)})
+    provider = TracerProvider(sampler=sampler, resource=resource)
+    provider.add_span_processor(BatchSpanProcessor(_exporter(settings)))
+    # W3C last: where both headers came, its trace id wins (they agree behind Google's LB).
+    # The provider stays ours, not the global one: a reset (tests) builds a fresh one.
+    propagate.set_global_textmap(
+        CompositePropagator([CloudTraceFormatPropagator(), TraceContextTextMapPropagator()])
+    )
+    return _Tracing(provider, provider.get_tracer("shared"))
+
+
+class _Tracing:
+    """The process's provider and its one tracer (get_tracer makes a new one each call)."""
+
+    def __init__(self, provider: Any, tracer: Any) -> None:
+        self.provider, self.tracer = provider, tracer
+
+
+def _service_name(settings: Settings) -> str:
+    return settings.k_service or settings.cloud_run_job or settings.function_target or "local"
+
+
+def _exporter(settings: Settings) -> Any:
+    if settings.trace_exporter == "cloud":
+        return _cloud_exporter(settings.google_cloud_project)
+    from opentelemetry.sdk.trace.export import ConsoleSpanExporter
+
+    if settings.trace_exporter == "console":
+        return ConsoleSpanExporter()
+    # one JSON object per line, appended by every process of `make run` (O_APPEND, line
+    # buffered: each span is one write)
+    path = Path(settings.trace_file)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    out = path.open("a", buffering=1, encoding="utf-8")
+    return ConsoleSpanExporter(out=out, formatter=lambda s: s.to_json(indent=None) + "\n")
+
+
+def _cloud_exporter(project: str | None) -> Any:
+    """Cloud Trace's exporter, made on the exporting thread at its first batch: finding the
+    credentials (the metadata server) never delays a request, and without any (a laptop,
+    the rehearsal) spans are dropped with one warning instead of failing anything."""
+    from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+
+    class CloudTrace(SpanExporter):
+        def __init__(self) -> None:
+            self._inner: Any = None
+            self._failed = False
+
+        def export(self, spans: Any) -> SpanExportResult:
+            if self._inner is None and not self._failed:
+                try:
+                    from opentelemetry.exporter.cloud_trace import CloudTraceSpanExporter
+
+                    self._inner = CloudTraceSpanExporter(project_id=project)  # type: ignore[no-untyped-call]
+                except Exception:
+                    self._failed = True
+                    log.warning("traces dropped: no Cloud Trace client", exc_info=True)
+            if self._inner is None:
+                return SpanExportResult.FAILURE
+            result: SpanExportResult = self._inner.export(spans)
+            return result
+
+        def shutdown(self) -> None:
+            if self._inner is not None:
+                self._inner.shutdown()
+
+    return CloudTrace()
+
+
+_provider: Lazy[_Tracing] = Lazy(_build_provider, close=lambda held: held.provider.shutdown())
