@@ -396,6 +396,7 @@ def run_drill(drill: Drill) -> Result:
     url = start_source(drill)
     os.environ["DATABASE_URL"] = url  # the app's write path and the upload handler use it
     os.environ.setdefault("MODEL_URI", str(REPO / _default_model()))
+    _fresh_instance()  # settings and pools read anywhere before now are for another database
     with drill.timed("seed"):
         seed(url, drill.reviews)
     db = engine(url)
@@ -435,6 +436,14 @@ def run_drill(drill: Drill) -> Result:
         size_mb=size,
         seconds=dict(drill.timings),
     )
+
+
+def _fresh_instance() -> None:
+    from shared import lazy
+    from shared.settings import get_settings
+
+    get_settings.cache_clear()
+    lazy.reset_all()
 
 
 def _default_model() -> str:

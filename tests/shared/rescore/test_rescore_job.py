@@ -24,6 +24,7 @@ from shared import db
 from shared.jobs.task import TaskEnv
 from shared.rescore import batches, ledger
 from shared.sentiment import load_scorer
+from shared.settings import get_settings
 from tests.support import function_client
 from tests.support.rescore import (
     MODELS_BUCKET,
@@ -70,6 +71,9 @@ def test_three_tasks_rescore_every_review_once_and_a_rerun_touches_nothing(job: 
 
     # the scores are the target model's own, not merely a new label
     scorer = load_scorer(str(job))
+    # batched as the job's runtime batches (INT8 activations are quantised per batch, so the
+    # same text can score a hair differently in another batch)
+    scorer.engine.batch_size = get_settings().model_batch_size
     with db.transaction() as conn:
         rows = conn.execute(
             sa.text("SELECT content, label, positivity, rating FROM reviews ORDER BY id LIMIT 50")
