@@ -4,7 +4,10 @@
 
 Figures (printed, and written as JSON to .local/bench/results.json):
 * single review p50/p99 at 1 thread, tokenisation included, for a typical (~30 token)
-  and a max-length review (scorer.score([text]), i.e. batch 1 at true length);
+  and a max-length review (scorer.score([text]), i.e. batch 1 at true length), beside
+  the bare graph's p50 (tokenise + ``session.run``, nothing else; timed interleaved with
+  the scorer) and their ratio: the scorer's own per-call work (decision, rating, any
+  n-gram member, result objects) is what the ratio shows;
 * batch throughput at 2 threads (reviews/s over a few thousand reviews);
 * artifact size on disk and cold load (fetch + verify + session + first score).
 The BERT-base-shaped classifier (12 layers, hidden 768, vocab 32k, random weights)
@@ -19,7 +22,10 @@ import os
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+
+import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -27,7 +33,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from model.data import read_reviews  # noqa: E402
 from model.paths import split_file  # noqa: E402
-from shared.sentiment import load_scorer  # noqa: E402
+from shared.sentiment import Scorer, load_scorer  # noqa: E402
 
 CACHE = REPO / ".local" / "bench"
 FIXTURE = REPO / "tests" / "fixtures" / "nsmc" / "reviews-test.tsv.gz"
@@ -57,18 +63,48 @@ def percentiles(samples: list[float]) -> tuple[float, float]:
     return statistics.median(ordered), ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
 
 
+def bare_graph(scorer: Scorer) -> Callable[[str], object]:
+    """Tokenise one text and run the ONNX graph on it, nothing else (the scorer's floor)."""
+    engine = scorer.engine
+    session, names = engine.session, list(engine.outputs)
+
+    def run(text: str) -> object:
+        ids = np.asarray([engine.tokenizer.encode(text).ids or [engine.unk_id]], dtype=np.int64)
+        feeds = {
+            "input_ids": ids,
+            "attention_mask": np.ones_like(ids),
+            "token_type_ids": np.zeros_like(ids),
+        }
+        return session.run(names, {name: feeds[name] for name in engine.inputs})
+
+    return run
+
+
 def single_latency(artifact: Path, text: str, runs: int) -> dict[str, float]:
+    """Scorer and bare graph on one text, interleaved call by call (same machine state)."""
     scorer = load_scorer(str(artifact), threads=1)
+    bare = bare_graph(scorer)
     for _ in range(10):
         scorer.score([text])
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        scorer.score([text])
-        times.append((time.perf_counter() - start) * 1000)
+        bare(text)
+    times: list[float] = []
+    bare_times: list[float] = []
+    calls = ((lambda: scorer.score([text]), times), (lambda: bare(text), bare_times))
+    for run in range(runs):
+        for call, samples in calls if run % 2 else calls[::-1]:  # alternate the order
+            start = time.perf_counter()
+            call()
+            samples.append((time.perf_counter() - start) * 1000)
     p50, p99 = percentiles(times)
+    bare_p50, _ = percentiles(bare_times)
     tokens = len(scorer.engine.encode([text])[0])
-    return {"tokens": tokens, "p50_ms": round(p50, 3), "p99_ms": round(p99, 3)}
+    return {
+        "tokens": tokens,
+        "p50_ms": round(p50, 3),
+        "p99_ms": round(p99, 3),
+        "bare_graph_p50_ms": round(bare_p50, 3),
+        "scorer_vs_bare_graph": round(p50 / bare_p50, 3),
+    }
 
 
 def throughput(artifact: Path, texts: list[str], threads: int = 2) -> float:

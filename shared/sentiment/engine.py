@@ -75,6 +75,7 @@ class Engine:
         self.tokenizer.enable_truncation(max_length=max_length)
         self.max_length, self.threads, self.batch_size = max_length, threads, batch_size
         self.inputs, self.outputs = tuple(inputs), tuple(outputs)
+        self._output_names = list(self.outputs)
         self.pad_id, self.unk_id = pad_id, unk_id
         self._session: ort.InferenceSession | None = None
         self._lock = threading.Lock()
@@ -108,7 +109,8 @@ class Engine:
         """Score ``texts``: one text at its true length, many sorted and bucketed."""
         ids = self.encode(texts)
         if len(ids) == 1:
-            return self._run_padded(ids, len(ids[0]))
+            row = np.asarray(ids, dtype=np.int64)
+            return self._run_arrays(row, np.ones_like(row))
         order = np.argsort([len(row) for row in ids], kind="stable")
         positivity = np.zeros(len(ids), dtype=np.float32)
         probs = None
@@ -130,10 +132,13 @@ class Engine:
         for i, row in enumerate(rows):
             input_ids[i, : len(row)] = row
             mask[i, : len(row)] = 1
+        return self._run_arrays(input_ids, mask)
+
+    def _run_arrays(self, input_ids: np.ndarray, mask: np.ndarray) -> Outputs:
         feeds = {"input_ids": input_ids, "attention_mask": mask}
         if "token_type_ids" in self.inputs:
             feeds["token_type_ids"] = np.zeros_like(input_ids)
-        results = self.session.run(list(self.outputs), {k: feeds[k] for k in self.inputs})
+        results = self.session.run(self._output_names, {k: feeds[k] for k in self.inputs})
         named = dict(zip(self.outputs, results, strict=True))
         positivity = np.asarray(named["positivity"], dtype=np.float32).reshape(-1)
         probs = named.get("rating_probs")

@@ -58,14 +58,18 @@ class Scorer:
         if not texts:
             return []
         out = self.outputs(texts)
-        positivity = np.clip(out.positivity.astype(np.float64), 0.0, 1.0)
+        # whole-array work only (a one-row batch costs microseconds); every rule keeps
+        # its output in range, so nothing is clipped here
+        positivity = out.positivity.astype(np.float64)
         probs = None if out.rating_probs is None else out.rating_probs.astype(np.float64)
         labels, conf = self.manifest.decision.decide(positivity, probs)
-        conf = np.clip(conf, 0.0, 1.0)
-        rating = np.clip(ratings(positivity, probs, self.manifest.rating), 1.0, 10.0)
+        rating = ratings(positivity, probs, self.manifest.rating)
+        version = self.version
         return [
-            Sentiment(LABELS[k], float(p), float(c), float(r), self.version)
-            for k, p, c, r in zip(labels, positivity, conf, rating, strict=True)
+            Sentiment(LABELS[k], p, c, r, version)
+            for k, p, c, r in zip(
+                labels.tolist(), positivity.tolist(), conf.tolist(), rating.tolist(), strict=True
+            )
         ]
 
 
