@@ -97,6 +97,13 @@ class Engine:
                     )
         return self._session
 
+    def normalised(self, texts: Sequence[str]) -> list[str]:
+        """The texts as the tokenizer's normaliser leaves them (the n-gram member's input)."""
+        normalizer = self.tokenizer.normalizer
+        if normalizer is None:
+            return list(texts)
+        return [normalizer.normalize_str(t) for t in texts]
+
     def encode(self, texts: Sequence[str]) -> list[list[int]]:
         """Token ids per text (truncated); an empty encoding becomes one unknown token."""
         if len(texts) == 1:

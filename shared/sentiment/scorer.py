@@ -7,10 +7,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from shared.sentiment.artifact import fetch_artifact
+from shared.sentiment.artifact import ArtifactError, fetch_artifact
 from shared.sentiment.decision import LABELS, RATING_LINEAR, ratings
 from shared.sentiment.engine import Engine, Outputs
 from shared.sentiment.manifest import Manifest
+from shared.sentiment.ngram_member import FILE as NGRAM_FILE
+from shared.sentiment.ngram_member import NgramMember
+from shared.sentiment.pooling import from_probabilities
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,13 +46,22 @@ class Scorer:
             unk_id=manifest.unk_id,
             batch_size=batch_size,
         )
+        self.pooling = manifest.pooling
+        self.ngram = member(files) if self.pooling else None
 
     def outputs(self, texts: Sequence[str]) -> Outputs:
-        """Raw model outputs (positivity, rating probabilities) in input order."""
+        """Model outputs (positivity, rating probabilities) in input order: the network's,
+        or with a pooled artifact the log-linear pool of the network and the n-gram member."""
         out = self.engine.run(texts)
         if self.manifest.rating == RATING_LINEAR:
             return Outputs(out.positivity, None)
-        return out
+        if self.pooling is None or self.ngram is None or out.rating_probs is None:
+            return out
+        members = [
+            from_probabilities(out.positivity, out.rating_probs),
+            self.ngram.member_logits(self.engine.normalised(texts)),
+        ]
+        return Outputs(*self.pooling.pool(members))
 
     def score(self, texts: Sequence[str]) -> list[Sentiment]:
         """One ``Sentiment`` per text, in order."""
@@ -71,6 +83,14 @@ class Scorer:
                 labels.tolist(), positivity.tolist(), conf.tolist(), rating.tolist(), strict=True
             )
         ]
+
+
+def member(files: dict[str, bytes]) -> NgramMember:
+    """The artifact's n-gram member; a malformed file is an ``ArtifactError`` (503)."""
+    try:
+        return NgramMember.from_bytes(files[NGRAM_FILE])
+    except (KeyError, ValueError, OSError) as exc:
+        raise ArtifactError(f"{NGRAM_FILE} is not a valid n-gram member: {exc!r}") from exc
 
 
 def load_scorer(uri: str, threads: int = 1) -> Scorer:
