@@ -28,14 +28,7 @@ from model import soft_targets
 from model.data import fold_ids, polarity, read_reviews
 from model.paths import data_dir
 from shared.sentiment.ngram_member import N_OUTPUTS, NgramMember
-from shared.sentiment.ngrams import (
-    Hashed,
-    Vocabulary,
-    char_ngrams,
-    tfidf,
-    truncated,
-    word_ngrams,
-)
+from shared.sentiment.ngrams import Featurizer, Hashed, Vocabulary, hashed_ngrams, truncated
 from shared.sentiment.text import build_normalizer
 
 log = logging.getLogger(__name__)
@@ -68,7 +61,7 @@ def chunks(texts: list[str], size: int) -> Iterator[list[str]]:
 
 
 def hashed_families(cfg: NgramConfig, texts: list[str]) -> tuple[Hashed, Hashed]:
-    return char_ngrams(texts, cfg.char_max), word_ngrams(texts, cfg.word_max)
+    return hashed_ngrams(texts, cfg.char_max, cfg.word_max)
 
 
 def document_keys(hashed: Hashed) -> np.ndarray:
@@ -118,20 +111,14 @@ def fit_vocabularies(cfg: NgramConfig, texts: list[str]) -> tuple[Vocabulary, Vo
     return vocabularies[0], vocabularies[1]
 
 
-def feature_matrix(
-    cfg: NgramConfig, char: Vocabulary, word: Vocabulary, texts: list[str]
-) -> sp.csr_matrix:
+def feature_matrix(cfg: NgramConfig, featurizer: Featurizer, texts: list[str]) -> sp.csr_matrix:
     """TF-IDF rows (characters then words) of ``texts``, as one CSR matrix."""
-    width = len(char) + len(word)
     blocks = []
     for chunk in chunks(texts, cfg.chunk):
-        chars, words = hashed_families(cfg, chunk)
-        parts = [(tfidf(chars, char), 0), (tfidf(words, word), len(char))]
-        rows = np.concatenate([p.rows for p, _ in parts])
-        cols = np.concatenate([p.columns + offset for p, offset in parts])
-        values = np.concatenate([p.values for p, _ in parts])
-        blocks.append(sp.csr_matrix((values, (rows, cols)), shape=(len(chunk), width)))
-    return sp.vstack(blocks, format="csr") if blocks else sp.csr_matrix((0, width))
+        sparse = featurizer.features(chunk)
+        shape = (len(chunk), len(featurizer))
+        blocks.append(sp.csr_matrix((sparse.values, (sparse.rows, sparse.columns)), shape=shape))
+    return sp.vstack(blocks, format="csr") if blocks else sp.csr_matrix((0, len(featurizer)))
 
 
 class Regressions:
@@ -214,15 +201,15 @@ def run(cfg: NgramConfig, folder: Path, name: str, out: Path) -> None:
     splits = {s: read_reviews(folder / f"reviews-{s}.tsv.gz") for s in soft_targets.SPLITS}
     texts = {s: prepared(r.texts) for s, r in splits.items()}
     train_ratings = splits["train"].ratings
-    char, word = fit_vocabularies(cfg, texts["train"])
-    x_train = feature_matrix(cfg, char, word, texts["train"])
+    featurizer = Featurizer(*fit_vocabularies(cfg, texts["train"]), cfg.char_max, cfg.word_max)
+    x_train = feature_matrix(cfg, featurizer, texts["train"])
     log.info("train features %s, %d non-zeros", x_train.shape, x_train.nnz)
     member_path = out / name / "member.npz"
     if member_path.exists():
         member = NgramMember.from_bytes(member_path.read_bytes())
     else:
         weights, bias = Regressions(cfg).fit(x_train, train_ratings).weights()
-        member = NgramMember(char, word, weights, bias, cfg.char_max, cfg.word_max)
+        member = NgramMember(featurizer, weights, bias)
         member_path.parent.mkdir(parents=True, exist_ok=True)
         member_path.write_bytes(member.to_bytes())
         log.info("member -> %s (%.1f MB)", member_path, member_path.stat().st_size / 1e6)

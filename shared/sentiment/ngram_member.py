@@ -15,57 +15,42 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from shared.sentiment.ngrams import (
-    SparseRows,
-    Vocabulary,
-    char_ngrams,
-    tfidf,
-    truncated,
-    word_ngrams,
-)
+from shared.sentiment.ngrams import Featurizer, Vocabulary
 from shared.sentiment.pooling import MemberLogits, from_probabilities, sigmoid, softmax
 
 FILE = "ngram.npz"
 N_OUTPUTS = 11  # positivity logit + 10 rating logits
+CHUNK = 64  # texts per feature pass: keeps a batch's working set in cache
 
 
 @dataclass(frozen=True)
 class NgramMember:
-    """Vocabularies, weights (len(char) + len(word), 11) and bias (11,)."""
+    """The featurizer, weights (features, 11) and bias (11,)."""
 
-    char: Vocabulary
-    word: Vocabulary
-    weights: np.ndarray  # float32; word rows follow the character rows
+    featurizer: Featurizer
+    weights: np.ndarray  # float16 or float32; word rows follow the character rows
     bias: np.ndarray  # float32
-    char_max: int = 4
-    word_max: int = 2
 
     def validate(self) -> None:
-        if self.weights.shape != (len(self.char) + len(self.word), N_OUTPUTS):
+        if self.weights.shape != (len(self.featurizer), N_OUTPUTS):
             raise ValueError(f"n-gram weights have shape {self.weights.shape}")
         if self.bias.shape != (N_OUTPUTS,):
             raise ValueError(f"n-gram bias has shape {self.bias.shape}")
-        for vocabulary in (self.char, self.word):
-            if len(vocabulary.idf) != len(vocabulary) or np.any(np.diff(vocabulary.keys) == 0):
-                raise ValueError("n-gram vocabulary keys must be unique, one idf each")
-
-    def features(self, texts: Sequence[str]) -> tuple[SparseRows, SparseRows]:
-        """TF-IDF rows of the (normalised) texts, characters then words."""
-        texts = truncated(texts)
-        return (
-            tfidf(char_ngrams(texts, self.char_max), self.char),
-            tfidf(word_ngrams(texts, self.word_max), self.word),
-        )
+        for vocabulary in (self.featurizer.char, self.featurizer.word):
+            if len(vocabulary.idf) != len(vocabulary) or np.any(np.diff(vocabulary.keys) <= 0):
+                raise ValueError("n-gram vocabulary keys must be sorted and unique, one idf each")
 
     def logits(self, texts: Sequence[str]) -> np.ndarray:
         """(n, 11): bias + sum over each row's n-grams of value x weight row."""
         out = np.tile(self.bias, (len(texts), 1))
-        chars, words = self.features(texts)
-        for sparse, offset in ((chars, 0), (words, len(self.char))):
+        for start in range(0, len(texts), CHUNK):
+            sparse = self.featurizer.features(texts[start : start + CHUNK])
             if len(sparse.rows):
-                contributions = sparse.values[:, None] * self.weights[sparse.columns + offset]
+                # float32 values x float16 rows -> float32 (half the memory traffic)
+                contributions = sparse.values[:, None] * self.weights[sparse.columns]
                 starts = np.flatnonzero(np.diff(sparse.rows, prepend=-1))
-                out[sparse.rows[starts]] += np.add.reduceat(contributions, starts, axis=0)
+                sums = np.add.reduceat(contributions, starts, axis=0)
+                out[start + sparse.rows[starts]] += sums
         return out
 
     def probabilities(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -79,15 +64,16 @@ class NgramMember:
 
     def to_bytes(self) -> bytes:
         buffer = io.BytesIO()
+        featurizer = self.featurizer
         np.savez(
             buffer,
-            char_keys=self.char.keys,
-            char_idf=self.char.idf,
-            word_keys=self.word.keys,
-            word_idf=self.word.idf,
+            char_keys=featurizer.char.keys,
+            char_idf=featurizer.char.idf,
+            word_keys=featurizer.word.keys,
+            word_idf=featurizer.word.idf,
             weights=self.weights.astype(np.float16),
             bias=self.bias.astype(np.float32),
-            orders=np.array([self.char_max, self.word_max], dtype=np.int64),
+            orders=np.array([featurizer.char_max, featurizer.word_max], dtype=np.int64),
         )
         return buffer.getvalue()
 
@@ -96,13 +82,13 @@ class NgramMember:
         """Parse the ``.npz``; raises ValueError (or KeyError) when it is not a member."""
         with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
             char_max, word_max = (int(x) for x in arrays["orders"])
-            member = cls(
+            featurizer = Featurizer(
                 Vocabulary(arrays["char_keys"].astype(np.uint64), arrays["char_idf"]),
                 Vocabulary(arrays["word_keys"].astype(np.uint64), arrays["word_idf"]),
-                arrays["weights"].astype(np.float32),
-                arrays["bias"].astype(np.float32),
                 char_max,
                 word_max,
             )
+            member = cls(featurizer, arrays["weights"], arrays["bias"].astype(np.float32))
         member.validate()
+        _ = featurizer.vocabulary.table  # built now, at load time, not by the first request
         return member

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -70,33 +71,62 @@ def salted(keys: np.ndarray, order: int) -> np.ndarray:
     return out
 
 
-def char_ngrams(texts: Sequence[str], max_n: int) -> Hashed:
-    """Character 1..``max_n``-grams within space-padded words (see module docstring)."""
+def hashed_ngrams(texts: Sequence[str], char_max: int, word_max: int) -> tuple[Hashed, Hashed]:
+    """(character n-grams, word n-grams) of every text, from one code-point array.
+
+    The texts become ``" w1 \\0 w2 \\0 ... "`` joined by the separator: character
+    n-grams are the windows without a separator; words are the runs of code points
+    that are neither space nor separator.
+    """
     padded = [f" {f' {SEPARATOR} '.join(words)} " if words else "" for words in split(texts)]
     joined, rows = joined_rows(padded)
     codes = code_points(joined)
-    blocked = np.concatenate([[0], np.cumsum(codes == 0)])  # separators before each index
-    all_rows, all_keys = [], []
-    running = codes
-    for n in range(1, max_n + 1):
-        if n > 1:
-            running = running[:-1] * PRIME + codes[n - 1 :]
-        starts = np.arange(len(running))
-        valid = blocked[starts + n] == blocked[starts]
-        all_rows.append(rows[: len(running)][valid])
-        all_keys.append(salted(running[valid], n))
-    return merged(all_rows, all_keys)
+    return char_windows(codes, rows, char_max), word_grams(codes, rows, word_max)
+
+
+def char_ngrams(texts: Sequence[str], max_n: int) -> Hashed:
+    """Character 1..``max_n``-grams within space-padded words (see module docstring)."""
+    return hashed_ngrams(texts, max_n, 0)[0]
 
 
 def word_ngrams(texts: Sequence[str], max_n: int) -> Hashed:
-    """Word 1..``max_n``-grams: each word hashed from its code points with prefix sums."""
-    joined, rows = joined_rows([" ".join(words) for words in split(texts)])
-    codes = code_points(joined)
+    """Word 1..``max_n``-grams (see module docstring)."""
+    return hashed_ngrams(texts, 0, max_n)[1]
+
+
+def char_windows(codes: np.ndarray, rows: np.ndarray, max_n: int) -> Hashed:
+    """Every window of 1..max_n code points free of separators, hashed in one matrix product.
+
+    ``windows[i, j] = codes[i + j]`` (zeros past the end act as separators), and
+    ``windows @ POWERS`` gives in column n-1 the hash sum_j c_{i+j} P^(n-1-j) of the
+    n-gram starting at i: the same value as the running multiply-add c_0 P + c_1 ...
+    """
+    if max_n == 0 or not len(codes):
+        return Hashed(rows[:0], codes[:0])
+    tail = np.concatenate([codes, np.zeros(max_n - 1, dtype=np.uint64)])
+    windows = np.stack([tail[j : j + len(codes)] for j in range(max_n)], axis=1)
+    valid = np.cumsum(windows == 0, axis=1) == 0
+    hashes = (windows @ _window_powers(max_n)) * PRIME + np.arange(1, max_n + 1, dtype=np.uint64)
+    return Hashed(np.broadcast_to(rows[:, None], valid.shape)[valid], hashes[valid])
+
+
+def _window_powers(max_n: int) -> np.ndarray:
+    """(max_n, max_n) uint64: entry (j, n-1) is P^(n-1-j) for j < n, else 0."""
+    matrix = np.zeros((max_n, max_n), dtype=np.uint64)
+    for n in range(1, max_n + 1):
+        for j in range(n):
+            matrix[j, n - 1] = pow(int(PRIME), n - 1 - j, 2**64)
+    return matrix
+
+
+def word_grams(codes: np.ndarray, rows: np.ndarray, max_n: int) -> Hashed:
+    """Word 1..max_n-grams: words hashed with prefix sums, n-grams combined with ``PAIR``."""
     is_word = (codes != 0) & (codes != SPACE)
-    edges = np.diff(np.concatenate([[0], is_word.astype(np.int8), [0]]))
+    if max_n == 0 or not is_word.any():
+        return Hashed(rows[:0], codes[:0])
+    edges = np.diff(is_word.astype(np.int8), prepend=np.int8(0), append=np.int8(0))
     starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
-    words = word_hashes(codes, starts, ends)
-    word_rows = rows[starts] if len(starts) else np.zeros(0, dtype=np.int64)
+    words, word_rows = word_hashes(codes, starts, ends), rows[starts]
     all_rows, all_keys = [], []
     running = words
     for n in range(1, max_n + 1):
@@ -138,27 +168,117 @@ def _powers(n: int) -> tuple[np.ndarray, np.ndarray]:
 
 def merged(rows: list[np.ndarray], keys: list[np.ndarray]) -> Hashed:
     """The occurrences of every n-gram size in one ``Hashed`` (not sorted by row)."""
+    if len(rows) == 1:
+        return Hashed(rows[0], keys[0])
     return Hashed(np.concatenate(rows), np.concatenate(keys))
+
+
+MIX = np.uint64(0xD6E8FEB86659FD93)  # odd multiplier: Fibonacci hashing into table slots
+
+
+@dataclass(frozen=True)
+class HashTable:
+    """Open addressing with linear probing over 64-bit keys, probed for a batch at once.
+
+    A sorted array's binary search costs ~20 dependent cache misses per query on a
+    vocabulary of this size; a table at most half full costs one or two.
+    """
+
+    keys: np.ndarray  # uint64, one per slot
+    columns: np.ndarray  # int32, -1 for an empty slot
+    max_probes: int
+
+    @property
+    def shift(self) -> np.uint64:
+        return np.uint64(64 - (len(self.keys).bit_length() - 1))
+
+    def home(self, keys: np.ndarray) -> np.ndarray:
+        slots: np.ndarray = ((keys * MIX) >> self.shift).astype(np.int64)
+        return slots
+
+    @classmethod
+    def build(cls, keys: np.ndarray, columns: np.ndarray) -> HashTable:
+        size = 16
+        while size < 2 * len(keys):
+            size *= 2
+        table = cls(np.zeros(size, np.uint64), np.full(size, -1, np.int32), 0)
+        home, probe = table.home(keys), np.zeros(len(keys), np.int64)
+        pending = np.arange(len(keys))
+        while len(pending):
+            slots = (home[pending] + probe[pending]) & (size - 1)
+            free = table.columns[slots] < 0
+            taken, first = np.unique(slots[free], return_index=True)  # one key per free slot
+            placed = pending[free][first]
+            table.keys[taken], table.columns[taken] = keys[placed], columns[placed]
+            done = np.zeros(len(keys), dtype=bool)
+            done[placed] = True
+            pending = pending[~done[pending]]
+            probe[pending] += 1
+        return cls(table.keys, table.columns, int(probe.max(initial=0)) + 1)
+
+    def find(self, queries: np.ndarray) -> np.ndarray:
+        """The column of each query key, or -1."""
+        found = np.full(len(queries), -1, dtype=np.int64)
+        pending, slots = np.arange(len(queries)), self.home(queries)
+        mask = len(self.keys) - 1
+        for _ in range(self.max_probes):
+            columns = self.columns[slots]
+            occupied = columns >= 0
+            hit = occupied & (self.keys[slots] == queries[pending])
+            found[pending[hit]] = columns[hit]
+            more = occupied & ~hit  # an empty slot ends the probe: not in the table
+            if not more.any():
+                break
+            pending, slots = pending[more], (slots[more] + 1) & mask
+        return found
 
 
 @dataclass(frozen=True)
 class Vocabulary:
-    """One family's n-grams: sorted hashes and their inverse document frequencies."""
+    """N-grams as sorted hashes, with their inverse document frequencies.
+
+    ``columns`` (optional) gives each key's feature column; without it a key's column
+    is its position. A combined vocabulary of two families (see ``combined``) has
+    ``split``: columns below it are characters, the others words.
+    """
 
     keys: np.ndarray  # uint64, sorted, unique
-    idf: np.ndarray  # float32, one per key
+    idf: np.ndarray  # float32, by column
+    columns: np.ndarray | None = None  # int64, the column of each key
+    split: int | None = None
 
     def __len__(self) -> int:
         return len(self.keys)
 
+    @cached_property
+    def table(self) -> HashTable:
+        """The lookup table (built on first use, ~0.1 s for half a million keys)."""
+        columns = np.arange(len(self.keys)) if self.columns is None else self.columns
+        return HashTable.build(self.keys, columns)
+
     def lookup(self, hashed: Hashed) -> tuple[np.ndarray, np.ndarray]:
         """(rows, columns) of the occurrences whose hash is in the vocabulary."""
-        if not len(self.keys):
-            return hashed.rows[:0], hashed.rows[:0]
-        index = np.searchsorted(self.keys, hashed.keys)
-        index[index == len(self.keys)] = 0
-        found = self.keys[index] == hashed.keys
-        return hashed.rows[found], index[found]
+        columns = self.table.find(hashed.keys)
+        found = columns >= 0
+        return hashed.rows[found], columns[found]
+
+
+WORD_SALT = np.uint64(0x5BD1E9955BD1E995)  # keeps the two families apart in one vocabulary
+
+
+def combined(char: Vocabulary, word: Vocabulary) -> Vocabulary:
+    """Both families in one sorted vocabulary (word hashes salted): one lookup per batch."""
+    keys = np.concatenate([char.keys, word.keys ^ WORD_SALT])
+    order = np.argsort(keys, kind="stable")
+    idf = np.concatenate([char.idf, word.idf])
+    return Vocabulary(keys[order], idf, order.astype(np.int64), len(char))
+
+
+def combined_hashes(char: Hashed, word: Hashed) -> Hashed:
+    """Both families' occurrences, word hashes salted as in ``combined``."""
+    return Hashed(
+        np.concatenate([char.rows, word.rows]), np.concatenate([char.keys, word.keys ^ WORD_SALT])
+    )
 
 
 @dataclass(frozen=True)
@@ -171,12 +291,39 @@ class SparseRows:
 
 
 def tfidf(hashed: Hashed, vocabulary: Vocabulary) -> SparseRows:
-    """Sublinear TF-IDF of each row's in-vocabulary n-grams, L2-normalised per row."""
+    """Sublinear TF-IDF of each row's in-vocabulary n-grams, L2-normalised per row and family.
+
+    Rows come out sorted (and columns within a row).
+    """
     rows, columns = vocabulary.lookup(hashed)
     width = max(len(vocabulary), 1)
     cells, counts = np.unique(rows * width + columns, return_counts=True)
-    rows, columns = cells // width, cells % width
+    rows, columns = np.divmod(cells, width)
     values = ((1.0 + np.log(counts)) * vocabulary.idf[columns]).astype(np.float32)
-    norms = np.sqrt(np.bincount(rows, weights=values * values))
-    values /= norms[rows].astype(np.float32)
+    group = rows if vocabulary.split is None else 2 * rows + (columns >= vocabulary.split)
+    norms = np.sqrt(np.bincount(group, weights=values * values)).astype(np.float32)
+    values /= norms[group]
     return SparseRows(rows, columns, values)
+
+
+@dataclass(frozen=True)
+class Featurizer:
+    """Texts -> TF-IDF rows over both vocabularies (word columns follow the characters')."""
+
+    char: Vocabulary
+    word: Vocabulary
+    char_max: int = 4
+    word_max: int = 2
+
+    def __len__(self) -> int:
+        return len(self.char) + len(self.word)
+
+    @cached_property
+    def vocabulary(self) -> Vocabulary:
+        """Both families in one lookup table (built once, on first use)."""
+        return combined(self.char, self.word)
+
+    def features(self, texts: Sequence[str]) -> SparseRows:
+        """TF-IDF rows of the (normalised) texts, truncated to ``MAX_CHARS`` each."""
+        chars, words = hashed_ngrams(truncated(texts), self.char_max, self.word_max)
+        return tfidf(combined_hashes(chars, words), self.vocabulary)

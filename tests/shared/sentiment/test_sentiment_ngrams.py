@@ -10,6 +10,7 @@ from shared.sentiment.ngrams import (
     MAX_CHARS,
     PAIR,
     PRIME,
+    Featurizer,
     Hashed,
     Vocabulary,
     char_ngrams,
@@ -139,27 +140,36 @@ def random_member(seed: int = 0) -> NgramMember:
     char = vocabulary_of(char_ngrams(TEXTS, 4), 60)
     word = vocabulary_of(word_ngrams(TEXTS, 2), 10)
     weights = rng.normal(size=(len(char) + len(word), N_OUTPUTS)).astype(np.float32)
-    return NgramMember(char, word, weights, rng.normal(size=N_OUTPUTS).astype(np.float32))
+    bias = rng.normal(size=N_OUTPUTS).astype(np.float32)
+    return NgramMember(Featurizer(char, word), weights, bias)
 
 
 def test_member_logits_are_bias_plus_the_weighted_features() -> None:
     member = random_member()
-    chars, words = member.features(TEXTS)
-    dense = np.zeros((len(TEXTS), member.weights.shape[0]))
+    featurizer = member.featurizer
+    chars = tfidf(char_ngrams(TEXTS, 4), featurizer.char)
+    words = tfidf(word_ngrams(TEXTS, 2), featurizer.word)
+    dense = np.zeros((len(TEXTS), len(featurizer)))
     dense[chars.rows, chars.columns] = chars.values
-    dense[words.rows, words.columns + len(member.char)] = words.values
+    dense[words.rows, words.columns + len(featurizer.char)] = words.values
+    combined = featurizer.features(TEXTS)  # one lookup over both families, same values
+    together = np.zeros_like(dense)
+    together[combined.rows, combined.columns] = combined.values
+    assert together == pytest.approx(dense, abs=1e-6)
     expected = member.bias + dense @ member.weights
     assert member.logits(TEXTS) == pytest.approx(expected, abs=1e-5)
     assert member.logits([""])[0] == pytest.approx(member.bias)
     singles = np.vstack([member.logits([t]) for t in TEXTS])
     assert singles == pytest.approx(member.logits(TEXTS), abs=1e-6)
+    many = TEXTS * 30  # more than one chunk
+    assert member.logits(many) == pytest.approx(np.tile(expected, (30, 1)), abs=1e-5)
 
 
 def test_member_round_trips_through_bytes_with_float16_weights() -> None:
     member = random_member()
     loaded = NgramMember.from_bytes(member.to_bytes())
-    assert loaded.char_max == 4 and loaded.word_max == 2
-    assert np.array_equal(loaded.char.keys, member.char.keys)
+    assert loaded.featurizer.char_max == 4 and loaded.featurizer.word_max == 2
+    assert np.array_equal(loaded.featurizer.char.keys, member.featurizer.char.keys)
     assert loaded.weights == pytest.approx(member.weights, rel=1e-3, abs=1e-3)
     positivity, probs = loaded.probabilities(TEXTS)
     assert np.all((positivity > 0) & (positivity < 1))
@@ -168,7 +178,7 @@ def test_member_round_trips_through_bytes_with_float16_weights() -> None:
 
 def test_malformed_members_are_refused() -> None:
     member = random_member()
-    bad = NgramMember(member.char, member.word, member.weights[:-1], member.bias)
+    bad = NgramMember(member.featurizer, member.weights[:-1], member.bias)
     with pytest.raises(ValueError):
         NgramMember.from_bytes(bad.to_bytes())
     with pytest.raises(ValueError):

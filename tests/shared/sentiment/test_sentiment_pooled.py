@@ -15,7 +15,7 @@ from shared.sentiment.artifact import ArtifactError
 from shared.sentiment.decision import LABELS
 from shared.sentiment.manifest import Manifest, sha256
 from shared.sentiment.ngram_member import FILE, N_OUTPUTS, NgramMember
-from shared.sentiment.ngrams import Vocabulary, char_ngrams, word_ngrams
+from shared.sentiment.ngrams import Featurizer, Vocabulary, char_ngrams, word_ngrams
 from shared.sentiment.pooling import from_probabilities, pool
 
 TEXTS = [
@@ -34,9 +34,12 @@ def toy_member(texts: list[str], seed: int = 5) -> NgramMember:
     char = np.unique(char_ngrams(texts, 4).keys)
     word = np.unique(word_ngrams(texts, 2).keys)
     weights = rng.normal(scale=0.5, size=(len(char) + len(word), N_OUTPUTS))
-    return NgramMember(
+    featurizer = Featurizer(
         Vocabulary(char, np.full(len(char), 1.5, np.float32)),
         Vocabulary(word, np.full(len(word), 2.0, np.float32)),
+    )
+    return NgramMember(
+        featurizer,
         weights.astype(np.float32),
         rng.normal(size=N_OUTPUTS).astype(np.float32),
     )
