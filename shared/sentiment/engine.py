@@ -73,6 +73,10 @@ class Engine:
         self.tokenizer = Tokenizer.from_str(tokenizer_json)
         self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(max_length=max_length)
+        # the same tokenizer without its normaliser, for texts normalised once already
+        # (a pooled artifact's n-gram member reads them too: normalise once, not twice)
+        self.prenormalised = Tokenizer.from_str(self.tokenizer.to_str())
+        self.prenormalised.normalizer = None
         self.max_length, self.threads, self.batch_size = max_length, threads, batch_size
         self.inputs, self.outputs = tuple(inputs), tuple(outputs)
         self._output_names = list(self.outputs)
@@ -104,17 +108,21 @@ class Engine:
             return list(texts)
         return [normalizer.normalize_str(t) for t in texts]
 
-    def encode(self, texts: Sequence[str]) -> list[list[int]]:
-        """Token ids per text (truncated); an empty encoding becomes one unknown token."""
+    def encode(self, texts: Sequence[str], *, normalised: bool = False) -> list[list[int]]:
+        """Token ids per text (truncated); an empty encoding becomes one unknown token.
+
+        ``normalised``: the texts come from ``normalised()`` (the normaliser is skipped).
+        """
+        tokenizer = self.prenormalised if normalised else self.tokenizer
         if len(texts) == 1:
-            encodings = [self.tokenizer.encode(texts[0])]
+            encodings = [tokenizer.encode(texts[0])]
         else:
-            encodings = self.tokenizer.encode_batch(list(texts))
+            encodings = tokenizer.encode_batch(list(texts))
         return [e.ids or [self.unk_id] for e in encodings]
 
-    def run(self, texts: Sequence[str]) -> Outputs:
+    def run(self, texts: Sequence[str], *, normalised: bool = False) -> Outputs:
         """Score ``texts``: one text at its true length, many sorted and bucketed."""
-        ids = self.encode(texts)
+        ids = self.encode(texts, normalised=normalised)
         if len(ids) == 1:
             row = np.asarray(ids, dtype=np.int64)
             return self._run_arrays(row, np.ones_like(row))

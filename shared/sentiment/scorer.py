@@ -52,14 +52,16 @@ class Scorer:
     def outputs(self, texts: Sequence[str]) -> Outputs:
         """Model outputs (positivity, rating probabilities) in input order: the network's,
         or with a pooled artifact the log-linear pool of the network and the n-gram member."""
-        out = self.engine.run(texts)
-        if self.manifest.rating == RATING_LINEAR:
-            return Outputs(out.positivity, None)
-        if self.pooling is None or self.ngram is None or out.rating_probs is None:
-            return out
+        if self.pooling is None or self.ngram is None:
+            out = self.engine.run(texts)
+            return Outputs(out.positivity, None) if self.manifest.rating == RATING_LINEAR else out
+        normalised = self.engine.normalised(texts)
+        out = self.engine.run(normalised, normalised=True)
+        if out.rating_probs is None:  # refused by Manifest.validate; kept for the type checker
+            raise ValueError("pooling needs the network's rating distribution")
         members = [
             from_probabilities(out.positivity, out.rating_probs),
-            self.ngram.member_logits(self.engine.normalised(texts)),
+            self.ngram.member_logits(normalised),
         ]
         return Outputs(*self.pooling.pool(members))
 
