@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
 
 import numpy as np
 
@@ -110,6 +110,7 @@ def char_windows(codes: np.ndarray, rows: np.ndarray, max_n: int) -> Hashed:
     return Hashed(np.broadcast_to(rows[:, None], valid.shape)[valid], hashes[valid])
 
 
+@cache
 def _window_powers(max_n: int) -> np.ndarray:
     """(max_n, max_n) uint64: entry (j, n-1) is P^(n-1-j) for j < n, else 0."""
     matrix = np.zeros((max_n, max_n), dtype=np.uint64)
