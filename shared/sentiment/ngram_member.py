@@ -20,7 +20,7 @@ from shared.sentiment.pooling import MemberLogits, from_probabilities, sigmoid, 
 
 FILE = "ngram.npz"
 N_OUTPUTS = 11  # positivity logit + 10 rating logits
-CHUNK = 64  # texts per feature pass: keeps a batch's working set in cache
+CHUNK = 256  # texts per feature pass: bounds the working set (~55k n-grams)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from shared.sentiment.ngrams import (
     PRIME,
     Featurizer,
     Hashed,
+    HashTable,
     Vocabulary,
     char_ngrams,
     tfidf,
@@ -230,3 +231,17 @@ def test_pooling_is_log_linear() -> None:
 def test_invalid_poolings_are_refused(data: dict[str, object]) -> None:
     with pytest.raises((ValueError, KeyError)):
         Pooling.from_dict(data)
+
+
+@pytest.mark.parametrize("n", [0, 1, 7, 5000])
+def test_hash_table_finds_every_key_and_nothing_else(n: int) -> None:
+    rng = np.random.default_rng(n)
+    keys = np.unique(rng.integers(0, 2**63, n, dtype=np.uint64) * np.uint64(2))
+    columns = rng.permutation(len(keys))
+    table = HashTable.build(keys, columns)
+    assert table.find(keys).tolist() == columns.tolist()
+    absent = keys + np.uint64(1)  # odd: never a key
+    assert (table.find(absent) == -1).all()
+    # the largest home slots overflow past the power-of-two range, never wrap
+    crowded = np.full(1, table.size - 1, dtype=np.int64)
+    assert len(table.keys) >= table.size and table.home(keys).max(initial=0) <= crowded[0]
