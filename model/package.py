@@ -1,6 +1,6 @@
 """Step 5: assemble the artifact folder: INT8 model, tokenizer, optional n-gram member, manifest.
 
-``python -m model.package --run model/runs/main --version nsmc-bilstm-v3-20261127``
+``python -m model.package --run model/runs/main --version nsmc-bilstm-v4-20261205``
 ``python -m model.package --from-artifact model/artifacts/<v> --version <new> --ngram M``
 (``M``: an n-gram member, e.g. ``.local/teachers/ngram/member.npz``)
 

@@ -40,7 +40,7 @@ class Settings(BaseSettings):
     # Storage and model.
     models_bucket: str = "models"
     uploads_bucket: str = "uploads"
-    model_uri: str = "model/artifacts/nsmc-bilstm-v3-20261127"  # the committed default artifact
+    model_uri: str = "model/artifacts/nsmc-bilstm-v4-20261205"  # the committed default artifact
     model_threads: int = Field(default=1, ge=1, le=64)
     model_batch_size: int = Field(default=64, ge=1, le=1024)
     sentiment_preview_concurrency: int = Field(default=2, ge=1, le=64)

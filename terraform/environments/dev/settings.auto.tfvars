@@ -5,7 +5,7 @@
 # Manager). The pipeline refuses to run if project_id is not the build's project.
 project_id    = "my-project-dev"
 region        = "asia-northeast3"
-model_version = "nsmc-bilstm-v3-20261127" # folder under gs://<models>/sentiment/
+model_version = "nsmc-bilstm-v4-20261205" # folder under gs://<models>/sentiment/
 cors_origins  = ["https://dev.example.com"]
 
 # build_service_account_email = "kmr-deployer@my-project-dev.iam.gserviceaccount.com" # the default
