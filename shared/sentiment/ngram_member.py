@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from shared.sentiment.ngrams import Featurizer, Vocabulary
-from shared.sentiment.pooling import MemberLogits, from_probabilities, sigmoid, softmax
+from shared.sentiment.pooling import MemberLogits, from_logits, sigmoid, softmax
 
 FILE = "ngram.npz"
 N_OUTPUTS = 11  # positivity logit + 10 rating logits
@@ -59,8 +59,9 @@ class NgramMember:
         return sigmoid(z[:, 0]), softmax(z[:, 1:])
 
     def member_logits(self, texts: Sequence[str]) -> MemberLogits:
-        """Its pooling input, through the probabilities like every member's (same clipping)."""
-        return from_probabilities(*self.probabilities(texts))
+        """Its pooling input, clipped like every member's (see ``pooling.from_logits``)."""
+        z = self.logits(texts).astype(np.float64)
+        return from_logits(z[:, 0], z[:, 1:])
 
     def to_bytes(self) -> bytes:
         buffer = io.BytesIO()

@@ -123,16 +123,15 @@ def _window_powers(max_n: int) -> np.ndarray:
 def word_grams(codes: np.ndarray, rows: np.ndarray, max_n: int) -> Hashed:
     """Word 1..max_n-grams: words hashed with prefix sums, n-grams combined with ``PAIR``."""
     is_word = (codes != 0) & (codes != SPACE)
-    if max_n == 0 or not is_word.any():
+    edges = np.flatnonzero(np.diff(is_word, prepend=False, append=False))  # boolean: !=
+    if max_n == 0 or not len(edges):
         return Hashed(rows[:0], codes[:0])
-    edges = np.diff(is_word.astype(np.int8), prepend=np.int8(0), append=np.int8(0))
-    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    starts, ends = edges[0::2], edges[1::2]
     words, word_rows = word_hashes(codes, starts, ends), rows[starts]
-    all_rows, all_keys = [], []
+    all_rows, all_keys = [word_rows], [salted(words, 1)]
     running = words
-    for n in range(1, max_n + 1):
-        if n > 1:
-            running = running[:-1] * PAIR + words[n - 1 :]
+    for n in range(2, max_n + 1):
+        running = running[:-1] * PAIR + words[n - 1 :]
         same_text = word_rows[n - 1 :] == word_rows[: len(word_rows) - n + 1]
         all_rows.append(word_rows[: len(running)][same_text])
         all_keys.append(salted(running[same_text], n))
@@ -143,12 +142,14 @@ def word_hashes(codes: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.n
     """Polynomial hash sum_i c_i P^(end-1-i) of each word ``codes[start:end]``.
 
     With R = P^-1 (mod 2**64), sum_{i<e} c_i R^i is a prefix sum, and
-    (prefix[e] - prefix[s]) * P^(e-1) is the word's hash: no loop over words.
+    (prefix[e] - prefix[s]) * P^(e-1) is the word's hash: no loop over words. A word
+    never starts at index 0 (every padded text starts with a space), so the prefix
+    before it is ``cumulative[start - 1]``.
     """
     powers, inverse_powers = _powers(len(codes))
-    scaled = codes * inverse_powers[: len(codes)]
-    prefix = np.concatenate([np.zeros(1, dtype=np.uint64), np.cumsum(scaled, dtype=np.uint64)])
-    hashes: np.ndarray = (prefix[ends] - prefix[starts]) * powers[ends - 1]
+    cumulative = np.cumsum(codes * inverse_powers[: len(codes)], dtype=np.uint64)
+    last = ends - 1
+    hashes: np.ndarray = (cumulative[last] - cumulative[starts - 1]) * powers[last]
     return hashes
 
 
@@ -224,17 +225,21 @@ class HashTable:
 
     def find(self, queries: np.ndarray) -> np.ndarray:
         """The column of each query key, or -1."""
-        found = np.full(len(queries), -1, dtype=np.int64)
-        pending, slots = np.arange(len(queries)), self.home(queries)
-        for _ in range(self.max_probes):
-            columns = self.columns[slots]
-            occupied = columns >= 0
-            hit = occupied & (self.keys[slots] == queries[pending])
-            found[pending[hit]] = columns[hit]
-            more = occupied & ~hit  # an empty slot ends the probe: not in the table
-            if not more.any():
+        slots = self.home(queries)
+        columns = self.columns[slots]
+        hit = (self.keys[slots] == queries) & (columns >= 0)
+        found = np.where(hit, columns, -1).astype(np.int64)
+        pending = np.flatnonzero((columns >= 0) & ~hit)  # an empty slot ends the probe
+        slots = slots[pending]
+        for _ in range(1, self.max_probes):
+            if not len(pending):
                 break
-            pending, slots = pending[more], slots[more] + 1
+            slots = slots + 1
+            columns = self.columns[slots]
+            hit = (self.keys[slots] == queries[pending]) & (columns >= 0)
+            found[pending[hit]] = columns[hit]
+            more = (columns >= 0) & ~hit
+            pending, slots = pending[more], slots[more]
         return found
 
 

@@ -54,6 +54,20 @@ def from_probabilities(positivity: np.ndarray, rating_probs: np.ndarray) -> Memb
     return MemberLogits(logit(positivity), log_probs(rating_probs))
 
 
+LOGIT_LIMIT = float(np.log((1 - EPS) / EPS))
+LOG_EPS = float(np.log(EPS))
+
+
+def from_logits(positivity_logit: np.ndarray, rating_logits: np.ndarray) -> MemberLogits:
+    """A member that outputs logits: ``from_probabilities(sigmoid(z), softmax(r))`` without
+    the round trip (the same clipping, a third of the array operations)."""
+    shifted = rating_logits - rating_logits.max(axis=1, keepdims=True)
+    rating = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    return MemberLogits(
+        np.clip(positivity_logit, -LOGIT_LIMIT, LOGIT_LIMIT), np.maximum(rating, LOG_EPS)
+    )
+
+
 def pool(
     members: Sequence[MemberLogits],
     positivity_weights: Sequence[float],

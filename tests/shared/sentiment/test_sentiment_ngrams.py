@@ -22,6 +22,7 @@ from shared.sentiment.ngrams import (
 from shared.sentiment.pooling import (
     MemberLogits,
     Pooling,
+    from_logits,
     from_probabilities,
     pool,
     sigmoid,
@@ -208,6 +209,12 @@ def test_pooling_is_log_linear() -> None:
         pool(members, [1, 1], [1, 1])[1]
     )
     assert sigmoid(np.array([-1000.0, 0.0, 1000.0])).tolist() == [0.0, 0.5, 1.0]
+    # logits straight into the log domain: the same as through the probabilities
+    z = np.array([-40.0, -3.0, 0.0, 2.5, 40.0])
+    r = rng.normal(scale=8.0, size=(5, 10))
+    direct, round_trip = from_logits(z, r), from_probabilities(sigmoid(z), softmax(r))
+    assert direct.positivity == pytest.approx(round_trip.positivity, abs=1e-6)
+    assert direct.rating == pytest.approx(round_trip.rating, abs=1e-6)
     assert softmax(np.array([[1000.0, 0.0]])) == pytest.approx(np.array([[1.0, 0.0]]))
 
 
