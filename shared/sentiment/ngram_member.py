@@ -46,8 +46,10 @@ class NgramMember:
         for start in range(0, len(texts), CHUNK):
             sparse = self.featurizer.features(texts[start : start + CHUNK])
             if len(sparse.rows):
-                # float32 values x float16 rows -> float32 (half the memory traffic)
-                contributions = sparse.values[:, None] * self.weights[sparse.columns]
+                # float32 values x float16 rows -> float32 (half the memory traffic);
+                # np.take gathers rows about twice as fast as fancy indexing
+                rows = np.take(self.weights, sparse.columns, axis=0)
+                contributions = sparse.values[:, None] * rows
                 starts = np.flatnonzero(np.diff(sparse.rows, prepend=-1))
                 sums = np.add.reduceat(contributions, starts, axis=0)
                 out[start + sparse.rows[starts]] += sums

@@ -226,8 +226,8 @@ class HashTable:
     def find(self, queries: np.ndarray) -> np.ndarray:
         """The column of each query key, or -1."""
         slots = self.home(queries)
-        columns = self.columns[slots]
-        hit = (self.keys[slots] == queries) & (columns >= 0)
+        columns = np.take(self.columns, slots)
+        hit = (np.take(self.keys, slots) == queries) & (columns >= 0)
         found = np.where(hit, columns, -1).astype(np.int64)
         pending = np.flatnonzero((columns >= 0) & ~hit)  # an empty slot ends the probe
         slots = slots[pending]
@@ -235,8 +235,8 @@ class HashTable:
             if not len(pending):
                 break
             slots = slots + 1
-            columns = self.columns[slots]
-            hit = (self.keys[slots] == queries[pending]) & (columns >= 0)
+            columns = np.take(self.columns, slots)
+            hit = (np.take(self.keys, slots) == queries[pending]) & (columns >= 0)
             found[pending[hit]] = columns[hit]
             more = (columns >= 0) & ~hit
             pending, slots = pending[more], slots[more]
@@ -309,7 +309,7 @@ def tfidf(hashed: Hashed, vocabulary: Vocabulary) -> SparseRows:
     width = max(len(vocabulary), 1)
     cells, counts = np.unique(rows * width + columns, return_counts=True)
     rows, columns = np.divmod(cells, width)
-    values = ((1.0 + np.log(counts)) * vocabulary.idf[columns]).astype(np.float32)
+    values = ((1.0 + np.log(counts)) * np.take(vocabulary.idf, columns)).astype(np.float32)
     group = rows if vocabulary.split is None else 2 * rows + (columns >= vocabulary.split)
     norms = np.sqrt(np.bincount(group, weights=values * values)).astype(np.float32)
     values /= norms[group]
