@@ -111,6 +111,7 @@ class Manifest:
             data["neutral_band"] = {"low": self.decision.low, "high": self.decision.high}
         else:
             data["decision"] = self.decision.to_dict()
+        pooling = {} if self.pooling is None else {"pooling": self.pooling.to_dict()}
         return (
             data
             | {
@@ -121,10 +122,8 @@ class Manifest:
                 "unk_id": self.unk_id,
                 "files": dict(self.files),
             }
-            | ({} if self.pooling is None else {"pooling": self.pooling.to_dict()})
-            | {
-                "metrics": self.metrics,
-            }
+            | pooling
+            | {"metrics": self.metrics}
         )
 
     def to_bytes(self) -> bytes:
