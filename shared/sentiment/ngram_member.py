@@ -86,12 +86,12 @@ class NgramMember:
         with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
             char_max, word_max = (int(x) for x in arrays["orders"])
             featurizer = Featurizer(
-                Vocabulary(arrays["char_keys"].astype(np.uint64), arrays["char_idf"]),
-                Vocabulary(arrays["word_keys"].astype(np.uint64), arrays["word_idf"]),
+                Vocabulary(np.asarray(arrays["char_keys"], np.uint64), arrays["char_idf"]),
+                Vocabulary(np.asarray(arrays["word_keys"], np.uint64), arrays["word_idf"]),
                 char_max,
                 word_max,
             )
             member = cls(featurizer, arrays["weights"], arrays["bias"].astype(np.float32))
         member.validate()
-        _ = featurizer.vocabulary.table  # built now, at load time, not by the first request
+        _ = featurizer.index  # built now, at load time, not by the first request
         return member

@@ -112,7 +112,7 @@ def vocabulary_of(hashed: Hashed, size: int) -> Vocabulary:
 def test_tfidf_is_sublinear_idf_weighted_and_l2_normalised() -> None:
     hashed = word_ngrams(TEXTS, 1)
     vocabulary = vocabulary_of(hashed, 1000)
-    sparse = tfidf(hashed, vocabulary)
+    sparse = tfidf(hashed, vocabulary.index)
     for row, text in enumerate(TEXTS):
         words = text.split()
         expected: dict[int, float] = {}
@@ -129,10 +129,10 @@ def test_tfidf_is_sublinear_idf_weighted_and_l2_normalised() -> None:
 
 def test_out_of_vocabulary_ngrams_are_ignored() -> None:
     hashed = char_ngrams(["재밌다 정말"], 2)
-    empty = tfidf(hashed, Vocabulary(np.zeros(0, dtype=np.uint64), np.zeros(0, np.float32)))
+    empty = tfidf(hashed, Vocabulary(np.zeros(0, np.uint64), np.zeros(0, np.float32)).index)
     assert len(empty.rows) == 0
     other = vocabulary_of(char_ngrams(["xyz"], 2), 100)  # shares only the padding " "
-    sparse = tfidf(hashed, other)
+    sparse = tfidf(hashed, other.index)
     assert sparse.columns.tolist() == [int(np.searchsorted(other.keys, salted(poly(" "), 1)))]
     assert sparse.values.tolist() == [1.0]
 
@@ -149,8 +149,8 @@ def random_member(seed: int = 0) -> NgramMember:
 def test_member_logits_are_bias_plus_the_weighted_features() -> None:
     member = random_member()
     featurizer = member.featurizer
-    chars = tfidf(char_ngrams(TEXTS, 4), featurizer.char)
-    words = tfidf(word_ngrams(TEXTS, 2), featurizer.word)
+    chars = tfidf(char_ngrams(TEXTS, 4), featurizer.char.index)
+    words = tfidf(word_ngrams(TEXTS, 2), featurizer.word.index)
     dense = np.zeros((len(TEXTS), len(featurizer)))
     dense[chars.rows, chars.columns] = chars.values
     dense[words.rows, words.columns + len(featurizer.char)] = words.values
