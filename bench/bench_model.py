@@ -4,7 +4,11 @@
 
 Figures (printed, and written as JSON to .local/bench/results.json):
 * single review p50/p99 at 1 thread, tokenisation included, for a typical (~30 token)
-  and a max-length review (scorer.score([text]), i.e. batch 1 at true length);
+  and a max-length review (scorer.score([text]), i.e. batch 1 at true length), beside
+  the bare graph's p50 (tokenise + ``session.run``, nothing else; timed interleaved with
+  the scorer) and their ratio: the scorer's own per-call work (decision, rating,
+  pooling, result objects) is what the ratio shows; for a pooled artifact also the
+  floor of both members (normalise once, graph, n-gram member's logits);
 * batch throughput at 2 threads (reviews/s over a few thousand reviews);
 * artifact size on disk and cold load (fetch + verify + session + first score).
 The BERT-base-shaped classifier (12 layers, hidden 768, vocab 32k, random weights)
@@ -19,7 +23,10 @@ import os
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+
+import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -27,7 +34,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from model.data import read_reviews  # noqa: E402
 from model.paths import split_file  # noqa: E402
-from shared.sentiment import load_scorer  # noqa: E402
+from shared.sentiment import Scorer, load_scorer  # noqa: E402
 
 CACHE = REPO / ".local" / "bench"
 FIXTURE = REPO / "tests" / "fixtures" / "nsmc" / "reviews-test.tsv.gz"
@@ -57,18 +64,68 @@ def percentiles(samples: list[float]) -> tuple[float, float]:
     return statistics.median(ordered), ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
 
 
+def bare_graph(scorer: Scorer) -> Callable[[str], object]:
+    """Tokenise one text and run the ONNX graph on it, nothing else (the scorer's floor)."""
+    engine = scorer.engine
+    session, names = engine.session, list(engine.outputs)
+
+    def run(text: str) -> object:
+        ids = np.asarray([engine.tokenizer.encode(text).ids or [engine.unk_id]], dtype=np.int64)
+        feeds = {
+            "input_ids": ids,
+            "attention_mask": np.ones_like(ids),
+            "token_type_ids": np.zeros_like(ids),
+        }
+        return session.run(names, {name: feeds[name] for name in engine.inputs})
+
+    return run
+
+
+def bare_members(scorer: Scorer) -> Callable[[str], object] | None:
+    """A pooled artifact's floor: normalise once, the graph and the n-gram member's logits."""
+    engine, member = scorer.engine, scorer.ngram
+    if member is None:
+        return None
+    session, names = engine.session, list(engine.outputs)
+
+    def run(text: str) -> object:
+        normalised = engine.normalised([text])
+        ids = np.asarray(engine.encode(normalised, normalised=True), dtype=np.int64)
+        feeds = {"input_ids": ids, "attention_mask": np.ones_like(ids)}
+        return session.run(names, feeds), member.logits(normalised)
+
+    return run
+
+
 def single_latency(artifact: Path, text: str, runs: int) -> dict[str, float]:
+    """Scorer and bare graph (and members) on one text, interleaved call by call."""
     scorer = load_scorer(str(artifact), threads=1)
-    for _ in range(10):
-        scorer.score([text])
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        scorer.score([text])
-        times.append((time.perf_counter() - start) * 1000)
-    p50, p99 = percentiles(times)
-    tokens = len(scorer.engine.encode([text])[0])
-    return {"tokens": tokens, "p50_ms": round(p50, 3), "p99_ms": round(p99, 3)}
+    calls: dict[str, Callable[[str], object]] = {
+        "scorer": lambda t: scorer.score([t]),
+        "bare_graph": bare_graph(scorer),
+    }
+    members = bare_members(scorer)
+    if members is not None:
+        calls["bare_members"] = members
+    times: dict[str, list[float]] = {name: [] for name in calls}
+    order = list(calls)
+    for run in range(runs + 10):
+        for name in order if run % 2 else order[::-1]:  # alternate the order
+            start = time.perf_counter()
+            calls[name](text)
+            if run >= 10:  # warm-up
+                times[name].append((time.perf_counter() - start) * 1000)
+    p50, p99 = percentiles(times["scorer"])
+    figures = {
+        "tokens": len(scorer.engine.encode([text])[0]),
+        "p50_ms": round(p50, 3),
+        "p99_ms": round(p99, 3),
+    }
+    for name in order[1:]:
+        floor = percentiles(times[name])[0]
+        figures[f"{name}_p50_ms"] = round(floor, 3)
+        figures[f"scorer_vs_{name}"] = round(p50 / floor, 3)
+    return figures
 
 
 def throughput(artifact: Path, texts: list[str], threads: int = 2) -> float:

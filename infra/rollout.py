@@ -2,7 +2,7 @@
 
     python -m infra.rollout relabel SOURCE DEST --version NEW
         copy an artifact folder under another version name (to rehearse a rollout without
-        training: the manifest's sha256 entries cover model.onnx and tokenizer.json only)
+        training: the manifest's sha256 entries cover the model's files, never the manifest)
     python -m infra.rollout rescore --job projects/P/locations/R/jobs/NAME \\
                                    --model-uri gs://MODELS/sentiment/NEW/ --tasks N
                                    [--wait [--models-bucket MODELS]]

@@ -62,6 +62,11 @@ def three_class(ratings: np.ndarray) -> np.ndarray:
     return np.where(ratings <= NEGATIVE_MAX, 0, np.where(ratings >= POSITIVE_MIN, 2, 1))
 
 
+def fold_ids(n: int, folds: int, seed: int = 0) -> np.ndarray:
+    """The cross-fitting fold (0..folds-1) of each of ``n`` rows; the same for every teacher."""
+    return np.random.default_rng(seed).integers(0, folds, n)
+
+
 def balanced_index(ratings: np.ndarray, seed: int = 0) -> np.ndarray:
     """Equal numbers of negative and positive rows, sampled with a fixed seed."""
     rng = np.random.default_rng(seed)

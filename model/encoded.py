@@ -27,6 +27,14 @@ class Encoded:
     def __len__(self) -> int:
         return len(self.ratings)
 
+    def subset(self, rows: np.ndarray) -> Encoded:
+        """The rows ``rows`` (in that order) as a new ``Encoded``."""
+        lengths = self.lengths[rows]
+        offsets = np.concatenate([[0], np.cumsum(lengths)])
+        starts = self.offsets[rows]
+        flat = np.repeat(starts - offsets[:-1], lengths) + np.arange(int(offsets[-1]))
+        return Encoded(self.ids[flat], offsets, self.ratings[rows])
+
     def batch(self, rows: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
         """Right-padded (input_ids, attention_mask) for ``rows``."""
         lengths = self.lengths[rows]

@@ -34,35 +34,18 @@ from model.metrics import (
     rating_mae,
 )
 from model.soft_targets import SoftTargets
+from shared.sentiment import pooling
 from shared.sentiment.decision import median_ratings
+from shared.sentiment.pooling import EPS, log_probs, logit
 
 log = logging.getLogger(__name__)
-EPS = 1e-7
-
-
-def logit(p: np.ndarray) -> np.ndarray:
-    p = np.clip(p.astype(np.float64), EPS, 1 - EPS)
-    out: np.ndarray = np.log(p) - np.log1p(-p)
-    return out
-
-
-def log_probs(probs: np.ndarray) -> np.ndarray:
-    out: np.ndarray = np.log(np.maximum(probs.astype(np.float64), EPS))
-    return out
-
-
-def softmax(z: np.ndarray) -> np.ndarray:
-    z = z - z.max(axis=1, keepdims=True)
-    e: np.ndarray = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
 
 
 def pool(members: Sequence[SoftTargets], w: np.ndarray, v: np.ndarray) -> SoftTargets:
     """Log-linear pooling with positivity weights ``w`` and rating weights ``v``."""
-    z = sum(wi * logit(m.positivity) for wi, m in zip(w, members, strict=True))
-    r = sum(vi * log_probs(m.rating_probs) for vi, m in zip(v, members, strict=True))
-    positivity = 1.0 / (1.0 + np.exp(-np.asarray(z)))
-    return SoftTargets(positivity, softmax(np.asarray(r)), members[0].ratings)
+    logits = [pooling.from_probabilities(m.positivity, m.rating_probs) for m in members]
+    positivity, probs = pooling.pool(logits, w.tolist(), v.tolist())
+    return SoftTargets(positivity, probs, members[0].ratings)
 
 
 def fit_positivity_weights(members: Sequence[SoftTargets]) -> np.ndarray:

@@ -11,6 +11,7 @@ from shared.sentiment.decision import RegionDecision, band_labels, region_masses
 # against a positive weight of 1.
 TEMPERATURES = np.round(np.exp(np.linspace(np.log(0.5), np.log(3.0), 61)), 4)
 REGION_WEIGHTS = np.round(np.arange(0.5, 3.01, 0.05), 2)
+CONFIDENCE_TEMPERATURES = np.round(np.exp(np.linspace(np.log(0.25), np.log(4.0), 81)), 4)
 ECE_BINS = 15
 
 
@@ -81,7 +82,33 @@ def choose_decision(rating_probs: np.ndarray, ratings: np.ndarray) -> tuple[Regi
             f1 = macro_f1(gold, pred)
             if f1 > best[0]:
                 best = (f1, float(w_neg), float(w_neu))
-    return RegionDecision((best[1], best[2], 1.0), temperature), best[0]
+    decision = RegionDecision((best[1], best[2], 1.0), temperature)
+    return fit_confidence_temperature(decision, rating_probs, ratings), best[0]
+
+
+def posterior_nll(decision: RegionDecision, rating_probs: np.ndarray, gold: np.ndarray) -> float:
+    """Mean negative log-likelihood of the gold 3-class label under the decision's posterior."""
+    pi = decision.posterior(rating_probs)
+    return float(-np.mean(np.log(np.maximum(pi[np.arange(len(gold)), gold], 1e-12))))
+
+
+def fit_confidence_temperature(
+    decision: RegionDecision, rating_probs: np.ndarray, ratings: np.ndarray
+) -> RegionDecision:
+    """``decision`` with the confidence temperature minimising the posterior's NLL on dev.
+
+    The temperature rescales the posterior row by row without changing its argmax, so
+    labels stay those of the decision while the shown confidence is calibrated.
+    """
+    gold = three_class(ratings)
+    weights, temperature = decision.weights, decision.temperature
+    best = min(
+        CONFIDENCE_TEMPERATURES,
+        key=lambda t: posterior_nll(
+            RegionDecision(weights, temperature, float(t)), rating_probs, gold
+        ),
+    )
+    return RegionDecision(weights, temperature, float(best))
 
 
 def expected_calibration_error(

@@ -27,7 +27,7 @@ from tokenizers import Tokenizer
 from torch.nn import functional as F
 from tqdm import tqdm
 
-from model.data import polarity, read_reviews
+from model.data import fold_ids, polarity, read_reviews
 from model.encoded import Encoded, cached_encode
 from model.metrics import balanced_accuracy, rating_mae
 from model.network import NetConfig, SentimentNet
@@ -70,6 +70,10 @@ class TrainConfig:
         0.0, "weight of the teachers' soft targets against the gold labels (needs --soft-targets)"
     )
     token_dropout: float = option(0.0, "share of tokens replaced by [UNK] in training batches")
+    fold: int | None = option(
+        None, "cross-fitting: train without this fold of the train rows (see --folds)"
+    )
+    folds: int = option(2, "number of cross-fitting folds (model.data.fold_ids)")
     net: dict[str, Any] = field(default_factory=dict)
 
 
@@ -393,6 +397,20 @@ def load_teacher(path: Path | None, rows: int) -> SoftTargets | None:
     return SoftTargets(full.positivity[:rows], full.rating_probs[:rows], full.ratings[:rows])
 
 
+def without_fold(
+    train: Encoded, teacher: SoftTargets | None, fold: int, folds: int
+) -> tuple[Encoded, SoftTargets | None]:
+    """The train rows outside ``fold`` (so the model can predict that fold out of sample)."""
+    if not 0 <= fold < folds:
+        raise SystemExit(f"--fold must be in 0..{folds - 1}")
+    keep = np.flatnonzero(fold_ids(len(train), folds) != fold)
+    if teacher is not None:
+        teacher = SoftTargets(
+            teacher.positivity[keep], teacher.rating_probs[keep], teacher.ratings[keep]
+        )
+    return train.subset(keep), teacher
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
@@ -405,6 +423,8 @@ def main(argv: list[str] | None = None) -> None:
     train = load_split(tokenizer, train_path, args.run / "train.npz", cfg.limit)
     dev = load_split(tokenizer, args.dev or split_file("dev"), args.run / "dev.npz", cfg.dev_limit)
     teacher = load_teacher(args.soft_targets, len(train))
+    if cfg.fold is not None:
+        train, teacher = without_fold(train, teacher, cfg.fold, cfg.folds)
     log.info("train %d rows, dev %d rows, config %s", len(train), len(dev), cfg)
     trainer = Trainer(args.run, cfg, train, dev, teacher)
     if (args.run / "last.pt").exists():

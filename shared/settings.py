@@ -74,7 +74,7 @@ class Settings(BaseSettings):
     # Storage and model.
     models_bucket: str = "models"
     uploads_bucket: str = "uploads"
-    model_uri: str = "model/artifacts/nsmc-bilstm-v3-20261127"  # the committed default artifact
+    model_uri: str = "model/artifacts/nsmc-bilstm-v4-20261205"  # the committed default artifact
     model_threads: int = Field(default=1, ge=1, le=64)
     # texts per ONNX run, after sorting by length: 32 cost ~7% less CPU per text than 64 on
     # upload batches (less padding; 16: more runs), and less memory (bench/profile_upload.py)

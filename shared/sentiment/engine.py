@@ -73,8 +73,13 @@ class Engine:
         self.tokenizer = Tokenizer.from_str(tokenizer_json)
         self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(max_length=max_length)
+        # the same tokenizer without its normaliser, for texts normalised once already
+        # (a pooled artifact's n-gram member reads them too: normalise once, not twice)
+        self.prenormalised = Tokenizer.from_str(self.tokenizer.to_str())
+        self.prenormalised.normalizer = None
         self.max_length, self.threads, self.batch_size = max_length, threads, batch_size
         self.inputs, self.outputs = tuple(inputs), tuple(outputs)
+        self._output_names = list(self.outputs)
         self.pad_id, self.unk_id = pad_id, unk_id
         self._session: ort.InferenceSession | None = None
         self._lock = threading.Lock()
@@ -96,19 +101,31 @@ class Engine:
                     )
         return self._session
 
-    def encode(self, texts: Sequence[str]) -> list[list[int]]:
-        """Token ids per text (truncated); an empty encoding becomes one unknown token."""
+    def normalised(self, texts: Sequence[str]) -> list[str]:
+        """The texts as the tokenizer's normaliser leaves them (the n-gram member's input)."""
+        normalizer = self.tokenizer.normalizer
+        if normalizer is None:
+            return list(texts)
+        return [normalizer.normalize_str(t) for t in texts]
+
+    def encode(self, texts: Sequence[str], *, normalised: bool = False) -> list[list[int]]:
+        """Token ids per text (truncated); an empty encoding becomes one unknown token.
+
+        ``normalised``: the texts come from ``normalised()`` (the normaliser is skipped).
+        """
+        tokenizer = self.prenormalised if normalised else self.tokenizer
         if len(texts) == 1:
-            encodings = [self.tokenizer.encode(texts[0])]
+            encodings = [tokenizer.encode(texts[0])]
         else:
-            encodings = self.tokenizer.encode_batch(list(texts))
+            encodings = tokenizer.encode_batch(list(texts))
         return [e.ids or [self.unk_id] for e in encodings]
 
-    def run(self, texts: Sequence[str]) -> Outputs:
+    def run(self, texts: Sequence[str], *, normalised: bool = False) -> Outputs:
         """Score ``texts``: one text at its true length, many sorted and bucketed."""
-        ids = self.encode(texts)
+        ids = self.encode(texts, normalised=normalised)
         if len(ids) == 1:
-            return self._run_padded(ids, len(ids[0]))
+            row = np.asarray(ids, dtype=np.int64)
+            return self._run_arrays(row, np.ones_like(row))
         order = np.argsort([len(row) for row in ids], kind="stable")
         positivity = np.zeros(len(ids), dtype=np.float32)
         probs = None
@@ -130,10 +147,13 @@ class Engine:
         for i, row in enumerate(rows):
             input_ids[i, : len(row)] = row
             mask[i, : len(row)] = 1
+        return self._run_arrays(input_ids, mask)
+
+    def _run_arrays(self, input_ids: np.ndarray, mask: np.ndarray) -> Outputs:
         feeds = {"input_ids": input_ids, "attention_mask": mask}
         if "token_type_ids" in self.inputs:
             feeds["token_type_ids"] = np.zeros_like(input_ids)
-        results = self.session.run(list(self.outputs), {k: feeds[k] for k in self.inputs})
+        results = self.session.run(self._output_names, {k: feeds[k] for k in self.inputs})
         named = dict(zip(self.outputs, results, strict=True))
         positivity = np.asarray(named["positivity"], dtype=np.float32).reshape(-1)
         probs = named.get("rating_probs")

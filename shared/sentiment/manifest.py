@@ -17,8 +17,13 @@ from shared.sentiment.decision import (
     RegionDecision,
     decision_from_dict,
 )
+from shared.sentiment.ngram_member import FILE as NGRAM_FILE
+from shared.sentiment.pooling import Pooling
 
 MANIFEST = "manifest.json"
+NETWORK = "model.onnx"
+# Member files a pooled artifact may list after the network (see shared.sentiment.pooling).
+POOLABLE = (NGRAM_FILE,)
 
 
 class ManifestError(ValueError):
@@ -41,6 +46,7 @@ class Manifest:
     unk_id: int = 1
     labels: tuple[str, ...] = LABELS
     metrics: dict[str, Any] = field(default_factory=dict)
+    pooling: Pooling | None = None  # several members (v4); absent: the network alone
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> Manifest:
@@ -59,6 +65,7 @@ class Manifest:
                 unk_id=int(data.get("unk_id", 1)),
                 labels=tuple(data.get("labels", LABELS)),
                 metrics=dict(data.get("metrics", {})),
+                pooling=Pooling.from_dict(data["pooling"]) if "pooling" in data else None,
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ManifestError(f"invalid manifest: {exc!r}") from exc
@@ -72,7 +79,7 @@ class Manifest:
             raise ManifestError(str(exc)) from exc
         if tuple(self.labels) != LABELS:
             raise ManifestError(f"labels must be {LABELS}, got {self.labels}")
-        if not {"model.onnx", "tokenizer.json"} <= set(self.files):
+        if not {NETWORK, "tokenizer.json"} <= set(self.files):
             raise ManifestError("manifest must list model.onnx and tokenizer.json")
         if self.rating not in RATING_MODES:
             raise ManifestError(f"unknown rating mode {self.rating!r}")
@@ -81,6 +88,17 @@ class Manifest:
             raise ManifestError(f"rating mode {self.rating!r} needs a rating_probs output")
         if isinstance(self.decision, RegionDecision) and not has_head:
             raise ManifestError("the region decision needs a rating_probs output")
+        if self.pooling is not None:
+            self.validate_pooling(self.pooling, has_head)
+
+    def validate_pooling(self, pooling: Pooling, has_head: bool) -> None:
+        members = pooling.members
+        if members[0] != NETWORK or not set(members[1:]) <= set(POOLABLE):
+            raise ManifestError(f"pooling members must be {NETWORK} then any of {POOLABLE}")
+        if not set(members) <= set(self.files) or len(set(members)) != len(members):
+            raise ManifestError("every pooling member must be a distinct file of the manifest")
+        if not has_head:
+            raise ManifestError("pooling needs the network's rating_probs output")
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -93,15 +111,20 @@ class Manifest:
             data["neutral_band"] = {"low": self.decision.low, "high": self.decision.high}
         else:
             data["decision"] = self.decision.to_dict()
-        return data | {
-            "inputs": list(self.inputs),
-            "outputs": list(self.outputs),
-            "rating": self.rating,
-            "pad_id": self.pad_id,
-            "unk_id": self.unk_id,
-            "files": dict(self.files),
-            "metrics": self.metrics,
-        }
+        pooling = {} if self.pooling is None else {"pooling": self.pooling.to_dict()}
+        return (
+            data
+            | {
+                "inputs": list(self.inputs),
+                "outputs": list(self.outputs),
+                "rating": self.rating,
+                "pad_id": self.pad_id,
+                "unk_id": self.unk_id,
+                "files": dict(self.files),
+            }
+            | pooling
+            | {"metrics": self.metrics}
+        )
 
     def to_bytes(self) -> bytes:
         return (json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n").encode()

@@ -7,10 +7,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from shared.sentiment.artifact import fetch_artifact
+from shared.sentiment.artifact import ArtifactError, fetch_artifact
 from shared.sentiment.decision import LABELS, RATING_LINEAR, ratings
 from shared.sentiment.engine import Engine, Outputs
 from shared.sentiment.manifest import Manifest
+from shared.sentiment.ngram_member import FILE as NGRAM_FILE
+from shared.sentiment.ngram_member import NgramMember
+from shared.sentiment.pooling import from_probabilities
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,13 +46,24 @@ class Scorer:
             unk_id=manifest.unk_id,
             batch_size=batch_size,
         )
+        self.pooling = manifest.pooling
+        self.ngram = member(files) if self.pooling else None
 
     def outputs(self, texts: Sequence[str]) -> Outputs:
-        """Raw model outputs (positivity, rating probabilities) in input order."""
-        out = self.engine.run(texts)
-        if self.manifest.rating == RATING_LINEAR:
-            return Outputs(out.positivity, None)
-        return out
+        """Model outputs (positivity, rating probabilities) in input order: the network's,
+        or with a pooled artifact the log-linear pool of the network and the n-gram member."""
+        if self.pooling is None or self.ngram is None:
+            out = self.engine.run(texts)
+            return Outputs(out.positivity, None) if self.manifest.rating == RATING_LINEAR else out
+        normalised = self.engine.normalised(texts)
+        out = self.engine.run(normalised, normalised=True)
+        if out.rating_probs is None:  # refused by Manifest.validate; kept for the type checker
+            raise ValueError("pooling needs the network's rating distribution")
+        members = [
+            from_probabilities(out.positivity, out.rating_probs),
+            self.ngram.member_logits(normalised),
+        ]
+        return Outputs(*self.pooling.pool(members))
 
     def score(self, texts: Sequence[str]) -> list[Sentiment]:
         """One ``Sentiment`` per text, in order."""
@@ -58,15 +72,27 @@ class Scorer:
         if not texts:
             return []
         out = self.outputs(texts)
-        positivity = np.clip(out.positivity.astype(np.float64), 0.0, 1.0)
+        # whole-array work only (a one-row batch costs microseconds); every rule keeps
+        # its output in range, so nothing is clipped here
+        positivity = out.positivity.astype(np.float64)
         probs = None if out.rating_probs is None else out.rating_probs.astype(np.float64)
         labels, conf = self.manifest.decision.decide(positivity, probs)
-        conf = np.clip(conf, 0.0, 1.0)
-        rating = np.clip(ratings(positivity, probs, self.manifest.rating), 1.0, 10.0)
+        rating = ratings(positivity, probs, self.manifest.rating)
+        version = self.version
         return [
-            Sentiment(LABELS[k], float(p), float(c), float(r), self.version)
-            for k, p, c, r in zip(labels, positivity, conf, rating, strict=True)
+            Sentiment(LABELS[k], p, c, r, version)
+            for k, p, c, r in zip(
+                labels.tolist(), positivity.tolist(), conf.tolist(), rating.tolist(), strict=True
+            )
         ]
+
+
+def member(files: dict[str, bytes]) -> NgramMember:
+    """The artifact's n-gram member; a malformed file is an ``ArtifactError`` (503)."""
+    try:
+        return NgramMember.from_bytes(files[NGRAM_FILE])
+    except (KeyError, ValueError, OSError) as exc:
+        raise ArtifactError(f"{NGRAM_FILE} is not a valid n-gram member: {exc!r}") from exc
 
 
 def load_scorer(uri: str, threads: int = 1) -> Scorer:

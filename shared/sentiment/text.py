@@ -18,13 +18,22 @@ MAX_RUN = 2
 
 
 def build_normalizer() -> normalizers.Normalizer:
-    """NFKC, lowercase, squash repeated characters, collapse whitespace, strip."""
-    steps: list[normalizers.Normalizer] = [normalizers.NFKC(), normalizers.Lowercase()]
-    for char in sorted({unicodedata.normalize("NFKC", c) for c in SQUASHED_CHARS}):
-        pattern = f"{re.escape(char)}{{{MAX_RUN + 1},}}"
-        steps.append(normalizers.Replace(Regex(pattern), char * MAX_RUN))
-    steps.append(normalizers.Replace(Regex(r"\s+"), " "))
-    steps.append(normalizers.Strip())
+    """NFKC, lowercase, squash repeated characters, collapse whitespace, strip.
+
+    Squashing is one regex pass for every character: delete each occurrence preceded by
+    ``MAX_RUN`` copies of itself (``(?<=ㅋㅋ)ㅋ|(?<=ㅎㅎ)ㅎ|...``), which leaves the first
+    ``MAX_RUN`` of every run: the same text as one ``X{3,} -> XX`` pass per character
+    (v1-v3's tokenizers; checked equal on the whole corpus), at a fraction of the cost.
+    """
+    chars = sorted({unicodedata.normalize("NFKC", c) for c in SQUASHED_CHARS})
+    squash = "|".join(f"(?<={re.escape(c) * MAX_RUN}){re.escape(c)}" for c in chars)
+    steps: list[normalizers.Normalizer] = [
+        normalizers.NFKC(),
+        normalizers.Lowercase(),
+        normalizers.Replace(Regex(squash), ""),
+        normalizers.Replace(Regex(r"\s+"), " "),
+        normalizers.Strip(),
+    ]
     return normalizers.Sequence(steps)
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from infra import release
 
-VERSION = "nsmc-bilstm-v3-20261127"  # the committed artifact
+VERSION = "nsmc-bilstm-v4-20261205"  # the committed artifact
 OUTPUTS = {
     "models_bucket": "p-dev-models",
     "sql_connection_name": "p:asia-northeast3:kmr-dev-pg",

@@ -73,8 +73,12 @@ def test_tiny_pipeline(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert (teacher / "best.pt").exists() and (teacher / "last.pt").exists()
     common = ["--data-dir", str(FIXTURES), "--out", str(teachers)]
     teacher_predict.main(["--run", str(teacher), "--name", "net", "--threads", "1", *common])
-    small = ["--folds", "2", "--min-df", "2", "--max-features", "20000", "--max-iter", "100"]
-    teacher_ngram.main(["--name", "ngram", *small, *common])
+    small = ["--folds", "2", "--min-df", "2", "--char-features", "20000", "--word-features"]
+    teacher_ngram.main(["--name", "ngram", *small, "5000", "--max-iter", "100", *common])
+    assert sorted(p.name for p in (teachers / "ngram" / "folds").iterdir()) == [
+        "0-of-2.npz",
+        "1-of-2.npz",
+    ]
     ensemble.main(
         ["--teachers", "net", "ngram", "--teachers-dir", str(teachers), "--out", str(soft)]
     )
@@ -115,6 +119,103 @@ def test_tiny_pipeline(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     for key in ("nsmc_accuracy", "macro_f1", "rating_mae", "confidence_ece"):
         assert metrics[key] >= 0
     assert load_scorer(str(out)).score(["재밌다"])[0].model_version == "tiny-1"
+    check_pooled_package(out, teachers / "ngram" / "member.npz", tmp_path / "pooled", capsys)
+
+
+def check_pooled_package(
+    network: Path, member: Path, out: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The network artifact + the n-gram member -> one pooled artifact, scored by the runtime."""
+    capsys.readouterr()
+    package.main(
+        [
+            "--from-artifact",
+            str(network),
+            "--ngram",
+            str(member),
+            "--version",
+            "tiny-pooled-1",
+            "--out",
+            str(out),
+            "--dev",
+            str(DEV),
+        ]
+    )
+    dev = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert set(dev) == {"dev", "dev_network_alone", "dev_ngram_alone"}
+    manifest = Manifest.from_bytes((out / "manifest.json").read_bytes())
+    assert manifest.pooling is not None
+    assert manifest.pooling.members == ("model.onnx", "ngram.npz")
+    assert manifest.files["ngram.npz"] == sha256(member.read_bytes())
+    assert manifest.metrics["network_from"] == "tiny-1"
+    assert "int8_vs_fp32_dev" in manifest.metrics
+    scorer = load_scorer(str(out))
+    assert scorer.ngram is not None and scorer.version == "tiny-pooled-1"
+    evaluate.main(["--artifact", str(out), "--data", str(DEV), "--threads", "1"])
+    metrics = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    # evaluated through the runtime on dev, the figures are those chosen on dev
+    for key in ("nsmc_accuracy", "macro_f1", "rating_mae"):
+        assert metrics[key] == pytest.approx(dev["dev"][key], abs=2e-3)
+
+
+def test_cross_fitted_teacher_predicts_train_out_of_fold(tmp_path: Path) -> None:
+    """Fold runs: run k never sees fold k; train rows come from the run that held them out."""
+    from model.data import fold_ids
+    from model.teacher_predict import predict_split
+
+    runs = [tmp_path / "f0", tmp_path / "f1"]
+    teachers = tmp_path / "teachers"
+    for k, run in enumerate(runs):
+        tokenizer.main(["--run", str(run), "--train", str(TRAIN), "--vocab-size", "300"])
+        train_tiny(run, "--fold", str(k), "--folds", "2", "--seed", str(k))
+    teacher_predict.main(
+        [
+            "--run",
+            *map(str, runs),
+            "--name",
+            "cf",
+            "--threads",
+            "1",
+            "--data-dir",
+            str(FIXTURES),
+            "--out",
+            str(teachers),
+            "--splits",
+            "train",
+            "dev",
+        ]
+    )
+    out = soft_targets.load(teachers / "cf" / "train.npz")
+    fold = fold_ids(len(out), 2)
+    for k, run in enumerate(runs):
+        own = predict_split(run, "best.pt", TRAIN)
+        assert out.positivity[fold == k] == pytest.approx(own.positivity[fold == k])
+    dev = soft_targets.load(teachers / "cf" / "dev.npz")
+    means = [predict_split(run, "best.pt", DEV).positivity for run in runs]
+    assert dev.positivity == pytest.approx(np.mean(means, axis=0), abs=1e-6)
+    with pytest.raises(SystemExit):  # runs out of order
+        teacher_predict.main(
+            ["--run", *map(str, runs[::-1]), "--name", "x", "--out", str(teachers)]
+        )
+
+
+def test_training_without_a_fold_drops_exactly_its_rows(tmp_path: Path) -> None:
+    from model.data import fold_ids
+    from model.encoded import encode
+    from model.train import without_fold
+
+    tokenizer.main(["--run", str(tmp_path), "--train", str(TRAIN), "--vocab-size", "300"])
+    reviews = read_reviews(TRAIN)
+    encoded = encode(Tokenizer.from_file(str(tmp_path / "tokenizer.json")), reviews)
+    kept, teacher = without_fold(encoded, None, 1, 3)
+    keep = fold_ids(len(reviews), 3) != 1
+    assert teacher is None and len(kept) == int(keep.sum())
+    assert np.array_equal(kept.ratings, reviews.ratings[keep])
+    first = int(np.flatnonzero(keep)[0])
+    assert (
+        kept.ids[: kept.lengths[0]].tolist()
+        == encoded.ids[encoded.offsets[first] : encoded.offsets[first + 1]].tolist()
+    )
 
 
 def test_distillation_pulls_the_student_towards_the_teacher(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -28,9 +29,9 @@ def test_publish_then_load(gcs: Any, artifact: Path) -> None:
     version = load_scorer(str(artifact)).version
     assert uri == f"gs://models/sentiment/{version}/"
     names = {b.name for b in gcs.list_blobs("models")}
-    assert names == {
-        f"sentiment/{version}/{n}" for n in ("model.onnx", "tokenizer.json", "manifest.json")
-    }
+    files = json.loads((artifact / "manifest.json").read_text(encoding="utf-8"))["files"]
+    assert {"model.onnx", "tokenizer.json"} <= set(files)  # and any pooled member's file
+    assert names == {f"sentiment/{version}/{n}" for n in [*files, "manifest.json"]}
     assert load_scorer(uri).score(["최고의 영화"])[0].label == "positive"
 
 

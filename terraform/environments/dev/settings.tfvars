@@ -9,7 +9,7 @@
 environment   = "dev"
 project_id    = "my-project-dev"
 region        = "asia-northeast3"
-model_version = "nsmc-bilstm-v3-20261127" # folder under gs://<models>/sentiment/
+model_version = "nsmc-bilstm-v4-20261205" # folder under gs://<models>/sentiment/
 cors_origins  = ["https://dev.example.com"]
 
 # build_service_account_email = "kmr-deployer@my-project-dev.iam.gserviceaccount.com" # the default

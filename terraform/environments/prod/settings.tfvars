@@ -9,7 +9,7 @@
 environment   = "prod"
 project_id    = "my-project-prod"
 region        = "asia-northeast3"
-model_version = "nsmc-bilstm-v3-20261127" # folder under gs://<models>/sentiment/
+model_version = "nsmc-bilstm-v4-20261205" # folder under gs://<models>/sentiment/
 cors_origins  = ["https://prod.example.com"]
 
 # build_service_account_email = "kmr-deployer@my-project-prod.iam.gserviceaccount.com" # the default

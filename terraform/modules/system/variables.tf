@@ -360,7 +360,7 @@ variable "model_version" {
   description = "Published sentiment model version (folder under gs://<models-bucket>/sentiment/). Changing it and applying rolls the model out; setting the previous value rolls it back."
   type        = string
   nullable    = false
-  default     = "nsmc-bilstm-v3-20261127"
+  default     = "nsmc-bilstm-v4-20261205"
 
   validation {
     condition     = can(regex("^[A-Za-z0-9._-]+$", var.model_version))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import socket
 import threading
@@ -19,14 +20,19 @@ from shared.sentiment.artifact import ArtifactError
 from shared.sentiment.runtime import RETRY_BACKOFF_S
 
 TEXTS = ["정말 재밌고 감동적인 영화", "시간 아까운 최악의 영화"]
-FILES = ("model.onnx", "tokenizer.json", "manifest.json")
+
+
+def artifact_files(artifact: Path) -> list[str]:
+    """Every file the manifest lists, then the manifest."""
+    manifest = json.loads((artifact / "manifest.json").read_text(encoding="utf-8"))
+    return [*manifest["files"], "manifest.json"]
 
 
 def upload(
     gcs: Any, artifact: Path, prefix: str, corrupt: str | None = None, skip: str | None = None
 ) -> str:
     bucket = gcs.lookup_bucket("models") or gcs.create_bucket("models")
-    for name in FILES:
+    for name in artifact_files(artifact):
         if name == skip:
             continue
         data = bytearray((artifact / name).read_bytes())

@@ -111,3 +111,12 @@ def test_concurrent_scoring_matches_serial(scorer: Scorer) -> None:
     assert len(results) == 48
     for result in results:
         assert result in (serial, singles[:2])
+
+
+def test_normalising_once_then_encoding_gives_the_same_tokens(scorer: Scorer) -> None:
+    """A pooled artifact normalises once for both members: the network must not notice."""
+    engine = scorer.engine
+    normalised = engine.normalised(MIXED)
+    assert engine.encode(normalised, normalised=True) == engine.encode(MIXED)
+    for text, once in zip(MIXED, normalised, strict=True):
+        assert engine.encode([once], normalised=True) == engine.encode([text])
