@@ -209,6 +209,8 @@ DEFAULT_RULES: dict[tuple[str, str], Rule] = {
     ("google_storage_bucket", "url"): lambda r: f"gs://{r.attr('name')}",
     ("terraform_data", "output"): lambda r: r.attr("input"),
     ("data.google_project", "number"): lambda r: PROJECT_NUMBER,
+    # a secret an operator made (no version named: the latest), with its first version
+    ("data.google_secret_manager_secret_version", "version"): lambda r: "1",
 }
 
 

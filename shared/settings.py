@@ -156,6 +156,12 @@ class Settings(BaseSettings):
     # how long an instance trusts an account's looked-up standing (not disabled, sessions not
     # revoked) before asking Identity Platform again; 0: on every write
     identity_revocation_cache_seconds: float = Field(default=10.0, ge=0, le=300)
+    # Google sign-in in the console (shared/web/google.py): the OAuth client Identity Platform's
+    # google.com provider trusts (no client id: off); Google's endpoints, moved only by tests
+    google_sign_in_client_id: str = ""
+    google_sign_in_client_secret: SecretStr | None = None
+    google_sign_in_authorize_url: str = "https://accounts.google.com/o/oauth2/v2/auth"
+    google_sign_in_token_url: str = "https://oauth2.googleapis.com/token"  # noqa: S105
     # Set only locally and in tests: the Auth emulator's host:port. firebase-admin then skips
     # signature and expiry checks, so Need.IDENTITY refuses it anywhere but a `demo-` project
     # off Cloud Run. K_SERVICE / CLOUD_RUN_JOB are set by Cloud Run itself.
@@ -183,11 +189,7 @@ class Settings(BaseSettings):
 
     def api_url(self, function: Literal["movies", "reviews", "ratings"]) -> str:
         """Base URL of one function's public API, without a trailing slash."""
-        own = {
-            "movies": self.movies_api_url,
-            "reviews": self.reviews_api_url,
-            "ratings": self.ratings_api_url,
-        }[function]
+        own: str | None = getattr(self, f"{function}_api_url")
         url = own or self.api_base_url
         if not url:
             raise ValueError(f"set API_BASE_URL or {function.upper()}_API_URL")
@@ -215,6 +217,9 @@ class Settings(BaseSettings):
             problems += self._identity_problems()
         if Need.SIGN_IN in needs and self.firebase_web_api_key is None:
             problems.append("no web API key to sign users in with: set FIREBASE_WEB_API_KEY")
+        google = self.google_sign_in_client_id and self.google_sign_in_client_secret is None
+        if Need.SIGN_IN in needs and google:
+            problems.append("Google sign-in needs GOOGLE_SIGN_IN_CLIENT_SECRET beside its id")
         if Need.CONSOLE_KEY in needs and self.k_service and self.console_key is None:
             problems.append(
                 "the console on Cloud Run signs sessions and CSRF tokens with one key for every"

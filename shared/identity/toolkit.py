@@ -48,6 +48,7 @@ _REFUSED: dict[str, tuple[type[ApiError], str]] = {
     "INVALID_REFRESH_TOKEN": (Unauthorized, SIGN_IN_AGAIN),
     "CREDENTIAL_TOO_OLD_LOGIN_AGAIN": (Unauthorized, SIGN_IN_AGAIN),
     "EMAIL_EXISTS": (Conflict, "an account with this email already exists"),
+    "INVALID_IDP_RESPONSE": (Unauthorized, "the identity provider's answer was refused"),
 }
 _INVALID_FIELDS = {  # code -> (field, message)
     "WEAK_PASSWORD": ("password", "the password is too weak (at least 6 characters)"),
@@ -88,6 +89,18 @@ class IdentityToolkit:
     def sign_in(self, email: str, password: str) -> SignedIn:
         body = {"email": email, "password": password, "returnSecureToken": True}
         return _signed_in(self._call("accounts:signInWithPassword", body))
+
+    def sign_in_with_google(self, google_id_token: str, request_uri: str) -> SignedIn:
+        """Sign in (or up: a new account, no role) with an ID token Google issued to the
+        console's OAuth client; Identity Platform checks it. `request_uri`: where Google sent
+        the browser back. An email already used by an unverified account of another kind
+        needs that account's own sign-in first (409)."""
+        post_body = urlencode({"id_token": google_id_token, "providerId": "google.com"})
+        body = {"postBody": post_body, "requestUri": request_uri, "returnSecureToken": True}
+        data = self._call("accounts:signInWithIdp", body)
+        if data.get("needConfirmation") or "idToken" not in data:
+            raise Conflict("the email belongs to an account that signs in another way")
+        return _signed_in(data)
 
     def update_display_name(self, id_token: str, display_name: str) -> None:
         """Rename the signed-in account. Tokens issued before keep the old name; refresh()

@@ -102,7 +102,7 @@ def create_app(settings: Settings) -> flask.Flask:
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.jinja_env.undefined = StrictUndefined
-    from shared.web.views import account, docs, movies, pages, reviews, uploads
+    from shared.web.views import account, docs, google, movies, pages, reviews, uploads
 
     app.jinja_env.globals.update(
         asset=assets.url,
@@ -110,6 +110,7 @@ def create_app(settings: Settings) -> flask.Flask:
         Permission=Permission,
         may_edit=reviews.may_edit,
         may_delete=reviews.may_delete,
+        google_sign_in=bool(settings.google_sign_in_client_id),
     )
     app.jinja_env.filters.update(assets.FILTERS)
     # who is signed in decides which controls a page shows (the views check again on use)
@@ -117,7 +118,7 @@ def create_app(settings: Settings) -> flask.Flask:
     app.extensions["rate_limiter"] = RateLimiter()
     CSRFProtect(app)
 
-    for blueprint in (pages.bp, movies.bp, reviews.bp, uploads.bp, account.bp, docs.bp):
+    for blueprint in (pages.bp, movies.bp, reviews.bp, uploads.bp, account.bp, google.bp, docs.bp):
         app.register_blueprint(blueprint)
     app.after_request(apply_headers)
     app.after_request(session.drop_refused)

@@ -54,3 +54,14 @@ def test_a_variable_added_in_terraform_reaches_every_function(terraform: Path) -
     for process in cloudenv.functions(cloudenv.system("dev")).values():
         if process.name != "function web":
             assert process.env["FIREBASE_PROJECT_ID"] == "my-project-dev", process.name
+
+
+def test_google_sign_in_reaches_the_console_only_when_configured() -> None:
+    client = "1234-abc.apps.googleusercontent.com"
+    web = cloudenv.functions(cloudenv.system("dev", identity={"google_client_id": client}))["web"]
+    assert web.env["GOOGLE_SIGN_IN_CLIENT_ID"] == client
+    secret = web.secrets["GOOGLE_SIGN_IN_CLIENT_SECRET"]
+    assert (secret.secret, secret.version) == ("kmr-dev-google-sign-in", "1")
+    off = cloudenv.functions(cloudenv.system("dev"))["web"]
+    assert "GOOGLE_SIGN_IN_CLIENT_ID" not in off.env
+    assert "GOOGLE_SIGN_IN_CLIENT_SECRET" not in off.secrets

@@ -53,7 +53,7 @@ REFUSALS: dict[type[ApiError], tuple[int, str]] = {
 
 @bp.get("/login")
 def sign_in() -> str:
-    return _sign_in_form({}, {})
+    return sign_in_form({}, {})
 
 
 @bp.post("/login")
@@ -62,13 +62,13 @@ def sign_in_submit() -> ResponseReturnValue:
     form = flask.request.form
     email, password = form.get("email", "").strip(), form.get("password", "")
     if not email or not password:  # not worth a call to Identity Platform
-        return _sign_in_form(form, {forms.GENERAL: "이메일과 비밀번호를 입력하세요."}), 422
+        return sign_in_form(form, {forms.GENERAL: "이메일과 비밀번호를 입력하세요."}), 422
     try:
         signed_in = toolkit.get_toolkit().sign_in(email, password)
         cookie = create_session_cookie(signed_in.id_token)
     except ApiError as refused:
-        status, message = _refusal(refused, WRONG_CREDENTIALS)
-        return _sign_in_form(form, {forms.GENERAL: message}), status, _retry(refused)
+        status, message = refusal(refused, WRONG_CREDENTIALS)
+        return sign_in_form(form, {forms.GENERAL: message}), status, retry_after(refused)
     flask.flash("로그인했습니다.", "ok")
     return _start(cookie)
 
@@ -92,8 +92,8 @@ def sign_up_submit() -> ResponseReturnValue:
         errors = forms.field_errors(invalid.errors or [], forms.ACCOUNT_FIELDS)
         return _sign_up_form(form, errors), 422
     except ApiError as refused:
-        status, message = _refusal(refused, WRONG_CREDENTIALS)
-        return _sign_up_form(form, {forms.GENERAL: message}), status, _retry(refused)
+        status, message = refusal(refused, WRONG_CREDENTIALS)
+        return _sign_up_form(form, {forms.GENERAL: message}), status, retry_after(refused)
     flask.flash(f"환영합니다, {name}님. 가입을 마쳤습니다.", "ok")
     return _start(cookie)
 
@@ -119,7 +119,7 @@ def _start(cookie: str) -> BaseResponse:
     return session.start(redirect_to(target), cookie)
 
 
-def _sign_in_form(values: Any, errors: dict[str, str]) -> str:
+def sign_in_form(values: Any, errors: dict[str, str]) -> str:
     return flask.render_template(
         "account/sign_in.html", values=values, errors=errors, next=_next(values)
     )
@@ -135,7 +135,7 @@ def _next(values: Any) -> str:
     return local_path(values.get("next") or flask.request.args.get("next"))
 
 
-def _refusal(error: ApiError, unauthorized: str) -> tuple[int, str]:
+def refusal(error: ApiError, unauthorized: str) -> tuple[int, str]:
     if isinstance(error, Unauthorized):
         disabled = "disabled" in error.detail
         return 401, "정지된 계정입니다. 관리자에게 문의하세요." if disabled else unauthorized
@@ -145,7 +145,7 @@ def _refusal(error: ApiError, unauthorized: str) -> tuple[int, str]:
     return 400, "처리할 수 없는 요청입니다. 입력을 확인해 주세요."
 
 
-def _retry(error: ApiError) -> dict[str, str]:
+def retry_after(error: ApiError) -> dict[str, str]:
     retry = error.headers.get("Retry-After")
     return {"Retry-After": retry} if retry else {}
 
@@ -172,9 +172,9 @@ def rename() -> ResponseReturnValue:
         renamed = client.refresh(signed_in.refresh_token)  # an ID token with the new name
         cookie = create_session_cookie(renamed.id_token)
     except ApiError as refused:
-        status, message = _refusal(refused, WRONG_PASSWORD)
+        status, message = refusal(refused, WRONG_PASSWORD)
         page = _account_page(user, form, {"rename_password": message})
-        return page, status, _retry(refused)
+        return page, status, retry_after(refused)
     flask.flash(f"이름을 「{name}」(으)로 바꿨습니다.", "ok")
     return session.start(redirect_to(flask.url_for("account.account")), cookie)
 
@@ -188,8 +188,8 @@ def delete() -> ResponseReturnValue:
     try:
         _signed_in_again(user, form)
     except ApiError as refused:
-        status, message = _refusal(refused, WRONG_PASSWORD)
-        return _account_page(user, form, {"delete_password": message}), status, _retry(refused)
+        status, message = refusal(refused, WRONG_PASSWORD)
+        return _account_page(user, form, {"delete_password": message}), status, retry_after(refused)
     if deletion.delete_account(user.uid, user.cookie) is deletion.Deletion.REVIEWS_GONE:
         page = _account_page(user, {}, {"delete_password": NOT_DELETED})
         return page, 503, {"Retry-After": "5"}

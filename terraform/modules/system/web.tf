@@ -9,7 +9,8 @@
 # people in with, manage sessions (firebaseauth.admin), create objects in the
 # uploads bucket (never overwrite or delete), read back only the report and
 # rejects of its own uploads (objects under console/), and, when the
-# functions are not public, invoke them (run.invoker, with its ID token).
+# functions are not public, invoke them (run.invoker, with its ID token), and,
+# with Google sign-in on, read that OAuth client's secret.
 
 variable "web" {
   description = "Sizing and limits of the web console function. write_rate_limit is per signed-in user, sign_in_rate_limit and sign_up_rate_limit per client address, all per instance (Cloud Armor is the global cap with the load balancer on); upload_max_bytes caps one uploaded file."
@@ -82,6 +83,9 @@ locals {
     # egress addresses; this token lets Cloud Armor tell them from a client
     # (lb.tf, priority 1500) so the per-IP budget applies to people only.
     CONSOLE_TOKEN = terraform_data.console_token.output
+    } : {}, local.google_sign_in ? {
+    # Google sign-in's OAuth client (identity.tf); its secret is mounted below
+    GOOGLE_SIGN_IN_CLIENT_ID = var.identity.google_client_id
     } : {}, var.public_invoker ? {} : {
     # Private functions admit only IAM invokers: the console sends its own
     # Google-signed ID token for each function's URL (shared/web/invoker.py)
@@ -128,6 +132,17 @@ resource "google_project_iam_member" "web_identity_admin" {
 resource "google_secret_manager_secret_iam_member" "web_cursor_key_accessor" {
   project   = var.project_id
   secret_id = google_secret_manager_secret.cursor_key.secret_id
+  role      = "roles/secretmanager.secretAccessor"
+  member    = google_service_account.web.member
+}
+
+# Google sign-in: the OAuth client's secret (made by an operator, identity.tf),
+# that one secret only, and only when Google sign-in is on.
+resource "google_secret_manager_secret_iam_member" "web_google_sign_in_accessor" {
+  count = local.google_sign_in ? 1 : 0
+
+  project   = var.project_id
+  secret_id = data.google_secret_manager_secret_version.google_sign_in[0].secret
   role      = "roles/secretmanager.secretAccessor"
   member    = google_service_account.web.member
 }
@@ -222,6 +237,18 @@ resource "google_cloudfunctions2_function" "web" {
       secret     = google_secret_manager_secret.web_api_key.secret_id
       version    = google_secret_manager_secret_version.web_api_key.version
     }
+
+    # Google sign-in (identity.google_client_id set): the OAuth client's secret
+    # the console exchanges Google's codes with, the version identity.tf read.
+    dynamic "secret_environment_variables" {
+      for_each = data.google_secret_manager_secret_version.google_sign_in
+      content {
+        key        = "GOOGLE_SIGN_IN_CLIENT_SECRET"
+        project_id = var.project_id
+        secret     = secret_environment_variables.value.secret
+        version    = secret_environment_variables.value.version
+      }
+    }
   }
 
   labels = {
@@ -234,6 +261,7 @@ resource "google_cloudfunctions2_function" "web" {
     time_sleep.builder_iam_propagation,
     google_secret_manager_secret_iam_member.web_cursor_key_accessor,
     google_secret_manager_secret_iam_member.web_api_key_accessor,
+    google_secret_manager_secret_iam_member.web_google_sign_in_accessor,
     google_storage_bucket_iam_member.web_uploads_creator,
     google_storage_bucket_iam_member.web_reads_upload_results,
   ]
