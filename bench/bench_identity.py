@@ -22,6 +22,7 @@ Target (issue 18): verification adds <= 1 ms p50 to POST /reviews (certificates 
 from __future__ import annotations
 
 import argparse
+import itertools
 import logging
 import statistics
 import subprocess
@@ -52,6 +53,9 @@ from tests.support.google_edge import (  # noqa: E402
     use_production,
 )
 from tests.support.identity import reset_identity  # noqa: E402
+
+# the API's verification, or a stand-in for it (identity_from_authorization's shape)
+Verifier = Callable[..., "identity.Identity | None"]
 
 IMPORT = (
     "import time; t = time.perf_counter(); import firebase_admin.auth; "
@@ -87,7 +91,7 @@ BENCH_KEY = "bench-api-key"
 TEXT = "배우들 연기가 정말 최고였어요. 다시 보고 싶네요"
 
 
-def post_reviews(patch: pytest.MonkeyPatch, id_token: str, requests: int) -> None:
+def post_reviews(patch: pytest.MonkeyPatch, mint: Callable[[], str], requests: int) -> None:
     """POST /reviews with the key, with the token, and with the token minus the lookup."""
     with tempfile.TemporaryDirectory() as root:
         server = EmbeddedPostgres(Path(root), free_port(), durable=False).start()
@@ -99,7 +103,7 @@ def post_reviews(patch: pytest.MonkeyPatch, id_token: str, requests: int) -> Non
             patch.setenv("API_WRITE_RATE_LIMIT", "1000000/minute")
             get_settings.cache_clear()
             lazy.reset_all()
-            _measure_posts(patch, id_token, requests)
+            _measure_posts(patch, mint, requests)
         finally:
             lazy.reset_all()
             server.stop("immediate")
@@ -110,24 +114,33 @@ def unchecked(header: str | None, *, check_revoked: bool = False) -> identity.Id
     return verify(header, check_revoked=False)
 
 
-def _measure_posts(patch: pytest.MonkeyPatch, id_token: str, requests: int) -> None:
+def _measure_posts(patch: pytest.MonkeyPatch, mint: Callable[[], str], requests: int) -> None:
     key = {"X-API-Key": BENCH_KEY}
     created = function_client("movies").post("/movies", json={"title": "벤치"}, headers=key)
     movie_id = created.get_json()["id"]
     reviews = function_client("reviews")
-    bearer = {"Authorization": f"Bearer {id_token}"}
-    kinds: dict[str, tuple[dict[str, str], dict[str, object], bool]] = {
-        "X-API-Key": (key, {"author": "bench"}, True),
-        "ID token (as the API verifies it)": (bearer, {}, True),
-        "ID token without the revocation lookup": (bearer, {}, False),
+    bearer = {"Authorization": f"Bearer {mint()}"}  # a client sends its token for an hour
+    verified = verify(bearer["Authorization"], check_revoked=True)
+
+    def given(header: str | None, *, check_revoked: bool = False) -> identity.Identity | None:
+        return verified  # the member's path with no verification at all
+
+    def fresh() -> dict[str, str]:
+        return {"Authorization": f"Bearer {mint()}"}  # minted before the clock starts
+
+    kinds: dict[str, tuple[Callable[[], dict[str, str]], dict[str, object], Verifier]] = {
+        "X-API-Key": (lambda: key, {"author": "bench"}, verify),
+        "ID token (as the API verifies it)": (lambda: bearer, {}, verify),
+        "ID token without the revocation lookup": (lambda: bearer, {}, unchecked),
+        "ID token, a new one each request (first verification)": (fresh, {}, verify),
+        "ID token, identity given (nothing verified)": (lambda: bearer, {}, given),
     }
     samples: dict[str, list[float]] = {name: [] for name in kinds}
     for i in range(requests + 20):  # the first 20 of each warm up (model, pool, caches)
-        for name, (headers, extra, lookup) in kinds.items():
-            patch.setattr(
-                credentials, "identity_from_authorization", verify if lookup else unchecked
-            )
+        for name, (headers_of, extra, verifier) in kinds.items():
+            patch.setattr(credentials, "identity_from_authorization", verifier)
             body = {"movie_id": movie_id, "content": TEXT, **extra}
+            headers = headers_of()
             start = time.perf_counter()
             response = reviews.post("/reviews", json=body, headers=headers)
             elapsed = time.perf_counter() - start
@@ -140,6 +153,12 @@ def _measure_posts(patch: pytest.MonkeyPatch, id_token: str, requests: int) -> N
     for name, values in samples.items():
         added = (statistics.median(values) - base) * 1000
         print(f"  {name}: {_ms(values)}; p50 {added:+.3f} ms against the key")
+    # what verification adds to a member's write (the member's write itself: its row's
+    # user_id, the per-account rate limit, the author from the account)
+    member = statistics.median(samples["ID token, identity given (nothing verified)"])
+    for name in list(samples)[1:-1]:
+        added = (statistics.median(samples[name]) - member) * 1000
+        print(f"verification in POST /reviews, {name}: p50 {added:+.3f} ms")
 
 
 def main() -> None:
@@ -169,22 +188,39 @@ def main() -> None:
         print(f"first verification (client, certificate download): "
               f"{(time.perf_counter() - start) * 1000:.1f} ms")  # fmt: skip
         few = max(args.rounds // 10, 20)
+        # a claim of their own each: tokens minted in the same second are otherwise identical
+        new_tokens = iter([tokens.id_token(uid, role="admin", n=n) for n in range(few + 1)])
+        new_cookies = iter([tokens.session_cookie(uid, n=n) for n in range(few + 1)])
         cases: list[tuple[str, Callable[[], object], int]] = [
-            ("verify_id_token, cached certificates",
+            ("verify_id_token, a new token each call (cached certificates)",
+             lambda: identity.verify_id_token(next(new_tokens)), few),
+            ("verify_session_cookie, a new cookie each call",
+             lambda: identity.verify_session_cookie(next(new_cookies)), few),
+            ("verify_id_token, the same token again (remembered until its exp)",
              lambda: identity.verify_id_token(id_token), args.rounds),
-            ("verify_session_cookie, cached certificates",
+            ("verify_session_cookie, the same cookie again",
              lambda: identity.verify_session_cookie(cookie), args.rounds),
-            ("verify_id_token(check_revoked=True), lookup on loopback",
+            ("verify_id_token(check_revoked=True), standing remembered (10 s)",
              lambda: identity.verify_id_token(id_token, check_revoked=True), few),
         ]  # fmt: skip
         for name, call, rounds in cases:
             call()  # warm
             print(f"{name}: {_ms(_timed(call, rounds))} ({rounds} rounds)")
+        patch.setenv("IDENTITY_REVOCATION_CACHE_SECONDS", "0")  # every check asks
+        get_settings.cache_clear()
+        lookups = _timed(lambda: identity.verify_id_token(id_token, check_revoked=True), few)
+        print(f"verify_id_token(check_revoked=True), every lookup asked (Auth emulator on "
+              f"loopback): {_ms(lookups)} ({few} rounds)")  # fmt: skip
+        patch.delenv("IDENTITY_REVOCATION_CACHE_SECONDS")
+        get_settings.cache_clear()
         print(f"certificate downloads: {edge.hits['certificates']}")
         member = emulator.seed(
             SeedAccount("member@example.com", "bench-password", "관객"), PRODUCTION_PROJECT
         )
-        post_reviews(patch, tokens.id_token(member, name="관객"), args.requests)
+        minted = itertools.count()
+        post_reviews(
+            patch, lambda: tokens.id_token(member, name="관객", n=next(minted)), args.requests
+        )
         print(f"certificate downloads: {edge.hits['certificates']}")
         reset_identity()
 

@@ -8,6 +8,8 @@ firebase-admin call then verifies it in full, so claiming the other kind gains n
 lookup cached per instance for IDENTITY_REVOCATION_CACHE_SECONDS): a revoked or disabled
 account is refused within those seconds rather than when its token expires (at most an
 hour; for a session cookie, its whole lifetime). Writes and account pages ask for it.
+A token verified once is accepted again without the signature work until it expires
+(shared/identity/verified.py).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import binascii
 import json
 
 from shared.errors import Unauthorized
-from shared.identity import revocation
+from shared.identity import revocation, verified
 from shared.identity.app import get_app
 from shared.identity.claims import Identity
 from shared.identity.failures import mapped
@@ -38,8 +40,9 @@ def verify_id_token(token: str, *, check_revoked: bool = False) -> Identity:
     _check_shape(token, "ID token")
     from firebase_admin import auth
 
+    app = get_app()
     with mapped("ID token"):
-        claims = auth.verify_id_token(token, app=get_app())
+        claims = verified.claims("id", token, app, lambda: auth.verify_id_token(token, app=app))
     if check_revoked:
         revocation.check(claims, "ID token")
     return _signed_up(Identity.from_claims(claims))
@@ -50,8 +53,11 @@ def verify_session_cookie(cookie: str, *, check_revoked: bool = False) -> Identi
     _check_shape(cookie, "session cookie")
     from firebase_admin import auth
 
+    app = get_app()
     with mapped("session cookie"):
-        claims = auth.verify_session_cookie(cookie, app=get_app())
+        claims = verified.claims(
+            "session", cookie, app, lambda: auth.verify_session_cookie(cookie, app=app)
+        )
     if check_revoked:
         revocation.check(claims, "session cookie")
     return _signed_up(Identity.from_claims(claims))

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import pytest
+from google.auth import _helpers as google_helpers
 
 from infra.authemu import SeedAccount
 from infra.localpg import free_port
 from shared import identity
 from shared.errors import IdentityUnavailable, Unauthorized
-from shared.identity import Identity
+from shared.identity import Identity, verified
 from tests.support.google_edge import (
     ID_TOKEN_ISSUER,
     PRODUCTION_PROJECT,
@@ -23,7 +25,7 @@ from tests.support.google_edge import (
     ProductionTokens,
     SigningKey,
 )
-from tests.support.identity import next_second, unsigned_token
+from tests.support.identity import next_second, reset_identity, unsigned_token
 
 HOUR = 3600
 Mint = Callable[..., str]
@@ -108,6 +110,59 @@ def test_a_disabled_account_is_refused_when_checked(
     production_tokens.emulator.disable(uid, project=PRODUCTION_PROJECT)
     with pytest.raises(Unauthorized, match="disabled"):
         verify(minted(production_tokens)(uid), check_revoked=True)
+
+
+FIREBASE_CALLS = {"ID token": "verify_id_token", "session cookie": "verify_session_cookie"}
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_a_verified_token_is_not_verified_again_until_it_expires(
+    production_tokens: ProductionTokens, kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The signature work is done once per token; past its exp the token is verified again,
+    and refused as expired."""
+    from firebase_admin import auth
+
+    minted, verify = KINDS[kind]
+    calls: list[str] = []
+    original = getattr(auth, FIREBASE_CALLS[kind])
+
+    def counted(token: str, **options: object) -> object:
+        calls.append(token)
+        return original(token, **options)
+
+    monkeypatch.setattr(auth, FIREBASE_CALLS[kind], counted)
+    token = minted(production_tokens)("u1")
+    assert verify(token).uid == verify(token).uid == "u1"
+    assert len(calls) == 1
+    other = minted(production_tokens)("u2")  # another token is its own verification
+    assert verify(other).uid == "u2" and len(calls) == 2
+    later = time.time() + HOUR + 60  # past the token's exp (and google-auth's leeway)
+    monkeypatch.setattr(verified, "_now", lambda: later)
+    monkeypatch.setattr(google_helpers, "utcnow", lambda: datetime.fromtimestamp(later, UTC))
+    with pytest.raises(Unauthorized, match=f"{kind} has expired"):
+        verify(token)
+    assert len(calls) == 3
+
+
+def test_a_refused_token_is_refused_every_time(production_tokens: ProductionTokens) -> None:
+    impostor = SigningKey.generate(production_tokens.key.key_id)
+    token = impostor.sign(production_tokens.claims("u1", ID_TOKEN_ISSUER))
+    for _ in range(2):
+        with pytest.raises(Unauthorized, match="not valid"):
+            identity.verify_id_token(token)
+
+
+def test_a_new_app_trusts_nothing_the_old_one_verified(
+    production_tokens: ProductionTokens, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A token verified under one project is not accepted from memory by an App for another."""
+    token = production_tokens.id_token("u1")
+    assert identity.verify_id_token(token).uid == "u1"
+    monkeypatch.setenv("FIREBASE_PROJECT_ID", "another-project")
+    reset_identity()
+    with pytest.raises(Unauthorized, match="not valid"):
+        identity.verify_id_token(token)
 
 
 def test_a_token_from_the_future_is_refused(production_tokens: ProductionTokens) -> None:
