@@ -4,6 +4,7 @@ timeout; and no failure, of any kind, leaves a connection in the pool that is no
 from __future__ import annotations
 
 import contextlib
+import threading
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -189,3 +190,27 @@ def test_a_connection_that_died_while_idle_is_replaced_before_use(
     _terminate(pid)
     with db.transaction() as conn:
         assert conn.execute(sa.text("SELECT pg_backend_pid()")).scalar_one() != pid
+
+
+def test_steady_concurrency_reuses_the_pools_connections(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """More threads than pooled connections, for a while: they take turns on the pool's
+    connections; none is opened per request (an overflow connection is closed whenever it
+    comes back to a full pool, so under steady load it would be a new backend each time)."""
+    monkeypatch.delenv("DB_MAX_OVERFLOW", raising=False)  # the default, as deployed
+    use_database(monkeypatch, database, DB_POOL_SIZE="2")
+    backends: set[int] = set()
+
+    def requests() -> None:
+        for _ in range(40):
+            with db.transaction() as conn:
+                pid = conn.execute(sa.text("SELECT pg_backend_pid(), pg_sleep(0.001)")).one()[0]
+                backends.add(pid)
+
+    threads = [threading.Thread(target=requests) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(backends) == 2  # 240 transactions, two backends

@@ -52,8 +52,8 @@ functions = {
     min_instances   = 0
     max_instances   = 10
     timeout_seconds = 60
-    db_pool_size    = 3
-    db_max_overflow = 2
+    db_pool_size    = 5
+    db_max_overflow = 0
   }
   reviews = {
     memory          = "1Gi"
@@ -62,8 +62,8 @@ functions = {
     min_instances   = 1
     max_instances   = 6
     timeout_seconds = 60
-    db_pool_size    = 3
-    db_max_overflow = 1
+    db_pool_size    = 4
+    db_max_overflow = 0
   }
   reviews-uploads = {
     memory          = "2Gi"
@@ -82,7 +82,7 @@ functions = {
     min_instances   = 0
     max_instances   = 10
     timeout_seconds = 30
-    db_pool_size    = 3
-    db_max_overflow = 2
+    db_pool_size    = 5
+    db_max_overflow = 0
   }
 }

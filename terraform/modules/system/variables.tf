@@ -124,6 +124,9 @@ variable "functions" {
     max_instances x (db_pool_size + db_max_overflow), plus what the jobs'
     running tasks hold (var.jobs), must fit the instance's max_connections
     minus db_reserved_connections (budget.tf, checked at plan time).
+    Keep db_max_overflow at 0: SQLAlchemy closes an overflow connection when
+    it returns to a full pool, so under steady load every request past the
+    pool would open a new one (connector TLS, IAM login, a new backend).
   EOT
   type = map(object({
     memory          = string
@@ -145,8 +148,8 @@ variable "functions" {
       min_instances   = 0
       max_instances   = 4
       timeout_seconds = 60
-      db_pool_size    = 3
-      db_max_overflow = 2
+      db_pool_size    = 5
+      db_max_overflow = 0
     }
     # Create-and-score: ONNX inference is CPU bound on one vCPU, so few
     # concurrent requests per instance; the model needs ~1 GiB.
@@ -157,8 +160,8 @@ variable "functions" {
       min_instances   = 0
       max_instances   = 3
       timeout_seconds = 60
-      db_pool_size    = 3
-      db_max_overflow = 1
+      db_pool_size    = 4
+      db_max_overflow = 0
     }
     # Bulk file scoring: one file per instance at a time, long timeout
     # (540 s is the event-driven maximum), more memory for batches.
@@ -180,8 +183,8 @@ variable "functions" {
       min_instances   = 0
       max_instances   = 4
       timeout_seconds = 30
-      db_pool_size    = 3
-      db_max_overflow = 2
+      db_pool_size    = 5
+      db_max_overflow = 0
     }
   }
 
