@@ -240,7 +240,8 @@ def main() -> None:
             if child.returncode != 0:
                 tenths(sampler.samples, args.lines)
                 sys.exit(f"handler failed ({child.returncode})")
-            result = json.loads(out.strip().splitlines()[-1])
+            # the handler's JSON line; py-spy, when it wraps the handler, writes after it
+            result = json.loads(next(ln for ln in reversed(out.splitlines()) if ln.startswith("{")))
             print(
                 f"{args.lines} lines, score={score}: {result['status']}, inserted"
                 f" {result['inserted']}; handler CPU {result['cpu']:.1f} s"
