@@ -53,9 +53,7 @@ class Settings(BaseSettings):
     instance_connection_name: str | None = None
     db_iam_user: str | None = None
     db_name: str = "app"
-    # SQLAlchemy closes an overflow connection when it comes back to a full pool, so under
-    # steady load overflow means a new connection (TLS, auth, a backend) per request: the
-    # pool is the whole budget, overflow none by default
+    # overflow 0: an overflow connection is closed on return, so under load one per request
     db_pool_size: int = Field(default=5, ge=1, le=50)
     db_max_overflow: int = Field(default=0, ge=0, le=50)
     db_pool_timeout: float = Field(default=10.0, gt=0)
