@@ -62,13 +62,16 @@ class Function:
     signature: str = "http"
     prefixes: tuple[str, ...] = ()
     default: bool = False  # gets every path no prefix matches (the load balancer's default)
+    # pooled connections one request may hold at once: an upload delivery holds its lease's
+    # while its commit thread and the ledger each run a transaction (shared/uploads/ledger.py)
+    connections: int = 1
 
 
 FUNCTIONS = (
     Function("movies", "movies", 8081, prefixes=("/movies",)),
     Function("reviews", "reviews", 8082, prefixes=("/reviews", "/sentiment")),
     Function("ratings", "ratings", 8083, prefixes=("/ratings",)),
-    Function("reviews", "on_upload", 8084, signature="cloudevent"),
+    Function("reviews", "on_upload", 8084, signature="cloudevent", connections=3),
     Function("web", "web", 8085, default=True),
 )
 
@@ -101,8 +104,11 @@ class Stack:
         self.postgres = EmbeddedPostgres(LOCAL / "pg", PG_PORT)
         self.env = dict(os.environ)
 
-    def spawn(self, *args: str, cwd: Path = REPO) -> subprocess.Popen[bytes]:
-        child = subprocess.Popen(args, cwd=cwd, env=self.env, preexec_fn=die_with_parent)  # noqa: PLW1509
+    def spawn(
+        self, *args: str, cwd: Path = REPO, env: dict[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
+        environment = self.env if env is None else env
+        child = subprocess.Popen(args, cwd=cwd, env=environment, preexec_fn=die_with_parent)  # noqa: PLW1509
         self.children.append(child)
         return child
 
@@ -143,7 +149,9 @@ class Stack:
     def start_functions(self) -> dict[str, str]:
         routes: dict[str, str] = {}
         for fn in FUNCTIONS:
-            self.spawn(*function_command(fn))
+            per_request = int(self.env.get("DB_POOL_SIZE", LOCAL_CONCURRENCY["DB_POOL_SIZE"]))
+            pool = per_request * fn.connections  # no request waits for another's connection
+            self.spawn(*function_command(fn), env={**self.env, "DB_POOL_SIZE": str(pool)})
             for prefix in fn.prefixes:
                 routes[prefix] = f"http://127.0.0.1:{fn.port}"
             if fn.default:
