@@ -10,15 +10,14 @@ IDENTITY_REVOCATION_CACHE_SECONDS. So a revocation, a disabled account or a role
 
 from __future__ import annotations
 
-import threading
 import time
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
 from shared.errors import Unauthorized
 from shared.identity.app import get_app
 from shared.identity.failures import mapped
+from shared.identity.remembered import Remembered
 from shared.lazy import Lazy
 from shared.settings import get_settings
 
@@ -43,18 +42,13 @@ def check(claims: dict[str, Any], what: str) -> None:
 
 
 def _standing(uid: str, what: str) -> Standing:
-    cache = _cache.get()
     ttl = get_settings().identity_revocation_cache_seconds
-    with _lock:
-        known = cache.get(uid)
-        if known is not None and time.monotonic() - known.looked_up < ttl:
-            cache.move_to_end(uid)
-            return known
-    standing = _look_up(uid, what)  # outside the lock: other accounts need not wait
-    with _lock:
-        cache[uid] = standing
-        while len(cache) > MAX_ACCOUNTS:
-            cache.popitem(last=False)
+    standings = _standings.get()
+    known = standings.get(uid, lambda standing: time.monotonic() - standing.looked_up < ttl)
+    if known is not None:
+        return known
+    standing = _look_up(uid, what)  # unlocked: other accounts need not wait for this one
+    standings.put(uid, standing)
     return standing
 
 
@@ -68,6 +62,5 @@ def _look_up(uid: str, what: str) -> Standing:
     )
 
 
-_lock = threading.Lock()
 # two threads missing the same account both look it up: harmless, the later value stays
-_cache: Lazy[OrderedDict[str, Standing]] = Lazy(OrderedDict)
+_standings: Lazy[Remembered[str, Standing]] = Lazy(lambda: Remembered(MAX_ACCOUNTS))

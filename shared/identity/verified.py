@@ -2,7 +2,7 @@
 
 A client sends the same ID token (or session cookie) with every request for up to an hour,
 and verifying it again costs the same each time: firebase-admin parses Google's certificate
-and checks the RSA signature on every call (~0.5 ms alone, ~1 ms inside a request). A token
+and checks the RSA signature on every call (~0.5 ms alone, more inside a request). A token
 is immutable and its signature, audience and issuer cannot become wrong later, so a token
 verified once by this App is accepted again without the work until its `exp`. Only
 acceptance is remembered: a token refused once is verified (and refused) again each time,
@@ -14,13 +14,12 @@ write (shared/identity/revocation.py).
 from __future__ import annotations
 
 import hashlib
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from shared.identity.remembered import Remembered
 from shared.lazy import Lazy
 
 MAX_TOKENS = 10_000  # per instance (least recently used dropped first): ~10 MB at most
@@ -38,20 +37,14 @@ def claims(kind: str, token: str, app: object, verify: Callable[[], dict[str, An
     `app` verified this very token before and it has not expired; `verify`'s errors as they
     are."""
     key = hashlib.sha256(f"{kind}\x00{token}".encode()).digest()
-    cache = _cache.get()
-    with _lock:
-        known = cache.get(key)
-        if known is not None and known.app is app and _now() < known.expires:
-            cache.move_to_end(key)
-            return known.claims
+    tokens = _tokens.get()
+    known = tokens.get(key, lambda seen: seen.app is app and _now() < seen.expires)
+    if known is not None:
+        return known.claims
     verified = verify()
-    with _lock:
-        cache[key] = _Verified(app, verified, float(verified["exp"]))
-        while len(cache) > MAX_TOKENS:
-            cache.popitem(last=False)
+    tokens.put(key, _Verified(app, verified, float(verified["exp"])))
     return verified
 
 
 _now = time.time  # the clock the expiry is read on (tests move it)
-_lock = threading.Lock()
-_cache: Lazy[OrderedDict[bytes, _Verified]] = Lazy(OrderedDict)
+_tokens: Lazy[Remembered[bytes, _Verified]] = Lazy(lambda: Remembered(MAX_TOKENS))
