@@ -27,6 +27,8 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
+from shared.tracing import CLOUD_TRACE, TRACEPARENT
+
 log = logging.getLogger("infra.router")
 PROBLEM = "application/problem+json"
 # Response headers the WSGI server sets itself (hop-by-hop or recomputed).
@@ -127,13 +129,13 @@ def trace_context(headers: dict[str, str]) -> dict[str, str]:
     id in both forms (X-Cloud-Trace-Context and W3C traceparent), with no sampling decision,
     so the functions sample it at their TRACE_SAMPLE_RATIO and their log lines and spans
     share the id. A request that carries either header is left as it is."""
-    if {name.lower() for name in headers} & {"traceparent", "x-cloud-trace-context"}:
+    if {name.lower() for name in headers} & {TRACEPARENT, CLOUD_TRACE.lower()}:
         return {}
     trace_id = secrets.token_hex(16)
     span_id = secrets.randbits(63) + 1  # never 0, which neither format allows
     return {
-        "X-Cloud-Trace-Context": f"{trace_id}/{span_id};o=0",
-        "traceparent": f"00-{trace_id}-{span_id:016x}-00",
+        CLOUD_TRACE: f"{trace_id}/{span_id};o=0",
+        TRACEPARENT: f"00-{trace_id}-{span_id:016x}-00",
     }
 
 

@@ -51,7 +51,7 @@ LOCAL_FANOUT = {
 # PostgreSQL and the clients share the machine's cores (functions-framework's own default,
 # 4 threads per core, measured ~8% fewer requests/s under the 50-client mixed load). The
 # cloud sets THREADS per function from its concurrency (terraform/modules/system/functions.tf).
-LOCAL_CONCURRENCY = {"THREADS": "4", "DB_POOL_SIZE": "4", "DB_MAX_OVERFLOW": "0"}
+LOCAL_CONCURRENCY = {"THREADS": "4", "DB_POOL_SIZE": "4"}
 
 
 @dataclass(frozen=True)
@@ -148,8 +148,8 @@ class Stack:
 
     def start_functions(self) -> dict[str, str]:
         routes: dict[str, str] = {}
+        per_request = int(self.env.get("DB_POOL_SIZE", LOCAL_CONCURRENCY["DB_POOL_SIZE"]))
         for fn in FUNCTIONS:
-            per_request = int(self.env.get("DB_POOL_SIZE", LOCAL_CONCURRENCY["DB_POOL_SIZE"]))
             pool = per_request * fn.connections  # no request waits for another's connection
             self.spawn(*function_command(fn), env={**self.env, "DB_POOL_SIZE": str(pool)})
             for prefix in fn.prefixes:

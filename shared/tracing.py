@@ -15,7 +15,7 @@ back one shared no-op, so tracing off costs a settings lookup per span (bench_up
   account needs roles/cloudtrace.agent), `console` to stdout, `file` as JSON lines
   appended to TRACE_FILE (`make run`).
 
-Log lines carry the same trace id (shared/logs.py): `server_span` yields it.
+`server_span` binds its trace id to the thread's log lines (shared/logs.py).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+from shared import logs
 from shared.lazy import Lazy
 from shared.settings import Settings, get_settings
 
@@ -93,10 +94,10 @@ def traced(name: str) -> Callable[[F], F]:
 def server_span(
     headers: Headers, name: str, kind: str = "SERVER", **attributes: Any
 ) -> Iterator[str | None]:
-    """A span continuing the trace `headers` carry (a request's, an event's, a task's env);
-    yields the trace id the logs should carry (the headers' own when tracing is off)."""
+    """A span continuing the trace `headers` carry (a request's, an event's, a task's env),
+    whose id this thread's log lines carry (the headers' own when tracing is off)."""
     if not enabled():
-        yield header_trace_id(headers)
+        yield _logged(header_trace_id(headers))
         return
     from opentelemetry import propagate, trace
 
@@ -107,7 +108,13 @@ def server_span(
         name, context=parent, kind=span_kind, attributes=_clean(attributes)
     ) as current:
         context = current.get_span_context()
-        yield format(context.trace_id, "032x") if context.is_valid else header_trace_id(headers)
+        valid = context.is_valid
+        yield _logged(format(context.trace_id, "032x") if valid else header_trace_id(headers))
+
+
+def _logged(trace_id: str | None) -> str | None:
+    logs.set_trace(trace_id, get_settings().google_cloud_project)
+    return trace_id
 
 
 def rename(name: str) -> None:
@@ -119,8 +126,7 @@ def rename(name: str) -> None:
 
 
 def carrier() -> dict[str, str]:
-    """The current span as outgoing headers (traceparent, X-Cloud-Trace-Context); empty
-    when tracing is off or no span is active."""
+    """The current span as outgoing headers (traceparent, X-Cloud-Trace-Context), or {}."""
     if not enabled():
         return {}
     from opentelemetry import propagate
@@ -138,8 +144,7 @@ def env_carrier() -> dict[str, str]:
 
 
 def flush() -> None:
-    """Export what is buffered now (end of an event or a job task: the instance may be
-    frozen or gone before the exporter's next batch)."""
+    """Export what is buffered now (after an event or a task the instance may be frozen)."""
     if enabled():
         _provider.get().provider.force_flush()
 
@@ -195,9 +200,8 @@ def _clean(attributes: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _recording() -> bool:
-    """Whether a child span would be kept: tracing on, and a sampled span current (or none,
-    for a root span outside any trace: a job step, a test). Children of a trace that was not
-    sampled are never sampled (parent-based), so they are not made at all: ~18 us each."""
+    """Whether a child span would be kept: tracing on, and a sampled span current (or none:
+    a root span). An unsampled trace's children never are (parent-based): not made, ~18 us."""
     if not enabled():
         return False
     from opentelemetry import trace

@@ -97,8 +97,7 @@ class Api:
         started = time.perf_counter()
         settings = get_settings()
         logs.configure(settings.log_level)
-        with tracing.server_span(request.headers, request.method) as trace_id:
-            logs.set_trace(trace_id, settings.google_cloud_project)
+        with tracing.server_span(request.headers, request.method):
             problem = None
             try:
                 response = self._dispatch(request)

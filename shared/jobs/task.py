@@ -74,8 +74,7 @@ def run(main: Callable[[TaskEnv], int], needs: tuple[Need, ...] = (Need.DATABASE
     # the execution's starter passed its span as TRACEPARENT (fanout.py): the task's span
     # continues that trace, and its log lines carry its id
     parent = {tracing.TRACEPARENT: os.environ.get(tracing.TRACEPARENT_ENV, "")}
-    with tracing.server_span(parent, f"job {job}", "CONSUMER") as trace_id:
-        logs.set_trace(trace_id, settings.google_cloud_project)
+    with tracing.server_span(parent, f"job {job}", "CONSUMER"):
         try:
             settings.require(*needs, process=f"job {job}")
             code = main(TaskEnv.from_environ())

@@ -29,13 +29,13 @@ from pydantic import (
     StringConstraints,
 )
 
-_SINGLE_LINE_BAD = "\\x00-\\x1f\\x7f"  # controls, line breaks included
+SINGLE_LINE_BAD = "\\x00-\\x1f\\x7f"  # controls, line breaks included (a regex class's body)
 _MULTI_LINE_BAD = "\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f"  # tab, LF and CR allowed
 # a visible character: not whitespace, not a control. `\\s` differs between JSON Schema's
 # (ECMAScript) regexes and ours (Python, Rust) in two characters: NEL (U+0085) is space only
 # to ours, BOM (U+FEFF) only to ECMAScript; naming both keeps the published rule ours
-_INVISIBLE = f"\\s{_SINGLE_LINE_BAD}\\x85\\ufeff"
-SINGLE_LINE = f"^[^{_SINGLE_LINE_BAD}]*[^{_INVISIBLE}][^{_SINGLE_LINE_BAD}]*$"
+_INVISIBLE = f"\\s{SINGLE_LINE_BAD}\\x85\\ufeff"
+SINGLE_LINE = f"^[^{SINGLE_LINE_BAD}]*[^{_INVISIBLE}][^{SINGLE_LINE_BAD}]*$"
 MULTI_LINE = f"^[^{_MULTI_LINE_BAD}]*[^{_INVISIBLE}][^{_MULTI_LINE_BAD}]*$"
 # absolute http(s) URL: a host of letters, digits, dots and hyphens, an optional port, then
 # anything printable (a host in another script is sent in its punycode form)
@@ -72,6 +72,9 @@ def storable_timestamp(value: datetime) -> datetime:
         raise ValueError(f"must lie within {TIMESTAMP_RANGE} once in UTC") from None
 
 
+LONE_SURROGATE = "must be Unicode text (it holds a lone surrogate)"
+
+
 def storable_text(value: str) -> str:
     """Text PostgreSQL stores: no NUL, and no lone surrogate (it has no UTF-8 encoding)."""
     if "\x00" in value:
@@ -79,7 +82,7 @@ def storable_text(value: str) -> str:
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        raise ValueError("must be Unicode text (it holds a lone surrogate)") from None
+        raise ValueError(LONE_SURROGATE) from None
     return value
 
 

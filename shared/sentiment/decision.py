@@ -46,7 +46,6 @@ RATING_MEDIAN = "median"
 RATING_EXPECTED = "expected"
 RATING_LINEAR = "linear"
 RATING_MODES = (RATING_MEDIAN, RATING_EXPECTED, RATING_LINEAR)
-_TINY = 1e-12
 
 
 def band_labels(positivity: np.ndarray, low: float, high: float) -> np.ndarray:

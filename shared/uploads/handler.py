@@ -16,7 +16,7 @@ from typing import Any
 
 from google.api_core import exceptions as google_errors
 
-from shared import failures, logs, reviews, tracing
+from shared import failures, reviews, tracing
 from shared.sentiment.scored import ScoreFn
 from shared.settings import Settings, get_settings
 from shared.uploads import fanout, ledger, outcome, pipeline, reader
@@ -50,8 +50,7 @@ def handle_event(event: Any, score: ScoreFn | None = None) -> None:
         log.warning("stale upload event dropped", extra={**context, "age_seconds": int(age)})
         return
     parent = {tracing.TRACEPARENT: attribute(event, tracing.TRACEPARENT) or ""}
-    with tracing.server_span(parent, "upload event", "CONSUMER", **context) as trace_id:
-        logs.set_trace(trace_id, settings.google_cloud_project)
+    with tracing.server_span(parent, "upload event", "CONSUMER", **context):
         try:
             process(obj, score)
         finally:

@@ -172,7 +172,7 @@ def claim(obj: UploadObject) -> Progress:
 
 def object_id(obj: UploadObject) -> int:
     """The id of the object's ledger row: with a line number, its reviews' narrow key."""
-    with db.transaction() as conn:
+    with db.read() as conn:
         found = conn.execute(
             sa.text(f"SELECT id FROM upload_objects WHERE {KEY}"),  # noqa: S608
             key(obj),
@@ -256,7 +256,7 @@ def note_failure(obj: UploadObject, error: str) -> None:
 
 
 def current(obj: UploadObject) -> Progress:
-    with db.transaction() as conn:
+    with db.read() as conn:
         row = conn.execute(
             sa.text(f"SELECT {_COLUMNS} FROM upload_objects WHERE {KEY}"),  # noqa: S608
             key(obj),

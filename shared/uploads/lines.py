@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from pydantic import ValidationError
 
+from shared.schemas.common import LONE_SURROGATE
 from shared.schemas.reviews import UploadLine
 from shared.uploads.records import OPTIONAL, RawRecord, clip
 
@@ -64,7 +65,7 @@ def describe(error: ValidationError) -> str:
         elif item["type"] == "extra_forbidden":
             parts.append(f"unknown field {where}")
         elif item["type"] == "string_unicode":  # what storable_text says, in its words
-            parts.append(f"{where}: must be Unicode text (it holds a lone surrogate)")
+            parts.append(f"{where}: {LONE_SURROGATE}")
         else:
             parts.append(f"{where}: {item['msg']}")
     return "; ".join(parts)

@@ -145,7 +145,6 @@ def _commit(
         ledger.fence(conn, obj, progress.checkpoint_line, shard)
         known = movies.lock_existing(conn, {item.item.movie_id for item in batch.valid})
         rows: list[NewReview] = []
-        row_lines: list[int] = []
         rejected = list(batch.rejected)
         for valid, scored in zip(batch.valid, batch.scores, strict=True):
             line = valid.item
@@ -166,8 +165,7 @@ def _commit(
                     upload_line=valid.line,
                 )
             )
-            row_lines.append(valid.line)
-        inserted, refused = split.insert_or_split(conn, rows, row_lines)
+        inserted, refused = split.insert_or_split(conn, rows)
         rejected += [Rejected(r.line, r.reason, clip(batch.raw[r.line])) for r in refused]
         counts = BatchCounts(
             to_line=batch.last_line,

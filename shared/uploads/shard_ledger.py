@@ -151,7 +151,7 @@ def settle(obj: UploadObject) -> None:
                          max(checkpoint_line) AS checkpoint_line,
                          max(model_version) AS model_version
                   FROM upload_shards WHERE {KEY}) s
-            WHERE o.bucket = :bucket AND o.object = :object AND o.generation = :generation
+            WHERE {KEY}
             """),  # noqa: S608
             key(obj),
         )

@@ -28,10 +28,9 @@ class Refused:
     reason: str
 
 
-def insert_or_split(
-    conn: sa.Connection, rows: Sequence[NewReview], lines: Sequence[int]
-) -> tuple[int, list[Refused]]:
-    """(rows inserted, rows refused with the database's reason); lines[i] is rows[i]'s line."""
+def insert_or_split(conn: sa.Connection, rows: Sequence[NewReview]) -> tuple[int, list[Refused]]:
+    """(rows inserted, rows refused with the database's reason): uploaded rows, each with its
+    line (`upload_line`)."""
     if not rows:
         return 0, []
     try:
@@ -41,10 +40,10 @@ def insert_or_split(
         if failures.classify(error) is not failures.Failure.DATA:
             raise
         if len(rows) == 1:
-            return 0, [Refused(lines[0], refused_because(error))]
+            return 0, [Refused(rows[0].upload_line or 0, refused_because(error))]
     half = len(rows) // 2
-    first, refused_first = insert_or_split(conn, rows[:half], lines[:half])
-    second, refused_second = insert_or_split(conn, rows[half:], lines[half:])
+    first, refused_first = insert_or_split(conn, rows[:half])
+    second, refused_second = insert_or_split(conn, rows[half:])
     return first + second, refused_first + refused_second
 
 
