@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from shared.errors import ApiError
 from shared.identity import accounts
 from shared.identity.accounts import Account
-from shared.identity.roles import ADMIN, MEMBER
+from shared.identity.roles import ADMIN, MEMBER, Role
 from shared.settings import SettingsError
 
 
@@ -41,9 +41,9 @@ def _list(email: str | None) -> None:
         print(_line(account))
 
 
-def _set_role(email: str, role: str) -> None:
+def _set_role(email: str, role: Role) -> None:
     account = accounts.find_by_email(email)
-    changed = accounts.set_role(account.uid, ADMIN if role == ADMIN else MEMBER)
+    changed = accounts.set_role(account.uid, role)
     print(_line(changed))
     print(f"{email} is now {changed.role}; its sessions were revoked (it signs in again).")
 

@@ -12,12 +12,13 @@ from collections.abc import Sequence
 
 from shared.errors import ValidationFailed
 from shared.identity.principal import Principal
+from shared.schemas.common import SINGLE_LINE_BAD
 from shared.schemas.reviews import AUTHOR_MAX
 
 NAMELESS = "회원"  # an account with neither a display name nor an email ("member")
 ACCOUNTS_DO_NOT_NAME = "the author of an account's review is its display name: leave author out"
 KEYS_NAME = "an API key client names the author"
-_CONTROLS = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROLS = re.compile(f"[{SINGLE_LINE_BAD}]")
 
 
 def authors(

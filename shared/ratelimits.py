@@ -8,33 +8,35 @@ console limits per client address, the API per account and per API key.
 
 from __future__ import annotations
 
-import threading
 import time
+from functools import cache
+from typing import TYPE_CHECKING
 
-from limits import RateLimitItem, parse
-from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
+if TYPE_CHECKING:  # `limits` is imported by the first limiter, not at every cold start
+    from limits import RateLimitItem
 
 
 class RateLimiter:
     """A moving-window limit per (kind, client), e.g. ("write", "account:<uid>")."""
 
     def __init__(self) -> None:
-        self._storage = MemoryStorage()
-        self._limiter = MovingWindowRateLimiter(self._storage)
-        self._items: dict[str, RateLimitItem] = {}
-        self._lock = threading.Lock()
+        from limits.storage import MemoryStorage
+        from limits.strategies import MovingWindowRateLimiter
 
-    def _item(self, rate: str) -> RateLimitItem:
-        with self._lock:
-            if rate not in self._items:
-                self._items[rate] = parse(rate)
-            return self._items[rate]
+        self._limiter = MovingWindowRateLimiter(MemoryStorage())
 
     def hit(self, kind: str, client: str, rate: str) -> int | None:
         """Count one request; None if allowed, else the seconds until the next one is."""
-        item = self._item(rate)
+        item = _item(rate)
         if self._limiter.hit(item, kind, client):
             return None
         reset_at, _remaining = self._limiter.get_window_stats(item, kind, client)
         return max(1, int(reset_at - time.time()) + 1)
+
+
+@cache
+def _item(rate: str) -> RateLimitItem:
+    """A rate ("30/minute") parsed once per process (settings hold a handful of them)."""
+    from limits import parse
+
+    return parse(rate)

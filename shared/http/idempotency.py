@@ -53,6 +53,10 @@ def fingerprint(operation: str, arguments: Mapping[str, Any], caller: Caller) ->
     return hashlib.sha256(f"{operation}\n{canonical}".encode()).hexdigest()
 
 
+_LOCK = sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))")
+_FIND = sa.text(
+    f"SELECT request_hash, status, body, headers FROM idempotency_keys WHERE key = :k AND {_LIVE}"  # noqa: S608
+)
 # a key's row, replacing an expired one under the same key
 _REMEMBER = sa.text("""
 INSERT INTO idempotency_keys (key, request_hash, status, body, headers)
@@ -71,8 +75,8 @@ def once(key: str, digest: str, respond: Callable[[], Rendered]) -> Rendered:
     request a second connection and three more round trips.)
     """
     with db.unit_of_work() as conn:  # the write inside `respond` joins this transaction
-        conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": key})
-        stored = _find(key, digest)
+        conn.execute(_LOCK, {"k": key})
+        stored = _find(conn, key, digest)
         if stored is not None:
             return stored
         response = respond()
@@ -89,16 +93,9 @@ def once(key: str, digest: str, respond: Callable[[], Rendered]) -> Rendered:
     return response
 
 
-def _find(key: str, digest: str) -> Rendered | None:
+def _find(conn: sa.Connection, key: str, digest: str) -> Rendered | None:
     """The stored response for a live key; Conflict if the key came with another request."""
-    with db.transaction() as conn:
-        row = conn.execute(
-            sa.text(
-                "SELECT request_hash, status, body, headers FROM idempotency_keys"  # noqa: S608
-                f" WHERE key = :k AND {_LIVE}"
-            ),
-            {"k": key},
-        ).one_or_none()
+    row = conn.execute(_FIND, {"k": key}).one_or_none()
     if row is None:
         return None
     if row.request_hash != digest:

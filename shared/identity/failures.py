@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from shared.errors import ApiError, IdentityUnavailable, NotFound, Unauthorized
 
 log = logging.getLogger("shared.identity")
+ACCOUNT_DISABLED = "the account is disabled"  # the console tells its users so, in its words
 
 
 @contextmanager
@@ -20,12 +21,10 @@ def mapped(what: str) -> Iterator[None]:
 
     try:
         yield
-    except (auth.RevokedIdTokenError, auth.RevokedSessionCookieError):
-        raise Unauthorized(f"the {what} has been revoked: sign in again") from None
     except (auth.ExpiredIdTokenError, auth.ExpiredSessionCookieError):
         raise Unauthorized(f"the {what} has expired: sign in again") from None
-    except auth.UserDisabledError:
-        raise Unauthorized("the account is disabled") from None
+    except auth.UserDisabledError:  # e.g. a session cookie asked for a disabled account
+        raise Unauthorized(ACCOUNT_DISABLED) from None
     except auth.UserNotFoundError:
         raise _not_found(what) from None
     except (auth.InvalidIdTokenError, auth.InvalidSessionCookieError) as error:

@@ -16,7 +16,7 @@ from typing import Any
 
 from shared.errors import Unauthorized
 from shared.identity.app import get_app
-from shared.identity.failures import mapped
+from shared.identity.failures import ACCOUNT_DISABLED, mapped
 from shared.identity.remembered import Remembered
 from shared.lazy import Lazy
 from shared.settings import get_settings
@@ -36,7 +36,7 @@ def check(claims: dict[str, Any], what: str) -> None:
     revoked the token; IdentityUnavailable (503) if Identity Platform cannot be asked."""
     standing = _standing(str(claims["uid"]), what)
     if standing.disabled:
-        raise Unauthorized("the account is disabled")
+        raise Unauthorized(ACCOUNT_DISABLED)
     if int(claims["iat"]) * 1000 < standing.valid_after_ms:
         raise Unauthorized(f"the {what} has been revoked: sign in again")
 

@@ -26,6 +26,7 @@ from shared.errors import (
     Unauthorized,
     ValidationFailed,
 )
+from shared.identity.failures import ACCOUNT_DISABLED
 from shared.lazy import Lazy
 from shared.settings import Need, get_settings
 
@@ -41,7 +42,7 @@ _REFUSED: dict[str, tuple[type[ApiError], str]] = {
     "INVALID_PASSWORD": (Unauthorized, WRONG_CREDENTIALS),
     "INVALID_LOGIN_CREDENTIALS": (Unauthorized, WRONG_CREDENTIALS),  # enumeration protection
     "EMAIL_NOT_FOUND": (Unauthorized, WRONG_CREDENTIALS),
-    "USER_DISABLED": (Unauthorized, "the account is disabled"),
+    "USER_DISABLED": (Unauthorized, ACCOUNT_DISABLED),
     "INVALID_ID_TOKEN": (Unauthorized, SIGN_IN_AGAIN),
     "TOKEN_EXPIRED": (Unauthorized, SIGN_IN_AGAIN),
     "USER_NOT_FOUND": (Unauthorized, SIGN_IN_AGAIN),

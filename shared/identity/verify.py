@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from typing import Any
 
 from shared.errors import Unauthorized
 from shared.identity import revocation, verified
@@ -37,29 +38,24 @@ SESSION_COOKIE_ISSUER = "https://session.firebase.google.com/"
 def verify_id_token(token: str, *, check_revoked: bool = False) -> Identity:
     """The Identity of a Firebase ID token; Unauthorized (401) if it is not acceptable,
     IdentityUnavailable (503) if Identity Platform cannot be asked."""
-    _check_shape(token, "ID token")
-    from firebase_admin import auth
-
-    app = get_app()
-    with mapped("ID token"):
-        claims = verified.claims("id", token, app, lambda: auth.verify_id_token(token, app=app))
-    if check_revoked:
-        revocation.check(claims, "ID token")
-    return _signed_up(Identity.from_claims(claims))
+    return _verify(token, "ID token", "verify_id_token", check_revoked)
 
 
 def verify_session_cookie(cookie: str, *, check_revoked: bool = False) -> Identity:
     """The Identity of a Firebase session cookie; errors as verify_id_token."""
-    _check_shape(cookie, "session cookie")
+    return _verify(cookie, "session cookie", "verify_session_cookie", check_revoked)
+
+
+def _verify(token: str, what: str, call: str, check_revoked: bool) -> Identity:
+    """`what` verified by firebase-admin's `call` (once per token: verified.py)."""
+    _check_shape(token, what)
     from firebase_admin import auth
 
     app = get_app()
-    with mapped("session cookie"):
-        claims = verified.claims(
-            "session", cookie, app, lambda: auth.verify_session_cookie(cookie, app=app)
-        )
+    with mapped(what):
+        claims = verified.claims(what, token, app, lambda: getattr(auth, call)(token, app=app))
     if check_revoked:
-        revocation.check(claims, "session cookie")
+        revocation.check(claims, what)
     return _signed_up(Identity.from_claims(claims))
 
 
@@ -86,16 +82,22 @@ def verify_bearer(token: str, *, check_revoked: bool = False) -> Identity:
 
 def _unverified_issuer(token: str) -> str:
     """The `iss` claim as the token states it ("" if it has none it can state)."""
+    issuer = unverified_claims(token).get("iss")
+    return issuer if isinstance(issuer, str) else ""
+
+
+def unverified_claims(token: str) -> dict[str, Any]:
+    """A JWT's claims as it states them, unverified ({} if it states none): only to choose
+    how to verify it, or for a token read from its issuer over TLS."""
     parts = token.split(".")
     if len(parts) != 3:
-        return ""
+        return {}
     try:
         payload = base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4))
         claims = json.loads(payload)
     except (binascii.Error, ValueError, RecursionError):  # not JSON, or absurdly nested
-        return ""
-    issuer = claims.get("iss") if isinstance(claims, dict) else None
-    return issuer if isinstance(issuer, str) else ""
+        return {}
+    return claims if isinstance(claims, dict) else {}
 
 
 def _check_shape(token: object, what: str) -> None:

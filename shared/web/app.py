@@ -26,6 +26,7 @@ from shared.lazy import Lazy
 from shared.ratelimits import RateLimiter
 from shared.settings import Settings, get_settings
 from shared.web import assets, session
+from shared.web import google as google_flow
 from shared.web.client import ApiProblem, ApiUnavailable
 from shared.web.security import apply_headers
 from shared.web.session import Refused
@@ -110,7 +111,7 @@ def create_app(settings: Settings) -> flask.Flask:
         Permission=Permission,
         may_edit=reviews.may_edit,
         may_delete=reviews.may_delete,
-        google_sign_in=bool(settings.google_sign_in_client_id),
+        google_sign_in=google_flow.enabled(),
     )
     app.jinja_env.filters.update(assets.FILTERS)
     # who is signed in decides which controls a page shows (the views check again on use)

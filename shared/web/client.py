@@ -58,10 +58,6 @@ _executor = Lazy(
 )
 
 
-def _get_pool() -> urllib3.PoolManager:
-    return _pool.get()
-
-
 def executor() -> ThreadPoolExecutor:
     """Threads for a page's independent API calls (made in parallel)."""
     return _executor.get()
@@ -101,7 +97,7 @@ def request(
         payload = json.dumps(body, ensure_ascii=False, default=str).encode()
         sent["Content-Type"] = "application/json"
     try:
-        response = _get_pool().request(
+        response = _pool.get().request(
             method,
             url(function, path, query),
             body=payload,

@@ -13,7 +13,6 @@ check: it verifies Google's tokens itself; the console read this one from Google
 
 from __future__ import annotations
 
-import base64
 import hmac
 import json
 import secrets
@@ -26,7 +25,9 @@ import urllib3
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from werkzeug.wrappers import Response as BaseResponse
 
+from shared.identity.verify import unverified_claims
 from shared.settings import get_settings
+from shared.web.session import COOKIE_ATTRIBUTES
 
 COOKIE = "__Host-google-sign-in"
 FLOW_SECONDS = 600  # time to choose an account on Google's page (and sign in there)
@@ -78,13 +79,13 @@ def begin(next_path: str, redirect_uri: str) -> tuple[str, Flow]:
 def keep(response: R, flow: Flow) -> R:
     """Bind `flow` to this browser."""
     value = _signer().dumps([flow.state, flow.nonce, flow.next])
-    response.set_cookie(COOKIE, value, max_age=FLOW_SECONDS, **_ATTRIBUTES)
+    response.set_cookie(COOKIE, value, max_age=FLOW_SECONDS, **COOKIE_ATTRIBUTES)
     return response
 
 
 def forget(response: R) -> R:
     """A flow is used once, whatever its outcome."""
-    response.delete_cookie(COOKIE, **_ATTRIBUTES)
+    response.delete_cookie(COOKIE, **COOKIE_ATTRIBUTES)
     return response
 
 
@@ -129,16 +130,13 @@ def exchange(code: str, redirect_uri: str, flow: Flow) -> str:
     id_token = _json(response.data).get("id_token")
     if response.status != 200 or not isinstance(id_token, str):
         raise Failed(400, UNFINISHED, f"token endpoint answered {response.status}")
-    claims = _claims(id_token)
+    claims = unverified_claims(id_token)
     nonce, audience = str(claims.get("nonce", "")), claims.get("aud")
     if not hmac.compare_digest(nonce.encode(), flow.nonce.encode()):
         raise Failed(400, UNFINISHED, "the ID token's nonce is not the flow's")
     if audience != settings.google_sign_in_client_id:
         raise Failed(400, UNFINISHED, "the ID token is for another client")
     return id_token
-
-
-_ATTRIBUTES: dict[str, Any] = {"path": "/", "secure": True, "httponly": True, "samesite": "Lax"}
 
 
 def _signer() -> URLSafeTimedSerializer:
@@ -151,14 +149,3 @@ def _json(raw: bytes) -> dict[str, Any]:
     except ValueError:
         return {}
     return data if isinstance(data, dict) else {}
-
-
-def _claims(token: str) -> dict[str, Any]:
-    """A JWT's claims, unverified (see the module's docstring); {} if it is no JWT."""
-    parts = token.split(".")
-    if len(parts) != 3:
-        return {}
-    try:
-        return _json(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
-    except ValueError:
-        return {}

@@ -1,12 +1,8 @@
-"""Response headers (a strict CSP with no inline script, no framing) and per-client limits."""
+"""Response headers (a strict CSP with no inline script, no framing) and the client's address."""
 
 from __future__ import annotations
 
 import flask
-
-from shared.ratelimits import RateLimiter
-
-__all__ = ["RateLimiter", "apply_headers", "client_ip"]  # RateLimiter lives in shared.ratelimits
 
 # No inline script or style anywhere; charts are SVG attributes, htmx is configured by a meta
 # tag. Posters are the only third-party content: images from any http(s) origin.

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 import flask
 from werkzeug.wrappers import Response as BaseResponse
@@ -30,6 +31,14 @@ from shared.identity import Identity, Permission, verify_session_cookie
 from shared.settings import get_settings
 
 COOKIE = "__Host-session"
+# what a __Host- cookie of the console is: the whole site's, HTTPS only, out of scripts' reach,
+# sent on top-level navigations from elsewhere (a link to a page; never another site's POST)
+COOKIE_ATTRIBUTES: dict[str, Any] = {
+    "path": "/",
+    "secure": True,
+    "httponly": True,
+    "samesite": "Lax",
+}
 log = logging.getLogger("shared.web")
 _USER = "console_user"  # flask.g: the verified user (or None) of this request
 _CHECKED = "console_user_checked"  # flask.g: the same, with revocation checked
@@ -49,8 +58,8 @@ class User:
 
     @property
     def name(self) -> str:
-        """What the site calls the user: the display name, else the email's local part."""
-        return self.identity.display_name or (self.identity.email or "").split("@")[0]
+        """What the site calls the user (the name others see, Identity.public_name)."""
+        return self.identity.public_name or ""
 
     def may(self, permission: Permission) -> bool:
         return self.identity.allows(permission)
@@ -113,22 +122,15 @@ def _verified(*, check_revoked: bool) -> User | None:
 
 def start(response: BaseResponse, cookie: str) -> BaseResponse:
     """Give the browser a new session (after sign-up, sign-in or a rename)."""
-    response.set_cookie(
-        COOKIE,
-        cookie,
-        max_age=get_settings().session_cookie_max_age_seconds,
-        path="/",
-        secure=True,
-        httponly=True,
-        samesite="Lax",
-    )
+    max_age = get_settings().session_cookie_max_age_seconds
+    response.set_cookie(COOKIE, cookie, max_age=max_age, **COOKIE_ATTRIBUTES)
     flask.g.pop(_DROP, None)
     return response
 
 
 def end(response: BaseResponse) -> BaseResponse:
     """Make the browser forget its session cookie."""
-    response.delete_cookie(COOKIE, path="/", secure=True, httponly=True, samesite="Lax")
+    response.delete_cookie(COOKIE, **COOKIE_ATTRIBUTES)
     return response
 
 

@@ -26,6 +26,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from shared.errors import ApiError, Conflict, IdentityUnavailable, Unauthorized, ValidationFailed
 from shared.errors import TooManyRequests as Throttled
 from shared.identity import create_session_cookie, revoke_sessions, toolkit
+from shared.identity.failures import ACCOUNT_DISABLED
 from shared.web import api, deletion, forms, session
 from shared.web.views.common import (
     limit_attempts,
@@ -41,10 +42,10 @@ WRONG_CREDENTIALS = "이메일 또는 비밀번호가 올바르지 않습니다.
 WRONG_PASSWORD = "비밀번호가 올바르지 않습니다."  # noqa: S105  (a message)
 NOT_DELETED = "리뷰는 모두 삭제했지만 계정은 아직 삭제하지 못했습니다. 잠시 후 다시 시도해 주세요."
 # Identity Platform's refusals in Korean, by kind (the toolkit's texts are for logs)
-REFUSALS: dict[type[ApiError], tuple[int, str]] = {
-    Conflict: (409, "이미 가입된 이메일입니다. 로그인해 보세요."),
-    Throttled: (429, "시도가 너무 많습니다. 잠시 후 다시 시도해 주세요."),
-    IdentityUnavailable: (503, "로그인 서비스에 잠시 연결할 수 없습니다. 잠시 후 다시 해 주세요."),
+REFUSALS: dict[type[ApiError], str] = {
+    Conflict: "이미 가입된 이메일입니다. 로그인해 보세요.",
+    Throttled: "시도가 너무 많습니다. 잠시 후 다시 시도해 주세요.",
+    IdentityUnavailable: "로그인 서비스에 잠시 연결할 수 없습니다. 잠시 후 다시 해 주세요.",
 }
 
 
@@ -114,9 +115,13 @@ def sign_out() -> ResponseReturnValue:
 
 
 def _start(cookie: str) -> BaseResponse:
+    return begin_session(cookie, flask.request.form.get("next"))
+
+
+def begin_session(cookie: str, next_path: str | None) -> BaseResponse:
+    """The signed-in browser, sent on to `next_path` (a local path only)."""
     flask.session.pop("csrf_token", None)  # a signed-in session gets CSRF tokens of its own
-    target = local_path(flask.request.form.get("next"))
-    return session.start(redirect_to(target), cookie)
+    return session.start(redirect_to(local_path(next_path)), cookie)
 
 
 def sign_in_form(values: Any, errors: dict[str, str]) -> str:
@@ -137,11 +142,11 @@ def _next(values: Any) -> str:
 
 def refusal(error: ApiError, unauthorized: str) -> tuple[int, str]:
     if isinstance(error, Unauthorized):
-        disabled = "disabled" in error.detail
+        disabled = error.detail == ACCOUNT_DISABLED
         return 401, "정지된 계정입니다. 관리자에게 문의하세요." if disabled else unauthorized
     for kind, answer in REFUSALS.items():
         if isinstance(error, kind):
-            return answer
+            return error.status, answer
     return 400, "처리할 수 없는 요청입니다. 입력을 확인해 주세요."
 
 

@@ -19,8 +19,8 @@ from werkzeug.exceptions import NotFound
 from shared.errors import ApiError
 from shared.identity import create_session_cookie, toolkit
 from shared.settings import get_settings
-from shared.web import forms, google, session
-from shared.web.views.account import refusal, retry_after, sign_in_form
+from shared.web import forms, google
+from shared.web.views.account import begin_session, refusal, retry_after, sign_in_form
 from shared.web.views.common import limit_attempts, local_path, redirect_to
 
 bp = flask.Blueprint("google", __name__)
@@ -59,9 +59,8 @@ def callback() -> ResponseReturnValue:
         status, message = refusal(refused, REFUSED)
         page = sign_in_form({"next": flow.next}, {forms.GENERAL: message})
         return google.forget(flask.make_response(page, status, retry_after(refused)))
-    flask.session.pop("csrf_token", None)  # a signed-in session gets CSRF tokens of its own
     flask.flash("Google 계정으로 로그인했습니다.", "ok")
-    return google.forget(session.start(redirect_to(local_path(flow.next)), cookie))
+    return google.forget(begin_session(cookie, flow.next))
 
 
 def _enabled() -> None:
