@@ -10,6 +10,8 @@ What it promises, as the load balancer does:
 - Upstream answers pass through unchanged: a 429 or 503 with Retry-After stays what it is.
   Only connection failures are retried.
 - The router's own answers are problem+json, including the HTTP server's (414, 431, 400).
+- Client connections are kept alive (HTTP/1.1), as the load balancer keeps them: a
+  connection per request would cost every client a handshake and the router a thread.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import contextlib
 import json
 import logging
 import secrets
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from http import HTTPStatus
 from typing import Any
 
@@ -48,6 +50,9 @@ POOL_WAIT = 5.0
 # closed, so a stalled client never holds a router thread, or a function's connection, forever.
 CLIENT_TIMEOUT = 60.0
 CHUNK = 64 * 1024
+# Set in the WSGI environ once the request's body is read whole: only then does the next
+# request on the connection start where this one ended, so only then is it kept alive.
+BODY_READ = "infra.router.body_read"
 
 
 class Router:
@@ -74,7 +79,10 @@ class Router:
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         try:
-            response = self._respond(Request(environ))
+            request = Request(environ)
+            request.get_data()  # whole, before a connection to the function is taken
+            environ[BODY_READ] = True
+            response = self._respond(request)
         except HTTPException as error:  # the request could not be read whole
             response = _unreadable(error)
         except Exception:  # the router's own bug: still a problem, never werkzeug's HTML page
@@ -99,13 +107,12 @@ class Router:
             if k.lower() not in ("host", "content-length", "transfer-encoding")
         }
         headers.update(trace_context(headers))
-        body = request.get_data()  # read whole before a connection to the function is taken
         try:
             upstream = self.pool.request(
                 request.method,
                 base + request.full_path.rstrip("?"),
                 headers=headers,
-                body=body,
+                body=request.get_data(),  # read whole by __call__
                 preload_content=False,
                 redirect=False,
                 retries=_retries(request),
@@ -211,10 +218,40 @@ def problem_body(status: int, detail: str) -> bytes:
 
 
 class RouterRequestHandler(WSGIRequestHandler):
-    """The router's HTTP server: HTTP/1.1, stalled clients timed out, errors as problems."""
+    """The router's HTTP server: HTTP/1.1 with keep-alive, stalled clients timed out, errors
+    as problems."""
 
     protocol_version = "HTTP/1.1"
     timeout = CLIENT_TIMEOUT
+
+    def run_wsgi(self) -> None:
+        """One request, as werkzeug serves it, but the connection is kept for the next.
+
+        werkzeug's server closes every connection because it cannot tell where an unread body
+        ends; the router reads every body whole (BODY_READ) and frames every answer
+        (Content-Length, chunked, or no body where HTTP has none), so an HTTP/1.1 client's
+        connection stays open unless it asked to close it or its request was not read whole.
+        """
+        if self.headers.get("Expect", "").lower().strip(" \t") == "100-continue":
+            self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        self.environ = environ = self.make_environ()
+        wire = Wire(self, environ)
+        body = self.server.app(environ, wire.start_response)
+        try:
+            for chunk in body:
+                wire.write(chunk)
+            wire.end()
+        except OSError:  # the client hung up mid-answer
+            self.close_connection = True
+        except Exception:  # the function's answer broke off: the client must not wait for more
+            log.exception("upstream answer to %s %s broke off", self.command, self.path)
+            self.close_connection = True
+            if not wire.sent:
+                wire.problem(502, "the function's answer broke off")
+        finally:
+            close = getattr(body, "close", None)
+            if close is not None:
+                close()  # the upstream connection goes back to its pool, or is discarded
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """Answer what http.server refuses before the router sees a request (a request line
@@ -244,6 +281,73 @@ class RouterRequestHandler(WSGIRequestHandler):
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         """Quiet: each function already logs every request it serves."""
+
+
+class Wire:
+    """A WSGI answer written to the handler's connection: the status line and headers at the
+    first write, then the body, framed so that the connection can carry the next request."""
+
+    def __init__(self, handler: RouterRequestHandler, environ: dict[str, Any]) -> None:
+        self.handler = handler
+        self.environ = environ
+        self.status = "500 Internal Server Error"
+        self.headers: list[tuple[str, str]] = []
+        self.sent = False
+        self.chunked = False
+
+    def start_response(
+        self, status: str, headers: list[tuple[str, str]], exc_info: Any = None
+    ) -> Callable[[bytes], None]:
+        if exc_info and self.sent:
+            raise exc_info[1].with_traceback(exc_info[2])
+        self.status, self.headers = status, headers
+        return self.write
+
+    def write(self, data: bytes) -> None:
+        if not self.sent:
+            self._send_head()
+        if data and self.chunked:
+            self.handler.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+        elif data:
+            self.handler.wfile.write(data)
+
+    def end(self) -> None:
+        if not self.sent:
+            self._send_head()
+        if self.chunked:
+            self.handler.wfile.write(b"0\r\n\r\n")
+        self.handler.wfile.flush()
+
+    def problem(self, status: int, detail: str) -> None:
+        body = problem_body(status, detail)
+        headers = [("Content-Type", PROBLEM), ("Content-Length", str(len(body)))]
+        self.start_response(f"{status} {HTTPStatus(status).phrase}", headers)
+        self.write(body)
+        self.end()
+
+    def _send_head(self) -> None:
+        handler = self.handler
+        code, _, phrase = self.status.partition(" ")
+        handler.send_response(int(code), phrase)
+        names = set()
+        for name, value in self.headers:
+            handler.send_header(name, value)
+            names.add(name.lower())
+        if not self.environ.get(BODY_READ):
+            handler.close_connection = True  # where this request's body ends is unknown
+        if "content-length" not in names and self._has_body(int(code)):
+            if handler.request_version == "HTTP/1.1":
+                self.chunked = True
+                handler.send_header("Transfer-Encoding", "chunked")
+            else:
+                handler.close_connection = True  # HTTP/1.0: the body ends where the connection does
+        if handler.close_connection:
+            handler.send_header("Connection", "close")
+        handler.end_headers()
+        self.sent = True
+
+    def _has_body(self, code: int) -> bool:
+        return self.environ["REQUEST_METHOD"] != "HEAD" and code not in (204, 304) and code >= 200
 
 
 def make_router_server(

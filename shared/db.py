@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
-from shared import db_types, failures, tracing
+from shared import db_types, failures, paramstyle, tracing
 from shared.errors import DatabaseUnavailable
 from shared.lazy import Lazy
 from shared.settings import Settings, get_settings
@@ -72,6 +72,7 @@ def build_engine(settings: Settings) -> sa.Engine:
     if not (settings.database_url or settings.instance_connection_name):
         raise RuntimeError("no database configured: set DATABASE_URL or INSTANCE_CONNECTION_NAME")
     make = _direct_engine if settings.database_url else _cloud_sql_engine
+    paramstyle.install()
     engine = make(settings, **pool)
     tracing.instrument(engine)
     timeout_ms = settings.db_statement_timeout_ms

@@ -64,7 +64,8 @@ class NewReview:
 # upload_line: a batch committed twice) and a (movie_id, external_id) already stored (the
 # same file uploaded again). The statement-level insert trigger then moves the aggregates for
 # exactly the rows inserted.
-_INSERT_ROWS = """
+def _insert_rows(where: str = "") -> str:
+    return f"""
 INSERT INTO reviews (movie_id, author, content, label, positivity, confidence, rating,
                      model_version, source_key, external_id, created_at, user_id, upload_id,
                      upload_line)
@@ -80,28 +81,40 @@ FROM unnest(CAST(:movie_id AS bigint[]), CAST(:author AS text[]), CAST(:content 
             CAST(:upload_line AS bigint[]))
      AS u(movie_id, author, content, label, positivity, confidence, rating, model_version,
           source_key, external_id, created_at, user_id, upload_id, upload_line)
+{where}
 ON CONFLICT DO NOTHING
-"""
-_INSERT = sa.text(f"{_INSERT_ROWS}RETURNING {COLUMNS}")
-_INSERT_COUNTED = sa.text(_INSERT_ROWS)
+"""  # noqa: S608 (`where` is one of this module's constants)
+
+
+# The API's insert checks its movies in the same statement (one round trip, not two): rows
+# whose movie exists, locked as movies.lock_existing() locks it, are inserted; the others
+# are left out, and the caller compares what came back with what it asked for.
+_INSERT = sa.text(
+    f"WITH known AS ({movies.LOCK_EXISTING})"  # noqa: S608 (constants of ours)
+    f"{_insert_rows('WHERE u.movie_id IN (SELECT id FROM known)')}RETURNING {COLUMNS}"
+)
+_INSERT_COUNTED = sa.text(_insert_rows())
 
 
 def insert(conn: sa.Connection, rows: Sequence[NewReview]) -> list[Review]:
     """Insert many reviews in one statement; return those inserted, in the order given.
 
-    Rows whose upload line or (movie, external id) is already stored are skipped. Every
-    movie must exist: callers check with movies.lock_existing() in the same transaction.
+    Rows whose movie does not exist, or whose upload line or (movie, external id) is
+    already stored, are skipped; the movies of those inserted stay key-share locked until
+    the transaction ends.
     """
     if not rows:
         return []
-    inserted = conn.execute(_INSERT, _parameters(rows)).mappings().all()
+    parameters = {"movie_ids": movies.movie_ids(row.movie_id for row in rows)}
+    inserted = conn.execute(_INSERT, parameters | _parameters(rows)).mappings().all()
     # identities are drawn in the order of the unnest rows, so id order is the order given
     return [to_review(row) for row in sorted(inserted, key=lambda row: row["id"])]
 
 
 def insert_many(conn: sa.Connection, rows: Sequence[NewReview]) -> int:
-    """insert() for bulk writers (uploads): the same statement without RETURNING, so no
-    stored row travels back; returns how many were inserted."""
+    """insert() for bulk writers (uploads), which check their movies first
+    (movies.lock_existing()) to reject the lines of unknown ones: the insert without the
+    check or RETURNING, so no stored row travels back; returns how many were inserted."""
     if not rows:
         return 0
     return int(conn.execute(_INSERT_COUNTED, _parameters(rows)).rowcount)
@@ -173,12 +186,12 @@ def create(
         NewReview(item.movie_id, author, item.content, sentiment, user_id=principal.uid)
         for item, author, sentiment in zip(items, names, sentiments, strict=True)
     ]
-    wanted = {item.movie_id for item in items}
     with db.transaction() as conn:
-        missing = wanted - movies.lock_existing(conn, wanted)
+        stored = insert(conn, rows)
+        missing = {item.movie_id for item in items} - {review.movie_id for review in stored}
         if missing:
-            raise _missing_movies(missing)
-        return insert(conn, rows)
+            raise _missing_movies(missing)  # the transaction rolls back what was inserted
+        return stored
 
 
 def get(review_id: int) -> Review:

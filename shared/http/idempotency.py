@@ -27,7 +27,7 @@ from shared.http.replies import Rendered
 HEADER = "Idempotency-Key"
 KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"  # printable ASCII, no spaces (documented in OpenAPI)
 TTL = "24 hours"
-_LIVE = f"created_at >= clock_timestamp() - interval '{TTL}'"
+_CUTOFF = f"clock_timestamp() - interval '{TTL}'"  # rows created before it have expired
 
 
 def request_key(request: flask.Request) -> str | None:
@@ -53,38 +53,46 @@ def fingerprint(operation: str, arguments: Mapping[str, Any], caller: Caller) ->
     return hashlib.sha256(f"{operation}\n{canonical}".encode()).hexdigest()
 
 
-_LOCK = sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))")
-_FIND = sa.text(
-    f"SELECT request_hash, status, body, headers FROM idempotency_keys WHERE key = :k AND {_LIVE}"  # noqa: S608
-)
-# a key's row, replacing an expired one under the same key
-_REMEMBER = sa.text("""
+# The key's row, claimed for this transaction: a new key, or one past its TTL taken over. A
+# concurrent claim of the same key waits on the primary key until this transaction ends; a
+# live key is left alone (no row comes back). Status 0 marks a response not yet made.
+_CLAIM = sa.text(f"""
 INSERT INTO idempotency_keys (key, request_hash, status, body, headers)
-VALUES (:k, :h, :s, :b, CAST(:headers AS jsonb))
-ON CONFLICT (key) DO UPDATE SET request_hash = excluded.request_hash, status = excluded.status,
-    body = excluded.body, headers = excluded.headers, created_at = clock_timestamp()
-""")
+VALUES (:k, :h, 0, '', '{{}}')
+ON CONFLICT (key) DO UPDATE SET request_hash = excluded.request_hash, status = 0, body = '',
+    headers = '{{}}', created_at = clock_timestamp()
+WHERE idempotency_keys.created_at < {_CUTOFF}
+RETURNING 1
+""")  # noqa: S608
+_FIND = sa.text(
+    "SELECT request_hash, status, body, headers FROM idempotency_keys"  # noqa: S608
+    f" WHERE key = :k AND created_at >= {_CUTOFF}"
+)
+_REMEMBER = sa.text(
+    "UPDATE idempotency_keys SET status = :s, body = :b, headers = CAST(:headers AS jsonb)"
+    " WHERE key = :k"
+)
 
 
 def once(key: str, digest: str, respond: Callable[[], Rendered]) -> Rendered:
     """The response of the first request with this key: run `respond` at most once.
 
-    One transaction (one pooled connection) whatever happens: lock the key, look it up,
-    and either replay what is stored or do the work and remember its response. (A
-    look-up in a transaction of its own first saved a retry the lock, but cost every first
-    request a second connection and three more round trips.)
+    One transaction (one pooled connection) whatever happens: claim the key, then either
+    do the work and remember its response, or replay what the key's first request stored.
+    (Earlier an advisory lock, a look-up and an upsert: one round trip more for every new
+    key, and a look-up in a transaction of its own before that cost a second connection.)
     """
     with db.unit_of_work() as conn:  # the write inside `respond` joins this transaction
-        conn.execute(_LOCK, {"k": key})
-        stored = _find(conn, key, digest)
-        if stored is not None:
-            return stored
+        while conn.execute(_CLAIM, {"k": key, "h": digest}).first() is None:
+            stored = _find(conn, key, digest)
+            if stored is not None:
+                return stored
+            # expired between the claim and the look-up: claim it again
         response = respond()
         conn.execute(
             _REMEMBER,
             {
                 "k": key,
-                "h": digest,
                 "s": response.status,
                 "b": response.body,
                 "headers": json.dumps(response.headers),

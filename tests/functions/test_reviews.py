@@ -288,6 +288,35 @@ def test_idempotency_key_with_another_body_is_409(
     assert row_count(movie_id) == 1
 
 
+def test_a_key_past_its_ttl_is_a_new_request(
+    reviews: FlaskClient, auth: dict[str, str], movie_id: int
+) -> None:
+    first = post(reviews, auth, movie_id, **{"Idempotency-Key": "old-key"})
+    with db.transaction() as conn:
+        conn.execute(
+            sa.text(
+                "UPDATE idempotency_keys SET created_at = now() - interval '25 hours'"
+                " WHERE key = 'old-key'"
+            )
+        )
+    again = post(reviews, auth, movie_id, NEGATIVE, **{"Idempotency-Key": "old-key"})
+    assert again.status_code == 201 and "Idempotent-Replayed" not in again.headers
+    assert again.headers["Location"] != first.headers["Location"]
+    replay = post(reviews, auth, movie_id, NEGATIVE, **{"Idempotency-Key": "old-key"})
+    assert (replay.get_data(), replay.headers["Idempotent-Replayed"]) == (again.get_data(), "true")
+    assert row_count(movie_id) == 2
+
+
+def test_a_key_whose_request_failed_is_not_spent(
+    reviews: FlaskClient, auth: dict[str, str], movie_id: int
+) -> None:
+    """A refused write remembers nothing: the key's next request is a first request."""
+    assert_problem(post(reviews, auth, movie_id + 1000, **{"Idempotency-Key": "k-404"}), 404)
+    created = post(reviews, auth, movie_id, **{"Idempotency-Key": "k-404"})
+    assert created.status_code == 201 and "Idempotent-Replayed" not in created.headers
+    assert row_count(movie_id) == 1
+
+
 def test_concurrent_retries_with_one_key_write_one_row(
     auth: dict[str, str], movie_id: int, database: str
 ) -> None:
@@ -346,7 +375,7 @@ def test_batch_is_all_or_nothing(reviews: FlaskClient, auth: dict[str, str], mov
     assert_problem(
         reviews.post("/reviews:batch", json={"items": bad}, headers=auth), 422, "items.1.author"
     )
-    assert row_count(movie_id) == 0
+    assert row_count(movie_id) == 0 and aggregate(movie_id).review_count == 0
 
 
 @pytest.mark.parametrize("size", [0, 101])
