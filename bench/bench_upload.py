@@ -8,10 +8,11 @@ builds the file from NSMC test-split texts (../shared/data/nsmc/reviews-test.tsv
 it, then runs the upload handler in a child process (so its peak RSS is its own) and prints
 lines/s end to end (model load included) and for the ingestion alone, peak RSS, and the CPU
 seconds of the handler and of PostgreSQL (all of the cluster's processes) per 1,000 lines.
-`--trace RATIO` runs the handler with tracing on (TRACE_EXPORTER=file into a temporary
-file, TRACE_SAMPLE_RATIO=RATIO): against a run without, the cost of tracing (issue 20:
-<= 3% at 0.1). An upload is one trace, so at 0.1 one upload in ten is traced whole: `--trace
-1` is that upload's cost.
+The handler gets MODEL_THREADS as `make run` gives it (the machine's cores) unless the
+environment sets it. `--trace RATIO` runs the handler with tracing on (TRACE_EXPORTER=file
+into a temporary file, TRACE_SAMPLE_RATIO=RATIO): against a run without, the cost of
+tracing (issue 20: <= 3% at 0.1). An upload is one trace, so at 0.1 one upload in ten is
+traced whole: `--trace 1` is that upload's cost.
 """
 
 from __future__ import annotations
@@ -102,6 +103,13 @@ def seed_movies(url: str) -> None:
     engine.dispose()
 
 
+def model_threads() -> str:
+    """MODEL_THREADS as `make run` sets it: the machine's cores (the environment's wins)."""
+    from infra.stack import LOCAL_CONCURRENCY
+
+    return LOCAL_CONCURRENCY["MODEL_THREADS"]
+
+
 def start_stack(root: Path, shared_buffers: str | None = None) -> tuple[Any, str, Any, str]:
     from gcp_storage_emulator.server import create_server
 
@@ -169,6 +177,7 @@ def main() -> None:
             blob.reload()
             uploaded = time.perf_counter()
             env = {**os.environ, "DATABASE_URL": url, "PYTHONPATH": str(REPO)}
+            env.setdefault("MODEL_THREADS", model_threads())  # as `make run` gives it
             if args.batch_size:
                 env["UPLOAD_BATCH_SIZE"] = str(args.batch_size)
             if args.trace is not None:
@@ -206,7 +215,8 @@ def main() -> None:
     tracing = "off" if args.trace is None else f"on at {args.trace} ({spans} spans written)"
     print(
         f"file: {args.lines} lines, {len(data) / 1e6:.1f} MB{' gzip' if args.gzip else ''}, "
-        f"batch size {args.batch_size or 'default'}, tracing {tracing}"
+        f"batch size {args.batch_size or 'default'}, tracing {tracing}, "
+        f"MODEL_THREADS={os.environ.get('MODEL_THREADS', model_threads())}"
     )
     print(
         f"result: {result['status']} lines={result['lines']} inserted={result['inserted']} "

@@ -1,15 +1,18 @@
 """Upload throughput of this tree against an older commit's, in one run on one machine.
 
     .venv/bin/python bench/compare_upload.py [--old dbe0196] [--lines 100000] [--rounds 2]
-        [--v2] [--flat 1000000]
+        [--v2] [--flat 1000000] [--model-threads N]
 
 Checks out `--old` into a temporary `git worktree` (removed at the end) and runs its own
 bench/bench_upload.py (its code, its default model: v2 for dbe0196) and then ours, with
 the same line count, alternating for `--rounds` rounds so that drifting load hits both
 alike. `--v2` adds a run of ours with the old tree's v2 model (same model, new code).
 `--flat N` adds a run of ours with N lines (the flat per-line cost: N lines at >= 0.90x the
-lines/s of `--lines`). Prints every run's own output, then one table: lines/s end to end
-and ingest only, handler CPU per 1,000 lines, peak RSS, and each run against the old one.
+lines/s of `--lines`). Every run gets the same MODEL_THREADS (`--model-threads`; default
+the machine's cores, as `make run` gives it): the old tree spends them on intra-op threads
+of one ONNX run, ours on sub-batches side by side. Prints every run's own output, then one
+table: lines/s end to end and ingest only, handler CPU per 1,000 lines, peak RSS, and each
+run against the old one.
 
 Targets (issue 20): ours >= 1.05x the old commit's end-to-end lines/s at 100k lines;
 `--flat 1000000` >= 0.90x our 100k lines/s with peak RSS <= 300 MB. Run it on an idle
@@ -29,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # runnable as `python bench/compare_upload.py`: infra.stack
 V2 = "model/artifacts/nsmc-bilstm-v2-20261123"
 
 
@@ -105,7 +109,13 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--v2", action="store_true", help="also ours with the old v2 model")
     parser.add_argument("--flat", type=int, default=None, help="also ours with this many lines")
+    parser.add_argument("--model-threads", default=None, help="MODEL_THREADS of every run")
     args = parser.parse_args()
+    from infra.stack import LOCAL_CONCURRENCY
+
+    threads = args.model_threads or LOCAL_CONCURRENCY["MODEL_THREADS"]
+    os.environ["MODEL_THREADS"] = threads  # every run's, old and new alike
+    print(f"MODEL_THREADS={threads} for every run")
     runs: list[Run] = []
     with tempfile.TemporaryDirectory(prefix="compare-upload-") as tmp:
         tree = old_tree(args.old, Path(tmp))

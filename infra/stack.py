@@ -51,7 +51,12 @@ LOCAL_FANOUT = {
 # PostgreSQL and the clients share the machine's cores (functions-framework's own default,
 # 4 threads per core, measured ~8% fewer requests/s under the 50-client mixed load). The
 # cloud sets THREADS per function from its concurrency (terraform/modules/system/functions.tf).
-LOCAL_CONCURRENCY = {"THREADS": "4", "DB_POOL_SIZE": "4"}
+# The model may use the machine's cores, as Terraform gives it the function's vCPUs.
+LOCAL_CONCURRENCY = {
+    "THREADS": "4",
+    "DB_POOL_SIZE": "4",
+    "MODEL_THREADS": str(os.cpu_count() or 1),
+}
 
 
 @dataclass(frozen=True)

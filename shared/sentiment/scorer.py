@@ -56,13 +56,12 @@ class Scorer:
             out = self.engine.run(texts)
             return Outputs(out.positivity, None) if self.manifest.rating == RATING_LINEAR else out
         normalised = self.engine.normalised(texts)
-        out = self.engine.run(normalised, normalised=True)
+        network = self.engine.start(normalised, normalised=True)
+        ngram = self.ngram.member_logits(normalised)  # while the network's runs go on
+        out = network()
         if out.rating_probs is None:  # refused by Manifest.validate; kept for the type checker
             raise ValueError("pooling needs the network's rating distribution")
-        members = [
-            from_probabilities(out.positivity, out.rating_probs),
-            self.ngram.member_logits(normalised),
-        ]
+        members = [from_probabilities(out.positivity, out.rating_probs), ngram]
         return Outputs(*self.pooling.pool(members))
 
     def score(self, texts: Sequence[str]) -> list[Sentiment]:

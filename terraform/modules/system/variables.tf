@@ -372,7 +372,7 @@ variable "model_version" {
 }
 
 variable "model_threads" {
-  description = "ONNX Runtime intra-op threads (MODEL_THREADS); match the function's vCPUs."
+  description = "CPUs the model may use (MODEL_THREADS): a batch's sub-batches run this many side by side; match the function's vCPUs."
   type        = number
   default     = 1
 }

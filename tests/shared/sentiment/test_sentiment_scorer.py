@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from shared.sentiment import Scorer, Sentiment
+from shared.sentiment import Scorer, Sentiment, load_scorer
 from shared.sentiment.decision import LABELS
 
 POSITIVE = [
@@ -120,3 +120,17 @@ def test_normalising_once_then_encoding_gives_the_same_tokens(scorer: Scorer) ->
     assert engine.encode(normalised, normalised=True) == engine.encode(MIXED)
     for text, once in zip(MIXED, normalised, strict=True):
         assert engine.encode([once], normalised=True) == engine.encode([text])
+
+
+def test_sub_batches_side_by_side_score_as_one_at_a_time(artifact_dir: Path) -> None:
+    """MODEL_THREADS=3: a batch's sub-batches run on three threads, results in input order,
+    equal to one run at a time (each sub-batch is the same ONNX run either way)."""
+    texts = [f"{text} {i}" for i, text in enumerate(MIXED * 10)]
+    serial = load_scorer(str(artifact_dir), threads=1)
+    parallel = load_scorer(str(artifact_dir), threads=3)
+    for scorer in (serial, parallel):
+        scorer.engine.batch_size = 8  # 18 sub-batches
+    assert parallel.score(texts) == serial.score(texts)
+    assert parallel.engine._runs is not None  # they did run side by side
+    assert serial.engine._runs is None
+    assert parallel.score(texts[:1]) == serial.score(texts[:1])  # one text: alone, as before
