@@ -76,8 +76,7 @@ class Settings(BaseSettings):
     models_bucket: str = "models"
     uploads_bucket: str = "uploads"
     model_uri: str = "model/artifacts/nsmc-bilstm-v4-20261205"  # the committed default artifact
-    # the CPUs the model may use: a batch's sub-batches run this many side by side, each on
-    # one ONNX Runtime thread (shared/sentiment/engine.py); match the instance's vCPUs
+    # CPUs for the model: sub-batches side by side (sentiment/engine.py); match the vCPUs
     model_threads: int = Field(default=1, ge=1, le=64)
     # texts per ONNX run, after sorting by length: 32 cost ~7% less CPU per text than 64 on
     # upload batches (less padding; 16: more runs), and less memory (bench/profile_upload.py)

@@ -2,7 +2,8 @@
 
 Off by default (TRACE_EXPORTER=none): nothing of OpenTelemetry is imported and span() hands
 back one shared no-op, so tracing off costs a settings lookup per span (bench_upload.py
---trace compares). On, the SDK's tracer provider is built once per process:
+--trace compares). On, the SDK's tracer provider is built once per process
+(shared/trace_export.py):
 
 - sampling: parent-based; a caller's "sampled" decision is kept, anything else (a new
   trace, or a parent that made no decision: the local router's and the load balancer's
@@ -15,23 +16,25 @@ back one shared no-op, so tracing off costs a settings lookup per span (bench_up
   account needs roles/cloudtrace.agent), `console` to stdout, `file` as JSON lines
   appended to TRACE_FILE (`make run`).
 
-`server_span` binds its trace id to the thread's log lines (shared/logs.py).
+`server_span` binds its trace id to the thread's log lines (shared/logs.py), and `carrier`
+passes the trace on to the next hop: the current span's context, or with tracing off the
+request's own trace headers as they came, so every hop's log lines share the trace id.
 """
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import functools
-import logging
 import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from shared import logs
 from shared.lazy import Lazy
-from shared.settings import Settings, get_settings
+from shared.settings import get_settings
+from shared.trace_export import Tracing, build_provider
 
 TRACEPARENT = "traceparent"
 CLOUD_TRACE = "X-Cloud-Trace-Context"
@@ -41,7 +44,10 @@ _TRACEPARENT_RE = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]
 _CLOUD_TRACE_RE = re.compile(r"^([0-9a-fA-F]{32})(?:/|$)")
 _NOOP = contextlib.nullcontext()
 F = TypeVar("F", bound=Callable[..., Any])
-log = logging.getLogger("shared.tracing")
+# the trace headers of the request being served, for carrier() while tracing is off
+_incoming: contextvars.ContextVar[tuple[tuple[str, str], ...]] = contextvars.ContextVar(
+    "incoming_trace_headers", default=()
+)
 
 
 class Headers(Protocol):
@@ -97,7 +103,11 @@ def server_span(
     """A span continuing the trace `headers` carry (a request's, an event's, a task's env),
     whose id this thread's log lines carry (the headers' own when tracing is off)."""
     if not enabled():
-        yield _logged(header_trace_id(headers))
+        token = _incoming.set(_trace_headers(headers))
+        try:
+            yield _logged(header_trace_id(headers))
+        finally:
+            _incoming.reset(token)
         return
     from opentelemetry import propagate, trace
 
@@ -126,9 +136,10 @@ def rename(name: str) -> None:
 
 
 def carrier() -> dict[str, str]:
-    """The current span as outgoing headers (traceparent, X-Cloud-Trace-Context), or {}."""
+    """The current trace as outgoing headers (traceparent, X-Cloud-Trace-Context): the
+    current span's; with tracing off, those the request being served came with (or {})."""
     if not enabled():
-        return {}
+        return dict(_incoming.get())
     from opentelemetry import propagate
 
     _provider.get()  # its propagators
@@ -186,6 +197,13 @@ class _Open(threading.local):
 _statements = _Open()
 
 
+def _trace_headers(headers: Headers) -> tuple[tuple[str, str], ...]:
+    """The trace headers among `headers` (any case), under their canonical names."""
+    lower = _lowercase(headers)
+    names = (TRACEPARENT, CLOUD_TRACE)
+    return tuple((name, lower[name.lower()]) for name in names if name.lower() in lower)
+
+
 def _lowercase(headers: Headers) -> dict[str, str]:
     return {key.lower(): value for key, value in headers.items() if value}
 
@@ -214,87 +232,4 @@ def _tracer() -> Any:
     return _provider.get().tracer
 
 
-def _build_provider() -> _Tracing:
-    """The SDK's tracer provider for these settings, set as the process's global one."""
-    settings = get_settings()
-    from opentelemetry import propagate
-    from opentelemetry.propagators.cloud_trace_propagator import CloudTraceFormatPropagator
-    from opentelemetry.propagators.composite import CompositePropagator
-    from opentelemetry.sdk.resources import Resource
-    from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import BatchSpanProcessor
-    from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
-    from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
-
-    ratio = TraceIdRatioBased(settings.trace_sample_ratio)
-    sampler = ParentBased(root=ratio, remote_parent_not_sampled=ratio)
-    resource = Resource.create({"service.name": _service_name(settings)})
-    provider = TracerProvider(sampler=sampler, resource=resource)
-    provider.add_span_processor(BatchSpanProcessor(_exporter(settings)))
-    # W3C last: where both headers came, its trace id wins (they agree behind Google's LB).
-    # The provider stays ours, not the global one: a reset (tests) builds a fresh one.
-    propagate.set_global_textmap(
-        CompositePropagator([CloudTraceFormatPropagator(), TraceContextTextMapPropagator()])
-    )
-    return _Tracing(provider, provider.get_tracer("shared"))
-
-
-class _Tracing:
-    """The process's provider and its one tracer (get_tracer makes a new one each call)."""
-
-    def __init__(self, provider: Any, tracer: Any) -> None:
-        self.provider, self.tracer = provider, tracer
-
-
-def _service_name(settings: Settings) -> str:
-    return settings.k_service or settings.cloud_run_job or settings.function_target or "local"
-
-
-def _exporter(settings: Settings) -> Any:
-    if settings.trace_exporter == "cloud":
-        return _cloud_exporter(settings.google_cloud_project)
-    from opentelemetry.sdk.trace.export import ConsoleSpanExporter
-
-    if settings.trace_exporter == "console":
-        return ConsoleSpanExporter()
-    # one JSON object per line, appended by every process of `make run` (O_APPEND, line
-    # buffered: each span is one write)
-    path = Path(settings.trace_file)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    out = path.open("a", buffering=1, encoding="utf-8")
-    return ConsoleSpanExporter(out=out, formatter=lambda s: s.to_json(indent=None) + "\n")
-
-
-def _cloud_exporter(project: str | None) -> Any:
-    """Cloud Trace's exporter, made on the exporting thread at its first batch: finding the
-    credentials (the metadata server) never delays a request, and without any (a laptop,
-    the rehearsal) spans are dropped with one warning instead of failing anything."""
-    from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
-
-    class CloudTrace(SpanExporter):
-        def __init__(self) -> None:
-            self._inner: Any = None
-            self._failed = False
-
-        def export(self, spans: Any) -> SpanExportResult:
-            if self._inner is None and not self._failed:
-                try:
-                    from opentelemetry.exporter.cloud_trace import CloudTraceSpanExporter
-
-                    self._inner = CloudTraceSpanExporter(project_id=project)  # type: ignore[no-untyped-call]
-                except Exception:
-                    self._failed = True
-                    log.warning("traces dropped: no Cloud Trace client", exc_info=True)
-            if self._inner is None:
-                return SpanExportResult.FAILURE
-            result: SpanExportResult = self._inner.export(spans)
-            return result
-
-        def shutdown(self) -> None:
-            if self._inner is not None:
-                self._inner.shutdown()
-
-    return CloudTrace()
-
-
-_provider: Lazy[_Tracing] = Lazy(_build_provider, close=lambda held: held.provider.shutdown())
+_provider: Lazy[Tracing] = Lazy(build_provider, close=lambda held: held.provider.shutdown())

@@ -63,6 +63,18 @@ def fresh_instance() -> None:
     lazy.reset_all()
 
 
+@pytest.fixture
+def traced(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Tracing on for this instance (every trace sampled), spans written to a file."""
+    path = tmp_path / "traces.jsonl"
+    monkeypatch.setenv("TRACE_EXPORTER", "file")
+    monkeypatch.setenv("TRACE_FILE", str(path))
+    monkeypatch.setenv("TRACE_SAMPLE_RATIO", "1")
+    monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", "demo-project")
+    fresh_instance()
+    return path
+
+
 def use_database(monkeypatch: pytest.MonkeyPatch, url: str, **env: str) -> None:
     """Point the instance's settings and pool at `url` (as a fresh instance would be)."""
     monkeypatch.setenv("DATABASE_URL", url)

@@ -19,7 +19,7 @@ from jinja2 import StrictUndefined
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
 
-from shared import logs
+from shared import logs, tracing
 from shared.errors import IdentityUnavailable
 from shared.identity import Permission
 from shared.lazy import Lazy
@@ -67,15 +67,18 @@ def handle(request: flask.Request) -> flask.Response:
     started = time.perf_counter()
     settings = get_settings()
     logs.configure(settings.log_level)
-    logs.set_trace(request.headers.get("X-Cloud-Trace-Context"), settings.google_cloud_project)
     app = get_app()
     # The same Request object, so its body stream is read once: functions-framework drains
     # the request after the function returns and must find it consumed, not cut short. Its
-    # routing is this app's, not functions-framework's catch-all.
+    # routing is this app's, not functions-framework's catch-all. The span's trace (or the
+    # request's own, tracing off) goes on to the APIs the page calls (client.py).
     request.url_rule = request.view_args = request.routing_exception = None
-    with flask.ctx.RequestContext(app, request.environ, request=request):
-        response = app.full_dispatch_request()
-    logs.log_request(request, response, time.perf_counter() - started)
+    with tracing.server_span(request.headers, f"{request.method} console"):
+        with flask.ctx.RequestContext(app, request.environ, request=request):
+            response = app.full_dispatch_request()
+        if request.url_rule is not None:
+            tracing.rename(f"{request.method} {request.url_rule.rule}")
+        logs.log_request(request, response, time.perf_counter() - started)
     return response
 
 

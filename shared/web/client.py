@@ -12,14 +12,17 @@ views turn into a friendly message; an unreachable function or a 5xx becomes Api
 
 from __future__ import annotations
 
+import contextvars
 import json
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from urllib.parse import quote, urlencode
 
 import urllib3
 
+from shared import tracing
 from shared.lazy import Lazy
 from shared.settings import get_settings
 from shared.web import invoker
@@ -52,15 +55,17 @@ _pool = Lazy(
     close=urllib3.PoolManager.clear,
 )
 # threads for a page's independent API calls (made in parallel)
+T = TypeVar("T")
 _executor = Lazy(
     lambda: ThreadPoolExecutor(8, thread_name_prefix="bff"),
     close=lambda pool: pool.shutdown(wait=False),
 )
 
 
-def executor() -> ThreadPoolExecutor:
-    """Threads for a page's independent API calls (made in parallel)."""
-    return _executor.get()
+def submit(call: Callable[..., T], *args: Any) -> Future[T]:
+    """`call(*args)` on a thread for a page's independent API calls (made in parallel), in
+    a copy of the caller's context: its trace goes on with the call (request())."""
+    return _executor.get().submit(contextvars.copy_context().run, call, *args)
 
 
 def url(function: Function, path: str, query: dict[str, Any] | None = None) -> str:
@@ -83,7 +88,7 @@ def request(
     """Call one API, as the user whose session cookie `credential` is (None: anonymously);
     the decoded JSON body (None for 204), or ApiProblem / ApiUnavailable."""
     settings = get_settings()
-    sent = {"Accept": "application/json", **(headers or {})}
+    sent = {"Accept": "application/json", **tracing.carrier(), **(headers or {})}
     if settings.console_token is not None:
         sent["X-Console-Token"] = settings.console_token.get_secret_value()
     if credential is not None:

@@ -14,7 +14,7 @@ from typing import Any
 from shared.lazy import Lazy
 from shared.settings import get_settings
 from shared.web import api
-from shared.web.client import Function, executor
+from shared.web.client import Function, submit
 
 FUNCTIONS: tuple[Function, ...] = ("movies", "reviews", "ratings")
 PROBES = {"/healthz", "/readyz"}  # and every .../openapi.json
@@ -41,9 +41,7 @@ def reset() -> None:
 
 
 def _fetch_and_merge() -> dict[str, Any]:
-    futures: list[Future[dict[str, Any]]] = [
-        executor().submit(api.openapi, name) for name in FUNCTIONS
-    ]
+    futures: list[Future[dict[str, Any]]] = [submit(api.openapi, name) for name in FUNCTIONS]
     documents = dict(zip(FUNCTIONS, (f.result() for f in futures), strict=True))
     return merge(documents, _servers())
 

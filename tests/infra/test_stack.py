@@ -51,8 +51,14 @@ def _serving(target: str, ready: str) -> Iterator[str]:
     fn = next(fn for fn in FUNCTIONS if fn.target == target)
     fn = dataclasses.replace(fn, port=free_port())
     env = os.environ | {"API_KEYS": API_KEY, "GOOGLE_CLOUD_PROJECT": "local"}
+    # a session of its own: gunicorn's worker is the master's child, and a master killed
+    # alone would leave it serving, an orphan, long after the test
     child = subprocess.Popen(
-        function_command(fn), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        function_command(fn),
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     base = f"http://127.0.0.1:{fn.port}"
     try:
@@ -60,10 +66,11 @@ def _serving(target: str, ready: str) -> Iterator[str]:
         yield base
     finally:
         child.send_signal(signal.SIGINT)  # gunicorn's quick shutdown
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             child.wait(10)
-        except subprocess.TimeoutExpired:
-            child.kill()
+        with contextlib.suppress(ProcessLookupError):  # whatever of the session is left
+            os.killpg(child.pid, signal.SIGKILL)
+        child.wait()
 
 
 def _wait_until_up(url: str, child: subprocess.Popen[bytes], timeout: float = 60) -> None:

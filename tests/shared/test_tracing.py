@@ -6,7 +6,6 @@ exporting to TRACE_FILE (what `make run` uses), PostgreSQL and the GCS emulator.
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
@@ -18,32 +17,8 @@ from infra.router import trace_context
 from shared import tracing
 from tests.conftest import fresh_instance
 from tests.support import REPO, function_client
+from tests.support.traces import TRACE, spans, trace_of
 from tests.support.uploads import create_movies, deliver, event_for, fixture, put, use_model
-
-TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
-
-
-def spans(path: Path) -> list[dict[str, Any]]:
-    tracing.flush()
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-
-
-def trace_of(span: dict[str, Any]) -> str:
-    return str(span["context"]["trace_id"]).removeprefix("0x")
-
-
-@pytest.fixture
-def traced(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Tracing on for this instance (every trace sampled), spans written to a file."""
-    path = tmp_path / "traces.jsonl"
-    monkeypatch.setenv("TRACE_EXPORTER", "file")
-    monkeypatch.setenv("TRACE_FILE", str(path))
-    monkeypatch.setenv("TRACE_SAMPLE_RATIO", "1")
-    monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", "demo-project")
-    fresh_instance()
-    return path
 
 
 def test_trace_ids_from_either_header() -> None:

@@ -12,7 +12,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from shared.ratelimits import RateLimiter
 from shared.settings import get_settings
-from shared.web.client import executor
+from shared.web.client import submit
 from shared.web.security import client_ip
 from shared.web.session import User
 
@@ -55,7 +55,7 @@ def limit_attempts(kind: Literal["sign-in", "sign-up"]) -> None:
 
 def parallel(*calls: Callable[[], Any]) -> list[Any]:
     """Run independent API calls at once; results in order, the first error re-raised."""
-    futures = [executor().submit(call) for call in calls]
+    futures = [submit(call) for call in calls]
     return [future.result() for future in futures]
 
 
