@@ -14,7 +14,10 @@ from typing import Any
 import pg8000.dbapi
 import pg8000.legacy
 
-_scan = pg8000.dbapi.convert_paramstyle  # pg8000's own rewrite, the one rule
+# pg8000's own rewrite, the one rule (install() keeps it aside: should this module be
+# loaded again after install(), it must not take the remembered one for pg8000's)
+_ORIGINAL = "_unremembered_convert_paramstyle"
+_scan = getattr(pg8000.dbapi, _ORIGINAL, pg8000.dbapi.convert_paramstyle)
 
 
 class _Names(dict[str, Any]):
@@ -43,5 +46,6 @@ def convert_paramstyle(style: str, query: str, args: Any) -> tuple[str, Any]:
 
 def install() -> None:
     """Both of pg8000's DB-API cursors (legacy: what SQLAlchemy uses) rewrite through plan()."""
+    setattr(pg8000.dbapi, _ORIGINAL, _scan)
     pg8000.legacy.convert_paramstyle = convert_paramstyle
     pg8000.dbapi.convert_paramstyle = convert_paramstyle

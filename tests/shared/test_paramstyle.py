@@ -3,6 +3,7 @@ statements the application runs go through it against the real database."""
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 import pg8000.dbapi
@@ -50,3 +51,11 @@ def test_the_applications_statements_are_rewritten_once(database: str) -> None:
         assert tuple(row) == ("x%y", "%s", 42)
     info = paramstyle.plan.cache_info()
     assert (info.misses, info.hits) == (1, 2)
+
+
+def test_loaded_again_after_install_it_still_scans_with_pg8000s_own() -> None:
+    paramstyle.install()
+    again = importlib.reload(paramstyle)
+    assert again._scan is not again.convert_paramstyle
+    assert again.convert_paramstyle("format", "SELECT %s", (1,)) == ("SELECT $1", (1,))
+    again.install()
