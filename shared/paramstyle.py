@@ -46,6 +46,6 @@ def convert_paramstyle(style: str, query: str, args: Any) -> tuple[str, Any]:
 
 def install() -> None:
     """Both of pg8000's DB-API cursors (legacy: what SQLAlchemy uses) rewrite through plan()."""
-    setattr(pg8000.dbapi, _ORIGINAL, _scan)
+    setattr(pg8000.dbapi, _ORIGINAL, _scan)  # an attribute of ours on their module
     pg8000.legacy.convert_paramstyle = convert_paramstyle
     pg8000.dbapi.convert_paramstyle = convert_paramstyle
