@@ -46,16 +46,40 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
+class Connection:
+    """One client's keep-alive connection. http.client, not requests: the load generator
+    shares the 2 cores with the stack it measures, and requests spent ~1 ms of CPU per
+    request there (19% of the machine under the mixed load), so its threads waited for
+    the CPU and for their GIL, and that wait counted as the stack's latency."""
+
+    def __init__(self, base: str) -> None:
+        parts = urlsplit(base)
+        self.conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=30)
+
+    def request(
+        self, method: str, path: str, body: object = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, bytes]:
+        data = None if body is None else json.dumps(body).encode()
+        sent = {"Content-Type": "application/json"} if data is not None else {}
+        try:
+            self.conn.request(method, path, body=data, headers=sent | (headers or {}))
+            answer = self.conn.getresponse()
+            return answer.status, answer.read()
+        except (OSError, http.client.HTTPException):
+            self.conn.close()  # the next request opens a new connection
+            raise
+
+
 def run_client(base: str, key: str, movie_id: int, count: int, out: list[float]) -> None:
-    session = requests.Session()
+    connection = Connection(base)
     headers = {"X-API-Key": key}
     for i in range(count):
         body = {"movie_id": movie_id, "author": "bench", "content": TEXTS[i % len(TEXTS)]}
         started = time.perf_counter()
-        response = session.post(f"{base}/reviews", json=body, headers=headers, timeout=30)
+        status, answer = connection.request("POST", "/reviews", body, headers)
         out.append((time.perf_counter() - started) * 1000)
-        if response.status_code != 201:
-            raise SystemExit(f"unexpected {response.status_code}: {response.text}")
+        if status != 201:
+            raise SystemExit(f"unexpected {status}: {answer.decode(errors='replace')}")
 
 
 def run_all(clients: Iterable[threading.Thread]) -> float:
@@ -83,30 +107,6 @@ def measure(base: str, key: str, movie_id: int, clients: int, total: int) -> dic
         "rps": len(latencies) / elapsed,
         "n": len(latencies),
     }
-
-
-class Connection:
-    """One client's keep-alive connection. http.client, not requests: the load generator
-    shares the 2 cores with the stack it measures, and requests spent ~1 ms of CPU per
-    request there (19% of the machine under the mixed load), so its threads waited for
-    the CPU and for their GIL, and that wait counted as the stack's latency."""
-
-    def __init__(self, base: str) -> None:
-        parts = urlsplit(base)
-        self.conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=30)
-
-    def request(
-        self, method: str, path: str, body: object = None, headers: dict[str, str] | None = None
-    ) -> tuple[int, bytes]:
-        data = None if body is None else json.dumps(body).encode()
-        sent = {"Content-Type": "application/json"} if data is not None else {}
-        try:
-            self.conn.request(method, path, body=data, headers=sent | (headers or {}))
-            answer = self.conn.getresponse()
-            return answer.status, answer.read()
-        except (OSError, http.client.HTTPException):
-            self.conn.close()  # the next request opens a new connection
-            raise
 
 
 MIX = (("GET /movies", 0.5), ("GET /ratings/{id}", 0.3), ("POST /reviews", 0.2))

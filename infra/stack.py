@@ -47,16 +47,17 @@ LOCAL_FANOUT = {
     "UPLOAD_FANOUT_MAX_TASKS": "4",
 }
 
-# What each local function serves at once, and with as many pooled connections: five servers,
-# PostgreSQL and the clients share the machine's cores (functions-framework's own default,
-# 4 threads per core, measured ~8% fewer requests/s under the 50-client mixed load). The
-# cloud sets THREADS per function from its concurrency (terraform/modules/system/functions.tf).
-# The model may use the machine's cores, as Terraform gives it the function's vCPUs.
-LOCAL_CONCURRENCY = {
-    "THREADS": "4",
-    "DB_POOL_SIZE": "4",
-    "MODEL_THREADS": str(os.cpu_count() or 1),
-}
+# What each local function serves at once (THREADS, unless the environment sets it), with a
+# pooled connection for each (times what one request holds): five servers, PostgreSQL and
+# the clients share the machine's cores. 4 by default (functions-framework's own, 4 per core,
+# measured ~8% fewer requests/s under the 50-client mixed load); reviews 8: its POSTs spend
+# most of their time waiting on PostgreSQL (five round trips, a durable commit), and with 4
+# threads they queued at ~100/s under the mixed load (8: POST p50 219 -> ~80 ms, the load's
+# p99 373-380 -> 225-253 ms). The cloud sets THREADS per function from its concurrency
+# (terraform/modules/system/functions.tf) and adds instances. The model may use the
+# machine's cores, as Terraform gives it the function's vCPUs.
+LOCAL_THREADS = 4
+LOCAL_CONCURRENCY = {"MODEL_THREADS": str(os.cpu_count() or 1)}
 
 
 @dataclass(frozen=True)
@@ -70,11 +71,12 @@ class Function:
     # pooled connections one request may hold at once: an upload delivery holds its lease's
     # while its commit thread and the ledger each run a transaction (shared/uploads/ledger.py)
     connections: int = 1
+    threads: int = LOCAL_THREADS
 
 
 FUNCTIONS = (
     Function("movies", "movies", 8081, prefixes=("/movies",)),
-    Function("reviews", "reviews", 8082, prefixes=("/reviews", "/sentiment")),
+    Function("reviews", "reviews", 8082, prefixes=("/reviews", "/sentiment"), threads=8),
     Function("ratings", "ratings", 8083, prefixes=("/ratings",)),
     Function("reviews", "on_upload", 8084, signature="cloudevent", connections=3),
     Function("web", "web", 8085, default=True),
@@ -153,10 +155,12 @@ class Stack:
 
     def start_functions(self) -> dict[str, str]:
         routes: dict[str, str] = {}
-        per_request = int(self.env.get("DB_POOL_SIZE", LOCAL_CONCURRENCY["DB_POOL_SIZE"]))
         for fn in FUNCTIONS:
+            threads = int(self.env.get("THREADS") or fn.threads)
+            per_request = int(self.env.get("DB_POOL_SIZE") or threads)
             pool = per_request * fn.connections  # no request waits for another's connection
-            self.spawn(*function_command(fn), env={**self.env, "DB_POOL_SIZE": str(pool)})
+            env = {**self.env, "THREADS": str(threads), "DB_POOL_SIZE": str(pool)}
+            self.spawn(*function_command(fn), env=env)
             for prefix in fn.prefixes:
                 routes[prefix] = f"http://127.0.0.1:{fn.port}"
             if fn.default:

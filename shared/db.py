@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
-from shared import db_types, failures, paramstyle, tracing
+from shared import db_types, failures, paramstyle, pgwire, tracing
 from shared.errors import DatabaseUnavailable
 from shared.lazy import Lazy
 from shared.settings import Settings, get_settings
@@ -73,6 +73,7 @@ def build_engine(settings: Settings) -> sa.Engine:
         raise RuntimeError("no database configured: set DATABASE_URL or INSTANCE_CONNECTION_NAME")
     make = _direct_engine if settings.database_url else _cloud_sql_engine
     paramstyle.install()
+    pgwire.install()
     engine = make(settings, **pool)
     tracing.instrument(engine)
     timeout_ms = settings.db_statement_timeout_ms
