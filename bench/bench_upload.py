@@ -105,9 +105,9 @@ def seed_movies(url: str) -> None:
 
 def model_threads() -> str:
     """MODEL_THREADS as `make run` sets it: the machine's cores (the environment's wins)."""
-    from infra.stack import LOCAL_CONCURRENCY
+    from infra.stack import LOCAL_MODEL_THREADS
 
-    return LOCAL_CONCURRENCY["MODEL_THREADS"]
+    return LOCAL_MODEL_THREADS
 
 
 def start_stack(root: Path, shared_buffers: str | None = None) -> tuple[Any, str, Any, str]:

@@ -111,9 +111,9 @@ def main() -> None:
     parser.add_argument("--flat", type=int, default=None, help="also ours with this many lines")
     parser.add_argument("--model-threads", default=None, help="MODEL_THREADS of every run")
     args = parser.parse_args()
-    from infra.stack import LOCAL_CONCURRENCY
+    from infra.stack import LOCAL_MODEL_THREADS
 
-    threads = args.model_threads or LOCAL_CONCURRENCY["MODEL_THREADS"]
+    threads = args.model_threads or LOCAL_MODEL_THREADS
     os.environ["MODEL_THREADS"] = threads  # every run's, old and new alike
     print(f"MODEL_THREADS={threads} for every run")
     runs: list[Run] = []

@@ -57,7 +57,7 @@ LOCAL_FANOUT = {
 # (terraform/modules/system/functions.tf) and adds instances. The model may use the
 # machine's cores, as Terraform gives it the function's vCPUs.
 LOCAL_THREADS = 4
-LOCAL_CONCURRENCY = {"MODEL_THREADS": str(os.cpu_count() or 1)}
+LOCAL_MODEL_THREADS = str(os.cpu_count() or 1)
 
 
 @dataclass(frozen=True)
@@ -318,7 +318,7 @@ def main() -> None:
         )
         # large uploads fan out to the local "uploads" job; smaller sizes than in the cloud,
         # so a file of a few hundred thousand lines shows it (the environment's values win)
-        for name, value in (LOCAL_FANOUT | LOCAL_CONCURRENCY).items():
+        for name, value in (LOCAL_FANOUT | {"MODEL_THREADS": LOCAL_MODEL_THREADS}).items():
             stack.env[name] = os.environ.get(name, value)
         if url:
             stack.env["DATABASE_URL"] = url

@@ -42,12 +42,13 @@ class Outputs:
     rating_probs: np.ndarray | None  # (n, 10) float32, or None without a rating head
 
 
-def session_options(threads: int = 1) -> ort.SessionOptions:
-    """Explicit thread counts, sequential execution, no spinning (request serving)."""
+def session_options() -> ort.SessionOptions:
+    """One thread per run (runs go side by side: Engine.runs), sequential execution, no
+    spinning."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
+    options.intra_op_num_threads = 1
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -119,7 +120,7 @@ class Engine:
 
                     self._session = ort.InferenceSession(
                         self._model,
-                        sess_options=session_options(),  # one thread per run
+                        sess_options=session_options(),
                         providers=["CPUExecutionProvider"],
                     )
         return self._session
