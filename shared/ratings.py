@@ -1,8 +1,8 @@
 """Rating reads: every figure comes from the maintained aggregates, never from reviews.
 
 movie_ratings and movie_rating_daily are kept by the triggers of migration 0002 in the same
-transaction as every review write; migration 0005 adds the generated average/bayesian columns
-and one btree per leaderboard order.
+transaction as every review write (applied at its COMMIT since migration 0012); migration 0005
+adds the generated average/bayesian columns and one btree per leaderboard order.
 """
 
 from __future__ import annotations

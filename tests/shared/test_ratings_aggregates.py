@@ -281,3 +281,68 @@ def test_concurrent_mixed_writes_across_movies_neither_deadlock_nor_drift(databa
     assert not errors
     assert aggregate(a)["review_count"] + aggregate(b)["review_count"] == 20 - 10 + 60
     assert drift().clean
+
+
+# --- the aggregates move at commit (migration 0012) -----------------------------------------
+
+
+def _pending(conn: sa.Connection) -> int:
+    return int(conn.execute(sa.text("SELECT count(*) FROM pending_review_deltas")).scalar_one())
+
+
+def test_a_write_moves_the_aggregates_when_it_commits(database: str) -> None:
+    movie = add_movie()
+    with db.transaction() as conn:
+        insert_reviews(conn, [review(movie), review(movie, "negative", 0.1, 2.0)])
+        inside = conn.execute(
+            sa.text("SELECT review_count FROM movie_ratings WHERE movie_id = :m"), {"m": movie}
+        ).scalar_one()
+        assert (inside, _pending(conn)) == (0, 1)  # queued by the statement, not applied
+    assert aggregate(movie)["review_count"] == 2
+    with db.read() as conn:
+        assert _pending(conn) == 0  # nothing outlives its transaction
+    assert drift().clean
+
+
+@pytest.mark.timeout(60)
+def test_a_writer_of_a_movie_does_not_wait_for_another_writer_to_commit(database: str) -> None:
+    movie = add_movie()
+    engine = _writers_engine(database)
+    with engine.connect() as first:
+        first.begin()
+        insert_reviews(first, [review(movie)])  # open: its aggregate row is not locked yet
+        with engine.begin() as second:
+            # before 0012 the INSERT's trigger waited here for `first` to commit
+            second.exec_driver_sql("SET LOCAL lock_timeout = '2s'")
+            insert_reviews(second, [review(movie, "negative", 0.2, 3.0)])
+        assert aggregate(movie)["review_count"] == 1
+        first.commit()
+    engine.dispose()
+    row = aggregate(movie)
+    assert (row["review_count"], row["positive_count"], row["negative_count"]) == (2, 1, 1)
+    assert drift().clean
+
+
+def test_a_rolled_back_savepoint_takes_its_deltas_with_it(database: str) -> None:
+    movie = add_movie()
+    with db.transaction() as conn:
+        insert_reviews(conn, [review(movie)])
+        savepoint = conn.begin_nested()
+        insert_reviews(conn, [review(movie), review(movie)])
+        savepoint.rollback()
+        insert_reviews(conn, [review(movie, "negative", 0.1, 2.0)])
+    row = aggregate(movie)
+    assert (row["review_count"], row["negative_count"]) == (2, 1)
+    assert drift().clean
+
+
+def test_truncate_drops_the_deltas_its_transaction_queued(database: str) -> None:
+    movie = add_movie()
+    add_reviews(review(movie))
+    with db.transaction() as conn:
+        insert_reviews(conn, [review(movie), review(movie)])
+        conn.exec_driver_sql("TRUNCATE reviews")
+        insert_reviews(conn, [review(movie, "negative", 0.1, 2.0)])
+    row = aggregate(movie)
+    assert (row["review_count"], row["positive_count"], row["negative_count"]) == (1, 0, 1)
+    assert drift().clean
