@@ -192,7 +192,10 @@ def mixed(base: str, key: str, clients: int, seconds: float) -> None:
         )
         answer.raise_for_status()
         movie_ids.append(answer.json()["id"])
-    Mixed(base, key, movie_ids, 5).client(0)  # warm-up: model load, pools, caches
+    # warm-up at the run's concurrency: the model, and every pooled connection opened (a
+    # new PostgreSQL backend's first statements fill its caches and plan its triggers)
+    warm = Mixed(base, key, movie_ids, 5)
+    run_all(threading.Thread(target=warm.client, args=(i,)) for i in range(clients))
     load = Mixed(base, key, movie_ids, seconds)
     elapsed = run_all(threading.Thread(target=load.client, args=(i,)) for i in range(clients))
     print(f"mixed load via {base}: {clients} clients, {elapsed:.0f} s")
@@ -232,13 +235,16 @@ def main() -> None:
     )
     movie.raise_for_status()
     movie_id = movie.json()["id"]
-    measure(args.base_url, key, movie_id, 1, 20)  # warm-up: model load, pool, caches
+    clients = args.clients or 16
+    # warm-up at the run's concurrency: the model, and every pooled connection opened (a
+    # new PostgreSQL backend's first statements fill its caches and plan its triggers)
+    measure(args.base_url, key, movie_id, clients, 10 * clients)
     print(f"POST /reviews via {args.base_url}")
     print(f"{'clients':>8}{'n':>6}{'p50 ms':>9}{'p99 ms':>9}{'mean ms':>9}{'req/s':>8}")
-    for clients in (1, args.clients or 16):
-        row = measure(args.base_url, key, movie_id, clients, args.n)
+    for concurrent in (1, clients):
+        row = measure(args.base_url, key, movie_id, concurrent, args.n)
         print(
-            f"{clients:>8}{row['n']:>6.0f}{row['p50']:>9.2f}{row['p99']:>9.2f}"
+            f"{concurrent:>8}{row['n']:>6.0f}{row['p50']:>9.2f}{row['p99']:>9.2f}"
             f"{row['mean']:>9.2f}{row['rps']:>8.0f}"
         )
 
