@@ -25,11 +25,9 @@ more database CPU and WAL per line in its last tenth than in its first. What gre
   them rather than 20% of a table that small plus 50.
 """
 
-from importlib.util import module_from_spec, spec_from_file_location
-from pathlib import Path
-from types import ModuleType
-
 from alembic import op
+
+from infra.migrations.earlier import revision as earlier
 
 revision = "0011"
 down_revision = "0010"
@@ -37,16 +35,7 @@ branch_labels = None
 depends_on = None
 
 
-def _revision(name: str) -> ModuleType:
-    """An earlier revision's module (its SQL, as it stands)."""
-    spec = spec_from_file_location(name, Path(__file__).with_name(f"{name}.py"))
-    assert spec is not None and spec.loader is not None
-    module = module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-PREVIOUS = _revision("0006_model_versions")  # apply_review_deltas as 0006 defined it
+PREVIOUS = earlier("0006_model_versions")  # apply_review_deltas as 0006 defined it
 # its per-day part, unchanged: from the comment above the daily UPDATE to the function's end
 DAILY = PREVIOUS.APPLY_DELTAS[PREVIOUS.APPLY_DELTAS.index("        -- a movie's own deletion") :]
 HISTOGRAM_SUMS = ",\n".join(

@@ -31,11 +31,9 @@ Writers are held off (SHARE lock on reviews) while the triggers are swapped, so 
 transaction queues deltas under one regime and commits under the other.
 """
 
-from importlib.util import module_from_spec, spec_from_file_location
-from pathlib import Path
-from types import ModuleType
-
 from alembic import op
+
+from infra.migrations.earlier import revision as earlier
 
 revision = "0012"
 down_revision = "0011"
@@ -43,17 +41,8 @@ branch_labels = None
 depends_on = None
 
 
-def _revision(name: str) -> ModuleType:
-    """An earlier revision's module (its SQL, as it stands)."""
-    spec = spec_from_file_location(name, Path(__file__).with_name(f"{name}.py"))
-    assert spec is not None and spec.loader is not None
-    module = module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 # the three statement triggers as 0006 defined them (deltas with the model version)
-APPLYING_TRIGGERS = _revision("0006_model_versions")._triggers(", model_version")
+APPLYING_TRIGGERS = earlier("0006_model_versions")._triggers(", model_version")
 QUEUEING_TRIGGERS = APPLYING_TRIGGERS.replace("apply_review_deltas(", "queue_review_deltas(")
 
 
