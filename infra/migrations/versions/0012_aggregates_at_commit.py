@@ -24,7 +24,7 @@ transaction holding it), at 290-330 requests/s.
   the WAL or a replica, and a crash cannot leave a row behind for anyone.
 - apply_review_deltas() plans its statements once per session (plan_cache_mode =
   force_generic_plan): with the deltas as a parameter PostgreSQL kept a custom plan and
-  planned its five statements again on every call, ~0.4 ms of a one-review write's ~0.8 ms
+  planned its four statements again on every call, ~0.4 ms of a one-review write's ~0.8 ms
   in the triggers; the generic plans are as fast for a 500-row upload batch.
 
 Writers are held off (SHARE lock on reviews) while the triggers are swapped, so no
