@@ -103,13 +103,6 @@ def seed_movies(url: str) -> None:
     engine.dispose()
 
 
-def model_threads() -> str:
-    """MODEL_THREADS as `make run` sets it: the machine's cores (the environment's wins)."""
-    from infra.stack import LOCAL_MODEL_THREADS
-
-    return LOCAL_MODEL_THREADS
-
-
 def start_stack(root: Path, shared_buffers: str | None = None) -> tuple[Any, str, Any, str]:
     from gcp_storage_emulator.server import create_server
 
@@ -161,6 +154,9 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("XDG_RUNTIME_DIR", tempfile.mkdtemp(prefix="xdg-"))
     os.environ.setdefault("DATABASE_URL", "postgresql://postgres@127.0.0.1:1/unset")
+    from infra.stack import LOCAL_MODEL_THREADS
+
+    os.environ.setdefault("MODEL_THREADS", LOCAL_MODEL_THREADS)  # as `make run` gives it
 
     data = build_file(args.lines, args.gzip)
     name = "bench/reviews.jsonl" + (".gz" if args.gzip else "")
@@ -177,7 +173,6 @@ def main() -> None:
             blob.reload()
             uploaded = time.perf_counter()
             env = {**os.environ, "DATABASE_URL": url, "PYTHONPATH": str(REPO)}
-            env.setdefault("MODEL_THREADS", model_threads())  # as `make run` gives it
             if args.batch_size:
                 env["UPLOAD_BATCH_SIZE"] = str(args.batch_size)
             if args.trace is not None:
@@ -216,7 +211,7 @@ def main() -> None:
     print(
         f"file: {args.lines} lines, {len(data) / 1e6:.1f} MB{' gzip' if args.gzip else ''}, "
         f"batch size {args.batch_size or 'default'}, tracing {tracing}, "
-        f"MODEL_THREADS={os.environ.get('MODEL_THREADS', model_threads())}"
+        f"MODEL_THREADS={os.environ['MODEL_THREADS']}"
     )
     print(
         f"result: {result['status']} lines={result['lines']} inserted={result['inserted']} "

@@ -51,7 +51,7 @@ LOCAL_FANOUT = {
 # pooled connection for each (times what one request holds): five servers, PostgreSQL and
 # the clients share the machine's cores. 4 by default (functions-framework's own, 4 per core,
 # measured ~8% fewer requests/s under the 50-client mixed load); reviews 8: its POSTs spend
-# most of their time waiting on PostgreSQL (five round trips, a durable commit), and with 4
+# most of their time waiting on PostgreSQL (four round trips, a durable commit), and with 4
 # threads they queued at ~100/s under the mixed load (8: POST p50 219 -> ~80 ms, the load's
 # p99 373-380 -> 225-253 ms). The cloud sets THREADS per function from its concurrency
 # (terraform/modules/system/functions.tf) and adds instances. The model may use the
