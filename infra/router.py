@@ -1,41 +1,49 @@
 """Local stand-in for the HTTPS load balancer: one base URL, routed by path prefix.
 
+One asyncio event loop (aiohttp's server and client) serves every client connection: no
+thread per connection, and HTTP parsed by aiohttp's C parser. Under the 50-client mixed load a
+thread per connection (http.server, werkzeug, urllib3) cost ~0.7 ms of CPU a request, a fifth
+of the machine; the loop costs less than half of that (README, bench/bench_reviews.py).
+
 What it promises, as the load balancer does:
-- Every upstream connection goes back to its pool, whatever the answer: the body is handed
-  to the WSGI server as an iterable whose close(), which the server calls even when it
-  sends no body (HEAD, 204, 304) or the client hung up, finishes or discards it.
+- Every upstream connection goes back to its pool, whatever the answer: one read to its end
+  is released, one cut short (the client hung up, a write timed out) is closed, as its unread
+  rest would corrupt the next request on it.
 - A request waits at most POOL_WAIT seconds for a connection to its function; then it gets
-  a 503 problem with Retry-After, never a hang. Slow or half-sent requests hold a thread of
+  a 503 problem with Retry-After, never a hang. Slow or half-sent requests hold a socket of
   the router's own, never a connection to a function: a request is read whole first.
 - Upstream answers pass through unchanged: a 429 or 503 with Retry-After stays what it is.
   Only connection failures are retried.
-- The router's own answers are problem+json, including the HTTP server's (414, 431, 400).
-- Client connections are kept alive (HTTP/1.1), as the load balancer keeps them: a
-  connection per request would cost every client a handshake and the router a thread.
+- The router's own answers are problem+json, including the HTTP parser's (414, 431, 505, 400).
+- Client connections are kept alive (HTTP/1.1), as the load balancer keeps them.
 """
 
 from __future__ import annotations
 
-import contextlib
+import asyncio
 import json
 import logging
 import secrets
-import socket
-from collections.abc import Callable, Iterable, Iterator
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from http import HTTPStatus
 from typing import Any
 
-import urllib3
-from werkzeug.exceptions import HTTPException
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
-from werkzeug.wrappers import Request, Response
+import aiohttp
+from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError, LineTooLong
+from yarl import URL
 
 from shared.tracing import CLOUD_TRACE, TRACEPARENT
 
 log = logging.getLogger("infra.router")
 PROBLEM = "application/problem+json"
-# Response headers the WSGI server sets itself (hop-by-hop or recomputed).
-_SKIP = {"connection", "keep-alive", "transfer-encoding", "server", "date"}
+# Hop-by-hop headers, and those the router's server sets itself or recomputes.
+_REQUEST_SKIP = frozenset(
+    {"host", "content-length", "connection", "keep-alive", "transfer-encoding", "te"}
+)
+_ANSWER_SKIP = frozenset({"connection", "keep-alive", "transfer-encoding", "server", "date"})
 # A pooled connection can be closed by the function (gunicorn drops idle keep-alive
 # connections) just as a request goes out on it. Requests that are safe to send twice are
 # then sent again on a fresh connection, as HTTP clients do (RFC 9110 9.2.2): idempotent
@@ -43,17 +51,24 @@ _SKIP = {"connection", "keep-alive", "transfer-encoding", "server", "date"}
 # are retried only when the connection was never made; otherwise the client gets a 503.
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 ATTEMPTS = 3
+BACKOFF = 0.02  # seconds before the second attempt, doubled for each one after
 POOL_SIZE = 32  # connections per function
 # How long a request waits for a free connection to its function: a burst queues briefly
 # behind the requests being served; a pool held by slow requests answers 503 + Retry-After.
 POOL_WAIT = 5.0
-# A client connection silent this long (sending its request, or not reading the answer) is
-# closed, so a stalled client never holds a router thread, or a function's connection, forever.
+CONNECT_TIMEOUT = 5.0
+READ_TIMEOUT = 600.0  # an answer's head, or its next chunk, from the function
+# A client connection idle this long between requests is closed; a request body, or a write
+# of the answer, stalled this long ends the exchange (408, or the connection closed), so a
+# stalled client never holds a connection to a function for longer.
 CLIENT_TIMEOUT = 60.0
 CHUNK = 64 * 1024
-# Set in the WSGI environ once the request's body is read whole: only then does the next
-# request on the connection start where this one ended, so only then is it kept alive.
-BODY_READ = "infra.router.body_read"
+# The HTTP parser's limits. The request target's and a header line's differ by one byte so
+# that the limit an oversized line broke says which it was (414 or 431).
+MAX_TARGET = 65536
+MAX_FIELD = 65535
+MAX_HEADERS = 100
+STOP_WAIT = 2.0  # how long requests under way may finish when the router stops
 
 
 class Router:
@@ -63,14 +78,11 @@ class Router:
     default route does; without it such paths are a 404 problem.
     """
 
-    def __init__(self, routes: dict[str, str], default: str | None = None) -> None:
+    def __init__(self, routes: Mapping[str, str], default: str | None = None) -> None:
         # longest prefix first, so /reviews-x never shadows a longer match
         self.routes = sorted(routes.items(), key=lambda item: -len(item[0]))
         self.default = default
-        self.pool_wait = POOL_WAIT
-        self.pool = urllib3.PoolManager(
-            maxsize=POOL_SIZE, block=True, timeout=urllib3.Timeout(connect=5, read=600)
-        )
+        self._session: aiohttp.ClientSession | None = None
 
     def target(self, path: str) -> str | None:
         for prefix, base in self.routes:
@@ -78,61 +90,127 @@ class Router:
                 return base
         return self.default
 
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-        try:
-            request = Request(environ)
-            request.get_data()  # whole, before a connection to the function is taken
-            environ[BODY_READ] = True
-            response = self._respond(request)
-        except HTTPException as error:  # the request could not be read whole
-            response = _unreadable(error)
-        except Exception:  # the router's own bug: still a problem, never werkzeug's HTML page
-            log.exception(
-                "router error on %s %s", environ.get("REQUEST_METHOD"), environ.get("PATH_INFO")
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        """The upstream connection pools, opened in the serving loop on first use."""
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=0, limit_per_host=POOL_SIZE),
+                # `connect` bounds the wait for a pooled connection and the connect itself
+                timeout=aiohttp.ClientTimeout(
+                    total=None,
+                    connect=POOL_WAIT,
+                    sock_connect=CONNECT_TIMEOUT,
+                    sock_read=READ_TIMEOUT,
+                ),
+                auto_decompress=False,  # bodies pass through as the function encoded them
+                # the client's headers go through as they are: none added that it did not send
+                skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding", "Content-Type"),
+                cookie_jar=aiohttp.DummyCookieJar(),
             )
-            response = problem(500, "the router failed on this request")
-        return response(environ, start_response)
+        return self._session
 
-    def _respond(self, request: Request) -> Response:
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    async def handle(self, request: web.BaseRequest) -> web.StreamResponse:
         if request.path == "/healthz":  # says it is up, and nothing about what is behind it
-            return Response(json.dumps({"status": "ok"}), mimetype="application/json")
+            return web.json_response({"status": "ok"})
         base = self.target(request.path)
         if base is None:
             return problem(404, f"no function serves {request.path}")
-        return self._forward(request, base)
-
-    def _forward(self, request: Request, base: str) -> Response:
-        headers = {
-            k: v
-            for k, v in request.headers.items()
-            if k.lower() not in ("host", "content-length", "transfer-encoding")
-        }
-        headers.update(trace_context(headers))
+        body = await read_whole(request)
+        if isinstance(body, web.StreamResponse):
+            return body
         try:
-            upstream = self.pool.request(
-                request.method,
-                base + request.full_path.rstrip("?"),
-                headers=headers,
-                body=request.get_data(),  # read whole by __call__
-                preload_content=False,
-                redirect=False,
-                retries=_retries(request),
-                pool_timeout=self.pool_wait,
-            )
-        except urllib3.exceptions.EmptyPoolError:
+            upstream = await self._send(request, base, body)
+        except FunctionBusy:
             return problem(503, "every connection to the function is busy", {"Retry-After": "1"})
-        except urllib3.exceptions.HTTPError:
+        except FunctionUnreachable:
             return problem(503, "the function is not reachable", {"Retry-After": "2"})
-        kept = [(k, v) for k, v in upstream.headers.items() if k.lower() not in _SKIP]
-        return Passthrough(
-            UpstreamBody(upstream, request.method),
-            status=upstream.status,
-            headers=kept,
-            direct_passthrough=True,
-        )
+        return await relay(request, upstream)
+
+    async def _send(
+        self, request: web.BaseRequest, base: str, body: bytes
+    ) -> aiohttp.ClientResponse:
+        headers = [
+            (name, value)
+            for name, value in request.headers.items()
+            if name.lower() not in _REQUEST_SKIP
+        ]
+        headers += trace_context(request.headers).items()
+        replayable = request.method in IDEMPOTENT or "Idempotency-Key" in request.headers
+        url = URL(base + request.raw_path, encoded=True)  # the path as the client sent it
+        for attempt in range(ATTEMPTS):
+            if attempt:
+                await asyncio.sleep(BACKOFF * 2 ** (attempt - 1))
+            try:
+                return await self.session.request(
+                    request.method,
+                    url,
+                    headers=headers,
+                    data=body or None,
+                    allow_redirects=False,
+                )
+            except aiohttp.ConnectionTimeoutError:
+                raise FunctionBusy from None
+            except aiohttp.ClientConnectorError:
+                continue  # never connected: nothing was sent, safe to send again
+            except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError):
+                if not replayable:  # it may have been received: never sent twice
+                    raise FunctionUnreachable from None
+            except aiohttp.ClientError:  # an answer that is not HTTP, or none in READ_TIMEOUT
+                raise FunctionUnreachable from None
+        raise FunctionUnreachable
 
 
-def trace_context(headers: dict[str, str]) -> dict[str, str]:
+class FunctionBusy(Exception):
+    """Every pooled connection to the function stayed busy for POOL_WAIT."""
+
+
+class FunctionUnreachable(Exception):
+    """The function could not be reached, or dropped a request that cannot be resent."""
+
+
+async def read_whole(request: web.BaseRequest) -> bytes | web.Response:
+    """The request's body, whole, before a connection to the function is taken; a problem
+    if it stops arriving (408) or cannot be read (400)."""
+    if request.headers.get("Expect", "").lower().strip(" \t") == "100-continue":
+        await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+    try:
+        async with asyncio.timeout(CLIENT_TIMEOUT):
+            return await request.read()
+    except TimeoutError:
+        return closing(problem(408, "the request stopped arriving before it was complete"))
+    except HttpProcessingError as error:  # a malformed body (chunked coding, length)
+        return closing(problem(400, error.message or "the request body could not be read"))
+
+
+async def relay(request: web.BaseRequest, upstream: aiohttp.ClientResponse) -> web.StreamResponse:
+    """The function's answer, streamed to the client as it came: its status and headers
+    (Content-Length included, so the framing is the function's), then its body."""
+    answer = web.StreamResponse(status=upstream.status, reason=upstream.reason)
+    for name, value in upstream.headers.items():
+        if name.lower() not in _ANSWER_SKIP:
+            answer.headers.add(name, value)
+    try:
+        async with asyncio.timeout(CLIENT_TIMEOUT):
+            await answer.prepare(request)
+        async for chunk in upstream.content.iter_chunked(CHUNK):
+            async with asyncio.timeout(CLIENT_TIMEOUT):
+                await answer.write(chunk)
+        await answer.write_eof()
+    except BaseException:
+        upstream.close()  # cut short: its unread rest must not reach the next request
+        if isinstance(upstream.content.exception(), aiohttp.ClientPayloadError):
+            log.warning("the function's answer to %s %s broke off", request.method, request.path)
+        raise  # the client's connection is closed: it must not wait for more
+    upstream.release()
+    return answer
+
+
+def trace_context(headers: Mapping[str, str]) -> dict[str, str]:
     """What the load balancer adds to a request that carries no trace context: a new trace
     id in both forms (X-Cloud-Trace-Context and W3C traceparent), with no sampling decision,
     so the functions sample it at their TRACE_SAMPLE_RATIO and their log lines and spans
@@ -147,68 +225,11 @@ def trace_context(headers: dict[str, str]) -> dict[str, str]:
     }
 
 
-def _unreadable(error: HTTPException) -> Response:
-    """werkzeug reports a body that stopped arriving as a disconnect (400); a read that
-    timed out (CLIENT_TIMEOUT) is the client's too-slow request: 408."""
-    if isinstance(error.__context__, TimeoutError):
-        return problem(408, "the request stopped arriving before it was complete")
-    return problem(error.code or 400, error.description or "the request could not be read")
-
-
-class Passthrough(Response):
-    """An upstream answer as it came: no Content-Type where it had none (a 204 has no body)."""
-
-    default_mimetype = None
-
-
-class UpstreamBody:
-    """An upstream response body, streamed; close() always frees its pooled connection.
-
-    The WSGI server calls close() on every response it sends, also on those it sends no body
-    for (HEAD, 1xx, 204, 304) and when the client hangs up mid-body. A response read to its
-    end is back in the pool already; a bodiless one is finished (reading its empty body is
-    what makes the connection reusable); one cut short is closed, as its unread rest would
-    corrupt the next request on that connection.
-    """
-
-    def __init__(self, upstream: urllib3.BaseHTTPResponse, method: str) -> None:
-        self.upstream = upstream
-        status = upstream.status
-        self.bodiless = method == "HEAD" or status in (204, 304) or 100 <= status < 200
-
-    def __iter__(self) -> Iterator[bytes]:
-        return self.upstream.stream(CHUNK, decode_content=False)
-
-    def close(self) -> None:
-        if self.bodiless:
-            self.upstream.drain_conn()
-        elif not self.upstream.closed:
-            self.upstream.close()
-        self.upstream.release_conn()
-
-
-def _retries(request: Request) -> urllib3.Retry:
-    replayable = request.method in IDEMPOTENT or "Idempotency-Key" in request.headers
-    return urllib3.Retry(
-        total=ATTEMPTS,
-        connect=ATTEMPTS,
-        read=ATTEMPTS if replayable else 0,
-        other=0,
-        status=0,
-        redirect=0,
-        allowed_methods=None,  # `read` above already says which requests may be resent
-        backoff_factor=0.02,
-        raise_on_redirect=False,
-        raise_on_status=False,
-        # an answer is the function's to give: a 429 or 503 with Retry-After goes to the
-        # client as it is, never waited out and retried here
-        respect_retry_after_header=False,
-    )
-
-
-def problem(status: int, detail: str, headers: dict[str, str] | None = None) -> Response:
+def problem(status: int, detail: str, headers: dict[str, str] | None = None) -> web.Response:
     """An RFC 9457 problem answered by the router itself."""
-    return Response(problem_body(status, detail), status, headers, mimetype=PROBLEM)
+    return web.Response(
+        body=problem_body(status, detail), status=status, headers=headers, content_type=PROBLEM
+    )
 
 
 def problem_body(status: int, detail: str) -> bytes:
@@ -218,157 +239,118 @@ def problem_body(status: int, detail: str) -> bytes:
     ).encode()
 
 
-class RouterRequestHandler(WSGIRequestHandler):
-    """The router's HTTP server: HTTP/1.1 with keep-alive, stalled clients timed out, errors
-    as problems."""
-
-    protocol_version = "HTTP/1.1"
-    timeout = CLIENT_TIMEOUT
-
-    def setup(self) -> None:
-        """No Nagle delay: an answer's head and body are separate writes, and on a kept-alive
-        connection the body would wait for the client's delayed ACK of the head (~40 ms)."""
-        super().setup()
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def run_wsgi(self) -> None:
-        """One request, as werkzeug serves it, but the connection is kept for the next.
-
-        werkzeug's server closes every connection because it cannot tell where an unread body
-        ends; the router reads every body whole (BODY_READ) and frames every answer
-        (Content-Length, chunked, or no body where HTTP has none), so an HTTP/1.1 client's
-        connection stays open unless it asked to close it or its request was not read whole.
-        """
-        if self.headers.get("Expect", "").lower().strip(" \t") == "100-continue":
-            self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-        self.environ = environ = self.make_environ()
-        wire = Wire(self, environ)
-        body = self.server.app(environ, wire.start_response)
-        try:
-            for chunk in body:
-                wire.write(chunk)
-            wire.end()
-        except OSError:  # the client hung up mid-answer
-            self.close_connection = True
-        except Exception:  # the function's answer broke off: the client must not wait for more
-            log.exception("upstream answer to %s %s broke off", self.command, self.path)
-            self.close_connection = True
-            if not wire.sent:
-                wire.problem(502, "the function's answer broke off")
-        finally:
-            close = getattr(body, "close", None)
-            if close is not None:
-                close()  # the upstream connection goes back to its pool, or is discarded
-
-    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
-        """Answer what http.server refuses before the router sees a request (a request line
-        over 64 KiB: 414; a header line over 64 KiB or over 100 headers: 431; a malformed
-        request: 400) as a problem, not http.server's HTML page."""
-        self.log_error("code %d, message %s", code, message)
-        self.request_version = self.protocol_version  # a status line even when unparsed
-        body = problem_body(code, message or HTTPStatus(code).description)
-        self.send_response(code, message)
-        self.send_header("Connection", "close")
-        self.send_header("Content-Type", PROBLEM)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
-        self.wfile.flush()
-        self._discard_unread_input()
-
-    def _discard_unread_input(self) -> None:
-        """Read what the client has already sent (briefly, at most 1 MiB): closing a socket
-        with unread input resets the connection, and the client would lose the answer."""
-        self.connection.settimeout(0.05)
-        with contextlib.suppress(OSError):
-            for _ in range(16):
-                if not self.rfile.read1(CHUNK):
-                    return
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        """Quiet: each function already logs every request it serves."""
+def closing(response: web.Response) -> web.Response:
+    response.force_close()  # where the unread rest of the request ends is unknown
+    return response
 
 
-class Wire:
-    """A WSGI answer written to the handler's connection: the status line and headers at the
-    first write, then the body, framed so that the connection can carry the next request."""
-
-    def __init__(self, handler: RouterRequestHandler, environ: dict[str, Any]) -> None:
-        self.handler = handler
-        self.environ = environ
-        self.status = "500 Internal Server Error"
-        self.headers: list[tuple[str, str]] = []
-        self.sent = False
-        self.chunked = False
-
-    def start_response(
-        self, status: str, headers: list[tuple[str, str]], exc_info: Any = None
-    ) -> Callable[[bytes], None]:
-        if exc_info and self.sent:
-            raise exc_info[1].with_traceback(exc_info[2])
-        self.status, self.headers = status, headers
-        return self.write
-
-    def write(self, data: bytes) -> None:
-        if not self.sent:
-            self._send_head()
-        if data and self.chunked:
-            self.handler.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
-        elif data:
-            self.handler.wfile.write(data)
-
-    def end(self) -> None:
-        if not self.sent:
-            self._send_head()
-        if self.chunked:
-            self.handler.wfile.write(b"0\r\n\r\n")
-        self.handler.wfile.flush()
-
-    def problem(self, status: int, detail: str) -> None:
-        body = problem_body(status, detail)
-        headers = [("Content-Type", PROBLEM), ("Content-Length", str(len(body)))]
-        self.start_response(f"{status} {HTTPStatus(status).phrase}", headers)
-        self.write(body)
-        self.end()
-
-    def _send_head(self) -> None:
-        handler = self.handler
-        code, _, phrase = self.status.partition(" ")
-        handler.send_response(int(code), phrase)
-        names = set()
-        for name, value in self.headers:
-            handler.send_header(name, value)
-            names.add(name.lower())
-        if not self.environ.get(BODY_READ):
-            handler.close_connection = True  # where this request's body ends is unknown
-        if "content-length" not in names and self._has_body(int(code)):
-            if handler.request_version == "HTTP/1.1":
-                self.chunked = True
-                handler.send_header("Transfer-Encoding", "chunked")
-            else:
-                handler.close_connection = True  # HTTP/1.0: the body ends where the connection does
-        if handler.close_connection:
-            handler.send_header("Connection", "close")
-        handler.end_headers()
-        self.sent = True
-
-    def _has_body(self, code: int) -> bool:
-        return self.environ["REQUEST_METHOD"] != "HEAD" and code not in (204, 304) and code >= 200
+def refused_status(error: BaseException | None) -> int:
+    """The status for a request the HTTP parser refused: which limit a line broke, or what
+    was malformed (aiohttp reports them all as 400s)."""
+    if isinstance(error, LineTooLong):
+        return 414 if error.args[1] == MAX_TARGET else 431
+    message = str(error)
+    if "Too many headers" in message:
+        return 431
+    if "Invalid HTTP version" in message:
+        return 505
+    return 400
 
 
-def make_router_server(
-    port: int, routes: dict[str, str], default: str | None = None
-) -> BaseWSGIServer:
-    """The router on 127.0.0.1:`port`, one thread per connection (serve_forever runs it)."""
-    return make_server(
-        "127.0.0.1",
-        port,
-        Router(routes, default),
-        threaded=True,
-        request_handler=RouterRequestHandler,
+class _Connection(web.RequestHandler):
+    """aiohttp's protocol, answering what its parser refuses as a problem, not text/plain."""
+
+    def handle_error(
+        self,
+        request: web.BaseRequest,
+        status: int = 500,
+        exc: BaseException | None = None,
+        message: str | None = None,
+    ) -> web.StreamResponse:
+        if request.writer.output_size > 0 or isinstance(exc, ConnectionError):
+            # the answer had begun, or the client is gone: the connection just ends
+            raise ConnectionError("the client's connection ended mid-exchange")
+        if status == 400:
+            status = refused_status(exc)
+            detail = message or HTTPStatus(status).description
+        else:
+            log.error("router error on %s %s", request.method, request.path, exc_info=exc)
+            detail = "the router failed on this request"
+        return closing(problem(status, detail.strip()))
+
+
+class _Server(web.Server):
+    def __call__(self) -> web.RequestHandler:
+        return _Connection(self, loop=self._loop, **self._kwargs)
+
+
+async def start(port: int, routes: Mapping[str, str], default: str | None = None) -> Serving:
+    """The router listening on 127.0.0.1:`port` (0: any free port) in the running loop."""
+    router = Router(routes, default)
+    server = _Server(
+        router.handle,
+        max_line_size=MAX_TARGET,
+        max_field_size=MAX_FIELD,
+        max_headers=MAX_HEADERS,
+        keepalive_timeout=CLIENT_TIMEOUT,
+        access_log=None,  # quiet: each function already logs every request it serves
     )
+    runner = web.ServerRunner(server, shutdown_timeout=STOP_WAIT)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", port)
+    await site.start()
+    return Serving(router, runner, runner.addresses[0][1])
+
+
+class Serving:
+    """A started router: its port, and how to stop it."""
+
+    def __init__(self, router: Router, runner: web.BaseRunner, port: int) -> None:
+        self.router, self.runner, self.port = router, runner, port
+
+    async def stop(self) -> None:
+        await self.runner.cleanup()
+        await self.router.close()
 
 
 def serve(port: int, routes: dict[str, str], default: str | None = None) -> None:
-    make_router_server(port, routes, default).serve_forever()
+    """Serve until interrupted (`make run`)."""
+
+    async def forever() -> None:
+        serving = await start(port, routes, default)
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await serving.stop()
+
+    asyncio.run(forever())
+
+
+async def _cancel_the_rest() -> None:
+    """End what the stop left: connections that never sent a whole request."""
+    tasks = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+@contextmanager
+def running(routes: Mapping[str, str], default: str | None = None) -> Iterator[str]:
+    """The router on a free port, served by a loop on a thread of its own; yields its base
+    URL (tests)."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+
+    def call(coroutine: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(coroutine, loop).result(30)
+
+    serving: Serving = call(start(0, routes, default))
+    try:
+        yield f"http://127.0.0.1:{serving.port}"
+    finally:
+        call(serving.stop())
+        call(_cancel_the_rest())
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()

@@ -18,7 +18,7 @@ from shared.settings import get_settings
 from shared.web import uploads as web_uploads
 from tests.support import API_KEY
 from tests.support.identity import Accounts
-from tests.support.web import Node, csrf, page, review_form, serve, session_cookie, signed_in
+from tests.support.web import Node, csrf, page, review_form, session_cookie, signed_in
 
 POSITIVE = "정말 재미있고 감동적인 최고의 영화였어요. 배우들 연기도 완벽하고 또 보고 싶네요"
 NEGATIVE = "시간 아깝다. 스토리도 엉망이고 연기도 최악인 쓰레기 영화"
@@ -890,14 +890,14 @@ def test_openapi_over_one_base_url_is_relative(
     web: FlaskClient, monkeypatch: pytest.MonkeyPatch, live_apis: dict[str, str]
 ) -> None:
     """Behind one base URL (router, load balancer) the document's paths are relative."""
-    from infra.router import Router
+    from infra.router import running
     from shared.web import openapi
 
     routes = {"/movies": live_apis["movies"], "/ratings": live_apis["ratings"]}
     routes |= {"/reviews": live_apis["reviews"], "/sentiment": live_apis["reviews"]}
     for name in live_apis:
         monkeypatch.delenv(f"{name.upper()}_API_URL")
-    with serve(Router(routes)) as base:
+    with running(routes) as base:
         monkeypatch.setenv("API_BASE_URL", base)
         get_settings.cache_clear()
         openapi.reset()

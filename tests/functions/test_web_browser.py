@@ -41,7 +41,7 @@ from playwright.sync_api import (
 from infra.authemu import AuthEmulator
 from infra.eventarc import Forwarder
 from infra.localpg import EmbeddedPostgres
-from infra.router import Router
+from infra.router import running
 from infra.stack import FUNCTIONS
 from shared import db, storage
 from shared.settings import get_settings
@@ -91,7 +91,7 @@ def console(
         urls = {fn: stack.enter_context(serve(function_app(fn))) for fn in set(ROUTES.values())}
         web = stack.enter_context(serve(function_app("web")))
         base = stack.enter_context(
-            serve(Router({prefix: urls[fn] for prefix, fn in ROUTES.items()}, default=web))
+            running({prefix: urls[fn] for prefix, fn in ROUTES.items()}, default=web)
         )
         env.setenv("API_BASE_URL", base)
         get_settings.cache_clear()

@@ -17,12 +17,11 @@ from wsgiref.types import StartResponse, WSGIEnvironment
 import pytest
 import requests
 from werkzeug.serving import make_server
-from werkzeug.test import Client
 from werkzeug.wrappers import Request, Response
 
 from infra import router
 from infra.localpg import free_port
-from infra.router import Router, make_router_server
+from infra.router import running
 from tests.support.raw_http import answer, headers, send
 
 
@@ -49,48 +48,52 @@ def upstream() -> Iterator[str]:
 
 
 def test_forwards_by_prefix_with_body_headers_and_status(upstream: str) -> None:
-    client = Client(Router({"/reviews": upstream, "/sentiment": upstream}))
-    response = client.post(
-        "/reviews:batch?x=1",
-        data=b'{"a": 1}',
-        headers={"X-API-Key": "k"},
-        content_type="application/json",
-    )
-    assert response.status_code == 201
-    assert response.headers["Location"] == "/x/1"
-    assert response.get_json() == {
-        "path": "/reviews:batch?x=1",
-        "method": "POST",
-        "body": '{"a": 1}',
-        "key": "k",
-    }
-    assert client.get("/sentiment").status_code == 201
+    with running({"/reviews": upstream, "/sentiment": upstream}) as base:
+        response = requests.post(
+            f"{base}/reviews:batch?x=1",
+            data=b'{"a": 1}',
+            headers={"X-API-Key": "k", "Content-Type": "application/json"},
+            timeout=5,
+        )
+        assert response.status_code == 201
+        assert response.headers["Location"] == "/x/1"
+        assert response.json() == {
+            "path": "/reviews:batch?x=1",
+            "method": "POST",
+            "body": '{"a": 1}',
+            "key": "k",
+        }
+        assert requests.get(f"{base}/sentiment", timeout=5).status_code == 201
 
 
 def test_unknown_prefix_is_a_404_problem(upstream: str) -> None:
-    response = Client(Router({"/movies": upstream})).get("/moviesx")
+    with running({"/movies": upstream}) as base:
+        response = requests.get(f"{base}/moviesx", timeout=5)
     assert response.status_code == 404
-    assert response.mimetype == "application/problem+json"
+    assert response.headers["Content-Type"] == "application/problem+json"
 
 
 def test_unreachable_function_is_a_503_problem() -> None:
-    response = Client(Router({"/movies": f"http://127.0.0.1:{free_port()}"})).get("/movies")
+    with running({"/movies": f"http://127.0.0.1:{free_port()}"}) as base:
+        response = requests.get(f"{base}/movies", timeout=5)
     assert response.status_code == 503
     assert response.headers["Retry-After"]
-    assert response.mimetype == "application/problem+json"
-    assert response.get_json()["status"] == 503
+    assert response.headers["Content-Type"] == "application/problem+json"
+    assert response.json()["status"] == 503
 
 
 def test_default_route_takes_every_unmatched_path(upstream: str) -> None:
-    client = Client(Router({"/movies": "http://127.0.0.1:9"}, default=upstream))
-    for path in ("/", "/films/1", "/docs", "/openapi.json", "/moviesx"):
-        assert client.get(path).get_json()["path"].rstrip("?") == path
+    with running({"/movies": "http://127.0.0.1:9"}, default=upstream) as base:
+        for path in ("/", "/films/1", "/docs", "/openapi.json", "/moviesx"):
+            answer = requests.get(f"{base}{path}", timeout=5).json()
+            assert answer["path"].rstrip("?") == path
 
 
 def test_healthz_says_it_is_up_and_nothing_more(upstream: str) -> None:
-    response = Client(Router({"/movies": upstream})).get("/healthz")
-    assert response.get_json() == {"status": "ok"}
-    assert "127.0.0.1" not in response.get_data(as_text=True)
+    with running({"/movies": upstream}) as base:
+        response = requests.get(f"{base}/healthz", timeout=5)
+    assert response.json() == {"status": "ok"}
+    assert "127.0.0.1" not in response.text
 
 
 class OneRequestPerConnection:
@@ -157,19 +160,20 @@ def dropping() -> Iterator[OneRequestPerConnection]:
 def test_requests_safe_to_resend_survive_a_dropped_keep_alive_connection(
     dropping: OneRequestPerConnection,
 ) -> None:
-    client = Client(Router({"/movies": dropping.url}))
-    for _ in range(5):
-        assert client.get("/movies").status_code == 200
-        assert client.delete("/movies/1").status_code == 200
-        response = client.post("/movies", json={}, headers={"Idempotency-Key": "k"})
-        assert response.status_code == 200
+    with running({"/movies": dropping.url}) as base, requests.Session() as client:
+        for _ in range(5):
+            assert client.get(f"{base}/movies", timeout=5).status_code == 200
+            assert client.delete(f"{base}/movies/1", timeout=5).status_code == 200
+            key = {"Idempotency-Key": "k"}
+            response = client.post(f"{base}/movies", json={}, headers=key, timeout=5)
+            assert response.status_code == 200
 
 
 def test_other_writes_are_not_sent_twice(dropping: OneRequestPerConnection) -> None:
-    client = Client(Router({"/movies": dropping.url}))
-    assert client.post("/movies", json={}).status_code == 200  # a fresh connection
-    answered = dropping.answered
-    response = client.post("/movies", json={})  # the reused connection is dropped
+    with running({"/movies": dropping.url}) as base, requests.Session() as client:
+        assert client.post(f"{base}/movies", json={}, timeout=5).status_code == 200  # a fresh one
+        answered = dropping.answered
+        response = client.post(f"{base}/movies", json={}, timeout=5)  # the reused one drops
     assert response.status_code == 503 and response.headers["Retry-After"]
     assert dropping.answered == answered
 
@@ -248,11 +252,8 @@ def small_pool(monkeypatch: pytest.MonkeyPatch) -> int:
 @pytest.fixture
 def base(function: str, small_pool: int) -> Iterator[str]:
     """The router, as `make run` serves it, in front of `function`."""
-    server = make_router_server(free_port(), {"/x": function})
-    serve_in_background(server)
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
+    with running({"/x": function}) as url:
+        yield url
 
 
 def test_no_method_status_or_client_keeps_a_connection_to_the_function(
@@ -362,7 +363,7 @@ def test_the_routers_own_http_errors_are_problems(
 def test_a_client_that_stops_mid_request_gets_a_408_problem(
     base: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(router.RouterRequestHandler, "timeout", 0.3)
+    monkeypatch.setattr(router, "CLIENT_TIMEOUT", 0.3)
     conn = send(base, b"POST /x HTTP/1.1\r\nHost: r\r\nContent-Length: 100\r\n\r\n{}")
     code, content_type, body = answer(conn)
     assert (code, content_type) == (408, "application/problem+json")
@@ -380,3 +381,20 @@ def wait_until(condition: Callable[[], object], timeout: float = 10) -> None:
 def serve_in_background(server: socketserver.BaseServer) -> None:
     """serve_forever on a thread, polling often so that shutdown() returns at once."""
     threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+
+
+@pytest.mark.parametrize(
+    "sent",
+    [b"", b"GET /x HTTP/1.1\r\nHost: r\r\nX-Slow: ", b"GET /healthz HTTP/1.1\r\nHost: r\r\n\r\n"],
+    ids=["idle", "mid-head", "after an answer"],
+)
+def test_a_silent_client_connection_is_closed(
+    function: str, monkeypatch: pytest.MonkeyPatch, sent: bytes
+) -> None:
+    monkeypatch.setattr(router, "CLIENT_TIMEOUT", 0.3)
+    with running({"/x": function}) as base, send(base, sent) as conn:
+        received = b""
+        while chunk := conn.recv(65536):  # the socket's own timeout (10 s) fails the test
+            received += chunk
+    assert received == b"" or received.startswith(b"HTTP/1.1 200")
+    assert Upstream.hits["/x"] == 0
