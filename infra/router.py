@@ -3,7 +3,7 @@
 One asyncio event loop (aiohttp's server and client) serves every client connection: no
 thread per connection, and HTTP parsed by aiohttp's C parser. Under the 50-client mixed load a
 thread per connection (http.server, werkzeug, urllib3) cost ~0.7 ms of CPU a request, a fifth
-of the machine; the loop costs less than half of that (README, bench/bench_reviews.py).
+of the machine; the loop costs about half of that (README, bench/bench_reviews.py).
 
 What it promises, as the load balancer does:
 - Every upstream connection goes back to its pool, whatever the answer: one read to its end
@@ -32,7 +32,10 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
+from aiohttp.abc import AbstractStreamWriter
 from aiohttp.http_exceptions import HttpProcessingError, LineTooLong
+from aiohttp.http_parser import RawRequestMessage
+from aiohttp.streams import StreamReader
 from yarl import URL
 
 from shared.tracing import CLOUD_TRACE, TRACEPARENT
@@ -57,6 +60,9 @@ POOL_SIZE = 32  # connections per function
 # behind the requests being served; a pool held by slow requests answers 503 + Retry-After.
 POOL_WAIT = 5.0
 CONNECT_TIMEOUT = 5.0
+# A pooled connection idle this long is closed by the router, before the function's gunicorn
+# closes it (its keep-alive is 2 s): fewer requests meet a connection closing under them.
+UPSTREAM_IDLE = 1.0
 READ_TIMEOUT = 600.0  # an answer's head, or its next chunk, from the function
 # A client connection idle this long between requests is closed; a request body, or a write
 # of the answer, stalled this long ends the exchange (408, or the connection closed), so a
@@ -68,6 +74,9 @@ CHUNK = 64 * 1024
 MAX_TARGET = 65536
 MAX_FIELD = 65535
 MAX_HEADERS = 100
+# A request body, read whole: Cloud Run's own limit for an HTTP/1 request (the functions
+# refuse theirs far below it, as problems of their own).
+MAX_BODY = 32 << 20
 STOP_WAIT = 2.0  # how long requests under way may finish when the router stops
 
 
@@ -95,7 +104,9 @@ class Router:
         """The upstream connection pools, opened in the serving loop on first use."""
         if self._session is None:
             self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=0, limit_per_host=POOL_SIZE),
+                connector=aiohttp.TCPConnector(
+                    limit=0, limit_per_host=POOL_SIZE, keepalive_timeout=UPSTREAM_IDLE
+                ),
                 # `connect` bounds the wait for a pooled connection and the connect itself
                 timeout=aiohttp.ClientTimeout(
                     total=None,
@@ -129,7 +140,7 @@ class Router:
             return problem(503, "every connection to the function is busy", {"Retry-After": "1"})
         except FunctionUnreachable:
             return problem(503, "the function is not reachable", {"Retry-After": "2"})
-        return await relay(request, upstream)
+        return await pass_back(request, upstream)
 
     async def _send(
         self, request: web.BaseRequest, base: str, body: bytes
@@ -183,17 +194,57 @@ async def read_whole(request: web.BaseRequest) -> bytes | web.Response:
             return await request.read()
     except TimeoutError:
         return closing(problem(408, "the request stopped arriving before it was complete"))
+    except web.HTTPRequestEntityTooLarge:
+        return closing(problem(413, f"the request body is over {MAX_BODY} bytes"))
     except HttpProcessingError as error:  # a malformed body (chunked coding, length)
         return closing(problem(400, error.message or "the request body could not be read"))
+
+
+async def pass_back(
+    request: web.BaseRequest, upstream: aiohttp.ClientResponse
+) -> web.StreamResponse:
+    """The function's answer to the client: a small one whole, any other streamed."""
+    if is_small(request, upstream):
+        return await whole(request, upstream)
+    return await relay(request, upstream)
+
+
+def is_small(request: web.BaseRequest, upstream: aiohttp.ClientResponse) -> bool:
+    """An answer with a body of known length up to CHUNK (most API answers)."""
+    length = upstream.content_length
+    bodiless = request.method == "HEAD" or upstream.status in (204, 304)
+    return not bodiless and length is not None and length <= CHUNK
+
+
+async def whole(request: web.BaseRequest, upstream: aiohttp.ClientResponse) -> web.Response:
+    """A small answer read whole, then sent in one write: head and body as one segment
+    (streamed, they are two sends, and a send on loopback costs the router most of its CPU)."""
+    try:
+        async with asyncio.timeout(READ_TIMEOUT):
+            body = await upstream.read()
+    except (aiohttp.ClientError, TimeoutError):
+        upstream.close()
+        log.warning("the function's answer to %s %s broke off", request.method, request.path)
+        return closing(problem(502, "the function's answer broke off"))
+    finally:
+        upstream.release()
+    headers = [
+        (name, value) for name, value in passed_on(upstream) if name.lower() != "content-length"
+    ]
+    return web.Response(status=upstream.status, reason=upstream.reason, body=body, headers=headers)
+
+
+def passed_on(upstream: aiohttp.ClientResponse) -> list[tuple[str, str]]:
+    """The answer's headers the client gets (all but hop-by-hop and the server's own)."""
+    return [(k, v) for k, v in upstream.headers.items() if k.lower() not in _ANSWER_SKIP]
 
 
 async def relay(request: web.BaseRequest, upstream: aiohttp.ClientResponse) -> web.StreamResponse:
     """The function's answer, streamed to the client as it came: its status and headers
     (Content-Length included, so the framing is the function's), then its body."""
     answer = web.StreamResponse(status=upstream.status, reason=upstream.reason)
-    for name, value in upstream.headers.items():
-        if name.lower() not in _ANSWER_SKIP:
-            answer.headers.add(name, value)
+    for name, value in passed_on(upstream):
+        answer.headers.add(name, value)
     try:
         async with asyncio.timeout(CLIENT_TIMEOUT):
             await answer.prepare(request)
@@ -249,7 +300,7 @@ def refused_status(error: BaseException | None) -> int:
     was malformed (aiohttp reports them all as 400s)."""
     if isinstance(error, LineTooLong):
         return 414 if error.args[1] == MAX_TARGET else 431
-    message = str(error)
+    message = str(error)  # aiohttp's C parser's own words (tests/infra/test_router.py pins them)
     if "Too many headers" in message:
         return 431
     if "Invalid HTTP version" in message:
@@ -272,16 +323,28 @@ class _Connection(web.RequestHandler):
             raise ConnectionError("the client's connection ended mid-exchange")
         if status == 400:
             status = refused_status(exc)
-            detail = message or HTTPStatus(status).description
+            detail = (message or "") if status == 400 else HTTPStatus(status).description
         else:
             log.error("router error on %s %s", request.method, request.path, exc_info=exc)
             detail = "the router failed on this request"
-        return closing(problem(status, detail.strip()))
+        return closing(problem(status, detail.strip() or HTTPStatus(status).description))
 
 
 class _Server(web.Server):
     def __call__(self) -> web.RequestHandler:
         return _Connection(self, loop=self._loop, **self._kwargs)
+
+    def _make_request(
+        self,
+        message: RawRequestMessage,
+        payload: StreamReader,
+        protocol: web.RequestHandler,
+        writer: AbstractStreamWriter,
+        task: asyncio.Task[None],
+    ) -> web.BaseRequest:
+        return web.BaseRequest(  # aiohttp's default limit is 1 MiB
+            message, payload, protocol, writer, task, self._loop, client_max_size=MAX_BODY
+        )
 
 
 async def start(port: int, routes: Mapping[str, str], default: str | None = None) -> Serving:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import socket
 import socketserver
@@ -398,3 +399,56 @@ def test_a_silent_client_connection_is_closed(
             received += chunk
     assert received == b"" or received.startswith(b"HTTP/1.1 200")
     assert Upstream.hits["/x"] == 0
+
+
+def test_bodies_pass_whole_up_to_the_routers_limit(
+    base: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Over 1 MiB (aiohttp's default) and up to MAX_BODY a body reaches the function, which
+    applies its own limit; over MAX_BODY the router answers a 413 problem itself."""
+    assert requests.post(f"{base}/x", data=bytes(5 << 20), timeout=10).status_code == 200
+    assert Upstream.hits["/x"] == 1
+    monkeypatch.setattr(router, "MAX_BODY", 1 << 20)
+    response = requests.post(f"{base}/x", data=bytes(2 << 20), timeout=10)
+    assert response.status_code == 413
+    assert response.headers["Content-Type"] == "application/problem+json"
+    assert Upstream.hits["/x"] == 1
+
+
+class CutShort:
+    """An upstream whose answers stop before the end their Content-Length announced."""
+
+    def __init__(self, length: int) -> None:
+        self.length = length
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with conn:
+                if _read_request(conn):
+                    head = f"HTTP/1.1 200 OK\r\nContent-Length: {self.length}\r\n\r\n"
+                    conn.sendall(head.encode() + b"x" * 10)
+
+
+@pytest.mark.parametrize("length", [100, 1 << 20], ids=["small", "streamed"])
+def test_an_answer_that_breaks_off_never_passes_for_whole(length: int) -> None:
+    upstream = CutShort(length)
+    try:
+        with running({"/x": upstream.url}) as base:
+            conn = send(base, b"GET /x HTTP/1.1\r\nHost: r\r\n\r\n")
+            if length <= router.CHUNK:  # read whole first: the router can still say so
+                code, content_type, _ = answer(conn)
+                assert (code, content_type) == (502, "application/problem+json")
+            else:  # streamed: the head went out, so the connection ends short of the length
+                with conn, pytest.raises(http.client.IncompleteRead):
+                    response = http.client.HTTPResponse(conn)
+                    response.begin()
+                    response.read()
+    finally:
+        upstream.sock.close()
