@@ -13,7 +13,8 @@ What it promises, as the load balancer does:
   a 503 problem with Retry-After, never a hang. Slow or half-sent requests hold a socket of
   the router's own, never a connection to a function: a request is read whole first.
 - Upstream answers pass through unchanged: a 429 or 503 with Retry-After stays what it is.
-  Only connection failures are retried.
+  Only connection failures are retried. A small answer is read whole and sent in one write;
+  a larger one, or one of unknown length, is streamed.
 - The router's own answers are problem+json, including the HTTP parser's (414, 431, 505, 400).
 - Client connections are kept alive (HTTP/1.1), as the load balancer keeps them.
 """
@@ -81,7 +82,7 @@ STOP_WAIT = 2.0  # how long requests under way may finish when the router stops
 
 
 class Router:
-    """Forwards each request to the function whose prefix matches, streaming the answer.
+    """Forwards each request to the function whose prefix matches, and its answer back.
 
     `default` (the web console) gets every path no prefix matches, as the load balancer's
     default route does; without it such paths are a 404 problem.

@@ -97,15 +97,12 @@ def test_healthz_says_it_is_up_and_nothing_more(upstream: str) -> None:
     assert "127.0.0.1" not in response.text
 
 
-class OneRequestPerConnection:
-    """An upstream that answers the first request on each connection, keeps it open as
-    keep-alive says, then drops it when the next request arrives on it: the race between a
-    pooled connection and a server's keep-alive timeout, every time."""
+class RawUpstream:
+    """An upstream on a bare socket, each connection served by `_connection` on a thread."""
 
     def __init__(self) -> None:
         self.sock = socket.create_server(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-        self.answered = 0
         threading.Thread(target=self._serve, daemon=True).start()
 
     def _serve(self) -> None:
@@ -115,6 +112,22 @@ class OneRequestPerConnection:
             except OSError:
                 return
             threading.Thread(target=self._connection, args=(conn,), daemon=True).start()
+
+    def _connection(self, conn: socket.socket) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+class OneRequestPerConnection(RawUpstream):
+    """An upstream that answers the first request on each connection, keeps it open as
+    keep-alive says, then drops it when the next request arrives on it: the race between a
+    pooled connection and a server's keep-alive timeout, every time."""
+
+    def __init__(self) -> None:
+        self.answered = 0
+        super().__init__()
 
     def _connection(self, conn: socket.socket) -> None:
         with conn:
@@ -128,9 +141,6 @@ class OneRequestPerConnection:
                     b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
                     b"Content-Length: 2\r\nConnection: keep-alive\r\n\r\n{}"
                 )
-
-    def close(self) -> None:
-        self.sock.close()
 
 
 def _read_request(conn: socket.socket) -> bool:
@@ -415,25 +425,18 @@ def test_bodies_pass_whole_up_to_the_routers_limit(
     assert Upstream.hits["/x"] == 1
 
 
-class CutShort:
+class CutShort(RawUpstream):
     """An upstream whose answers stop before the end their Content-Length announced."""
 
     def __init__(self, length: int) -> None:
         self.length = length
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-        threading.Thread(target=self._serve, daemon=True).start()
+        super().__init__()
 
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            with conn:
-                if _read_request(conn):
-                    head = f"HTTP/1.1 200 OK\r\nContent-Length: {self.length}\r\n\r\n"
-                    conn.sendall(head.encode() + b"x" * 10)
+    def _connection(self, conn: socket.socket) -> None:
+        with conn:
+            if _read_request(conn):
+                head = f"HTTP/1.1 200 OK\r\nContent-Length: {self.length}\r\n\r\n"
+                conn.sendall(head.encode() + b"x" * 10)
 
 
 @pytest.mark.parametrize("length", [100, 1 << 20], ids=["small", "streamed"])
@@ -451,4 +454,4 @@ def test_an_answer_that_breaks_off_never_passes_for_whole(length: int) -> None:
                     response.begin()
                     response.read()
     finally:
-        upstream.sock.close()
+        upstream.close()
