@@ -3,7 +3,7 @@
 One asyncio event loop (aiohttp's server and client) serves every client connection: no
 thread per connection, and HTTP parsed by aiohttp's C parser. Under the 50-client mixed load a
 thread per connection (http.server, werkzeug, urllib3) cost ~0.7 ms of CPU a request, a fifth
-of the machine; the loop costs about half of that (README, bench/bench_reviews.py).
+of the machine; the loop ~0.45 ms (README, bench/bench_reviews.py).
 
 What it promises, as the load balancer does:
 - Every upstream connection goes back to its pool, whatever the answer: one read to its end
