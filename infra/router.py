@@ -221,14 +221,11 @@ async def whole(request: web.BaseRequest, upstream: aiohttp.ClientResponse) -> w
     """A small answer read whole, then sent in one write: head and body as one segment
     (streamed, they are two sends, and a send on loopback costs the router most of its CPU)."""
     try:
-        async with asyncio.timeout(READ_TIMEOUT):
-            body = await upstream.read()
-    except (aiohttp.ClientError, TimeoutError):
+        body = await upstream.read()  # read to its end, its connection is back in the pool
+    except aiohttp.ClientError:  # cut short, or a chunk slower than the session's READ_TIMEOUT
         upstream.close()
         log.warning("the function's answer to %s %s broke off", request.method, request.path)
         return closing(problem(502, "the function's answer broke off"))
-    finally:
-        upstream.release()
     headers = [
         (name, value) for name, value in passed_on(upstream) if name.lower() != "content-length"
     ]
@@ -324,11 +321,11 @@ class _Connection(web.RequestHandler):
             raise ConnectionError("the client's connection ended mid-exchange")
         if status == 400:
             status = refused_status(exc)
-            detail = (message or "") if status == 400 else HTTPStatus(status).description
+            detail = (message or "").strip() if status == 400 else ""  # else: the status says it
         else:
             log.error("router error on %s %s", request.method, request.path, exc_info=exc)
             detail = "the router failed on this request"
-        return closing(problem(status, detail.strip() or HTTPStatus(status).description))
+        return closing(problem(status, detail or HTTPStatus(status).description))
 
 
 class _Server(web.Server):
