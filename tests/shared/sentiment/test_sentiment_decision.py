@@ -20,7 +20,6 @@ from shared.sentiment.decision import (
     region_masses,
     tempered,
 )
-from shared.sentiment.engine import padded_width
 from shared.sentiment.manifest import Manifest, ManifestError
 
 
@@ -195,19 +194,3 @@ def test_region_decision_needs_a_rating_head() -> None:
                 rating="linear",
             )
         )
-
-
-@pytest.mark.parametrize(
-    ("longest", "max_length", "width"),
-    [
-        (1, 128, 8),
-        (8, 128, 8),
-        (9, 128, 16),
-        (127, 128, 128),
-        (128, 128, 128),
-        (123, 125, 125),
-        (130, 128, 130),
-    ],
-)
-def test_padded_width(longest: int, max_length: int, width: int) -> None:
-    assert padded_width(longest, max_length) == width

@@ -134,3 +134,30 @@ def test_sub_batches_side_by_side_score_as_one_at_a_time(artifact_dir: Path) -> 
     assert parallel.engine._runs is not None  # they did run side by side
     assert serial.engine._runs is None
     assert parallel.score(texts[:1]) == serial.score(texts[:1])  # one text: alone, as before
+
+
+def test_a_sub_batch_is_padded_to_its_longest_text_only(
+    artifact_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every padded step is a whole LSTM step for every row: no rounding up of widths."""
+    scorer = load_scorer(str(artifact_dir), threads=1)
+    engine = scorer.engine
+    engine.batch_size = 2
+    widths: list[int] = []
+    run_arrays = engine._run_arrays
+
+    def recorded(input_ids: np.ndarray, mask: np.ndarray) -> object:
+        widths.append(input_ids.shape[1])
+        return run_arrays(input_ids, mask)
+
+    monkeypatch.setattr(engine, "_run_arrays", recorded)
+    texts = [
+        "최고",
+        "정말 재미있는 영화였어요",
+        "별로",
+        "배우들의 연기가 훌륭하고 이야기도 탄탄했다. 다시 보고 싶다",
+    ]
+    lengths = sorted(len(ids) for ids in engine.encode(texts))
+    scorer.score(texts)
+    assert widths == [lengths[1], lengths[3]]  # sorted by length, two texts a run
+    assert all(width % 8 for width in widths)  # widths a rounding to multiples of 8 changes
