@@ -3,7 +3,7 @@
 A sub-batch is padded to its own longest text and no further: every padded step is a
 whole LSTM step for every row. Widths rounded up to a multiple of 8 (until 2026-12-05)
 cost ~15% more CPU per text in upload-sized batches for outputs equal within 2e-7, and
-uploads ran ~12% slower (README, "Measured figures").
+uploads ran ~10% slower (README, "Measured figures").
 
 ``Engine`` holds no mutable tokenizer state (padding is done in numpy), so one
 instance is safe to call from many threads; the ONNX Runtime session is created
