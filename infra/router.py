@@ -276,16 +276,11 @@ def trace_context(headers: Mapping[str, str]) -> dict[str, str]:
 
 def problem(status: int, detail: str, headers: dict[str, str] | None = None) -> web.Response:
     """An RFC 9457 problem answered by the router itself."""
-    return web.Response(
-        body=problem_body(status, detail), status=status, headers=headers, content_type=PROBLEM
-    )
-
-
-def problem_body(status: int, detail: str) -> bytes:
     title = HTTPStatus(status).phrase
-    return json.dumps(
-        {"type": "about:blank", "title": title, "status": status, "detail": detail}
-    ).encode()
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    return web.Response(
+        body=json.dumps(body).encode(), status=status, headers=headers, content_type=PROBLEM
+    )
 
 
 def closing(response: web.Response) -> web.Response:
@@ -374,7 +369,7 @@ class Serving:
         await self.router.close()
 
 
-def serve(port: int, routes: dict[str, str], default: str | None = None) -> None:
+def serve(port: int, routes: Mapping[str, str], default: str | None = None) -> None:
     """Serve until interrupted (`make run`)."""
 
     async def forever() -> None:
