@@ -1,78 +1,149 @@
 """Schemathesis with every check against each function's own /openapi.json, over real HTTP.
 
-Each function runs under functions-framework's app in a threaded server on a free port,
-against this test's database, the committed model and the Auth emulator's accounts; `st run`
-(configured by schemathesis.toml at the repository root) then generates positive and
-negative requests from the document, including its coverage, fuzzing and stateful phases.
-Every function is run with the API key; those with writes again with an admin's ID token,
-and reviews with a member's (the document declares both schemes on every operation, so
-either credential must pass). The runs go at once to keep the wall time down.
+Each run serves its function under functions-framework's CLI (as `make run` and the cloud
+do) on a free port, against a database of the run's own, the committed model and the Auth
+emulator's accounts; `st run` (configured by schemathesis.toml at the repository root) then
+generates positive and negative requests from the document, including its coverage, fuzzing
+and stateful phases. Every function is run with the API key; those with writes again with
+an admin's ID token, and reviews with a member's (the document declares both schemes on
+every operation, so either credential must pass). The runs go at once to keep the wall time
+down, so each has its own database: a movie or review that one run creates must not be
+deleted by another run's generated `DELETE` (ids are small serials, so they meet), which
+the stateful phase would report as a created resource that is not found (ST302).
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 import subprocess
 import sys
-import threading
+import time
+import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import BaseWSGIServer, make_server
+import requests
 
-from tests.conftest import fresh_instance
-from tests.support import API_KEY, REPO, function_app
+from infra.localpg import EmbeddedPostgres, free_port
+from infra.stack import Function, function_command
+from tests.conftest import TEMPLATE
+from tests.support import API_KEY, REPO
 from tests.support.identity import Accounts
 
-FUNCTIONS = ("movies", "reviews", "ratings")
 ST = Path(sys.executable).with_name("st")
+# (function, credential): every function with the API key, the writers again with accounts
+PLAN = (
+    ("movies", "API key"),
+    ("reviews", "API key"),
+    ("ratings", "API key"),
+    ("movies", "admin"),
+    ("reviews", "admin"),
+    ("reviews", "member"),
+)
+Run = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class Served:
+    """One run's function: where it answers, and what it logs."""
+
+    url: str
+    log: Path
+
+    def log_tail(self) -> str:
+        return self.log.read_text(errors="replace")[-3000:]
 
 
 @pytest.fixture
 def served(
-    database: str, users: Accounts, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[dict[str, str]]:
+    postgres: EmbeddedPostgres,
+    database: str,
+    users: Accounts,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[dict[Run, Served]]:
+    """Each run's function, serving a database of its own (a clone of the template, like the
+    test's own, whose settings and Auth emulator the processes inherit)."""
     monkeypatch.setenv("API_WRITE_RATE_LIMIT", "1000000/minute")  # Schemathesis writes fast
-    fresh_instance()
-    servers: list[BaseWSGIServer] = []
-    urls = {}
-    for name in FUNCTIONS:
-        server = make_server("127.0.0.1", 0, function_app(name), threaded=True)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
-        urls[name] = f"http://127.0.0.1:{server.server_port}"
-    yield urls
-    for server in servers:
-        server.shutdown()
+    databases = [f"st_{uuid.uuid4().hex[:12]}" for _ in PLAN]
+    children: list[subprocess.Popen[bytes]] = []
+    served = {}
+    try:
+        for run, name in zip(PLAN, databases, strict=True):
+            env = {**os.environ, "DATABASE_URL": postgres.create_database(name, TEMPLATE)}
+            function = Function(run[0], run[0], free_port())
+            log = tmp_path / f"{run[0]}-{run[1].replace(' ', '-')}.log"
+            with log.open("wb") as output:
+                children.append(
+                    subprocess.Popen(
+                        function_command(function),
+                        cwd=REPO,
+                        env=env,
+                        stdout=output,
+                        stderr=subprocess.STDOUT,
+                    )
+                )
+            served[run] = Served(f"http://127.0.0.1:{function.port}", log)
+        for one, child in zip(served.values(), children, strict=True):
+            _wait_serving(one, child)
+        yield served
+    finally:
+        for child in children:
+            child.terminate()
+            child.wait(timeout=30)
+        for name in databases:
+            postgres.drop_database(name)
+
+
+def _wait_serving(function: Served, child: subprocess.Popen[bytes], timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert child.poll() is None, f"{function.url} exited:\n{function.log_tail()}"
+        with contextlib.suppress(requests.RequestException):
+            if requests.get(f"{function.url}/openapi.json", timeout=2).status_code == 200:
+                return
+        time.sleep(0.2)
+    raise AssertionError(f"{function.url} not serving in {timeout} s:\n{function.log_tail()}")
 
 
 @pytest.mark.timeout(600)
 def test_schemathesis_finds_no_failure_in_any_function(
-    served: dict[str, str], users: Accounts
+    served: dict[Run, Served], users: Accounts
 ) -> None:
     credentials = {
         "API key": f"X-API-Key: {API_KEY}",
         "admin": f"Authorization: Bearer {users.admin().id_token}",
         "member": f"Authorization: Bearer {users.member().id_token}",
     }
-    plan = [(name, "API key") for name in FUNCTIONS]
-    plan += [("movies", "admin"), ("reviews", "admin"), ("reviews", "member")]
     runs = {
-        (name, who): subprocess.Popen(
-            [str(ST), "run", f"{served[name]}/openapi.json", "--no-color", "-H", credentials[who]],
+        run: subprocess.Popen(
+            [
+                str(ST),
+                "run",
+                f"{served[run].url}/openapi.json",
+                "--no-color",
+                "-H",
+                credentials[run[1]],
+            ],
             cwd=REPO,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
         )
-        for name, who in plan
+        for run in PLAN
     }
     outputs = {run: process.communicate(timeout=540)[0] for run, process in runs.items()}
     for (name, who), output in outputs.items():
         print(f"--- {name} with {who}: {_summary(output)}")
-    failed = {run: out for run, out in outputs.items() if runs[run].returncode != 0}
-    assert not failed, "\n\n".join(f"=== {run}\n{out[-6000:]}" for run, out in failed.items())
+    failed = [run for run in PLAN if runs[run].returncode != 0]
+    assert not failed, "\n\n".join(
+        f"=== {run}\n{outputs[run][-6000:]}\n--- its function's log\n{served[run].log_tail()}"
+        for run in failed
+    )
 
 
 def _summary(output: str) -> str:
