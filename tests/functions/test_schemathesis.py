@@ -14,25 +14,22 @@ the stateful phase would report as a created resource that is not found (ST302).
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import requests
 
 from infra.localpg import EmbeddedPostgres, free_port
 from infra.stack import Function, function_command
 from tests.conftest import TEMPLATE
 from tests.support import API_KEY, REPO
 from tests.support.identity import Accounts
+from tests.support.processes import Serving
 
 ST = Path(sys.executable).with_name("st")
 # (function, credential): every function with the API key, the writers again with accounts
@@ -47,17 +44,6 @@ PLAN = (
 Run = tuple[str, str]
 
 
-@dataclass(frozen=True)
-class Served:
-    """One run's function: where it answers, and what it logs."""
-
-    url: str
-    log: Path
-
-    def log_tail(self) -> str:
-        return self.log.read_text(errors="replace")[-3000:]
-
-
 @pytest.fixture
 def served(
     postgres: EmbeddedPostgres,
@@ -65,54 +51,37 @@ def served(
     users: Accounts,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
-) -> Iterator[dict[Run, Served]]:
+) -> Iterator[dict[Run, Serving]]:
     """Each run's function, serving a database of its own (a clone of the template, like the
     test's own, whose settings and Auth emulator the processes inherit)."""
     monkeypatch.setenv("API_WRITE_RATE_LIMIT", "1000000/minute")  # Schemathesis writes fast
     databases = [f"st_{uuid.uuid4().hex[:12]}" for _ in PLAN]
-    children: list[subprocess.Popen[bytes]] = []
-    served = {}
+    served: dict[Run, Serving] = {}
     try:
-        for run, name in zip(PLAN, databases, strict=True):
-            env = {**os.environ, "DATABASE_URL": postgres.create_database(name, TEMPLATE)}
-            function = Function(run[0], run[0], free_port())
-            log = tmp_path / f"{run[0]}-{run[1].replace(' ', '-')}.log"
-            with log.open("wb") as output:
-                children.append(
-                    subprocess.Popen(
-                        function_command(function),
-                        cwd=REPO,
-                        env=env,
-                        stdout=output,
-                        stderr=subprocess.STDOUT,
-                    )
-                )
-            served[run] = Served(f"http://127.0.0.1:{function.port}", log)
-        for one, child in zip(served.values(), children, strict=True):
-            _wait_serving(one, child)
+        for (name, who), database_name in zip(PLAN, databases, strict=True):
+            function = Function(name, name, free_port())
+            url = postgres.create_database(database_name, TEMPLATE)
+            served[name, who] = Serving.start(
+                f"{name} for the {who} run",
+                f"http://127.0.0.1:{function.port}",
+                function_command(function),
+                env={**os.environ, "DATABASE_URL": url},
+                cwd=REPO,
+                log=tmp_path / f"{name}-{who.replace(' ', '-')}.log",
+            )
+        for server in served.values():
+            server.wait_serving("/openapi.json", timeout=90)
         yield served
     finally:
-        for child in children:
-            child.terminate()
-            child.wait(timeout=30)
-        for name in databases:
-            postgres.drop_database(name)
-
-
-def _wait_serving(function: Served, child: subprocess.Popen[bytes], timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert child.poll() is None, f"{function.url} exited:\n{function.log_tail()}"
-        with contextlib.suppress(requests.RequestException):
-            if requests.get(f"{function.url}/openapi.json", timeout=2).status_code == 200:
-                return
-        time.sleep(0.2)
-    raise AssertionError(f"{function.url} not serving in {timeout} s:\n{function.log_tail()}")
+        for server in served.values():
+            server.stop()
+        for database_name in databases:
+            postgres.drop_database(database_name)
 
 
 @pytest.mark.timeout(600)
 def test_schemathesis_finds_no_failure_in_any_function(
-    served: dict[Run, Served], users: Accounts
+    served: dict[Run, Serving], users: Accounts
 ) -> None:
     credentials = {
         "API key": f"X-API-Key: {API_KEY}",
@@ -141,7 +110,7 @@ def test_schemathesis_finds_no_failure_in_any_function(
         print(f"--- {name} with {who}: {_summary(output)}")
     failed = [run for run in PLAN if runs[run].returncode != 0]
     assert not failed, "\n\n".join(
-        f"=== {run}\n{outputs[run][-6000:]}\n--- its function's log\n{served[run].log_tail()}"
+        f"=== {run}\n{outputs[run][-6000:]}\n--- its function's log\n{served[run].output()}"
         for run in failed
     )
 

@@ -85,9 +85,9 @@ def served(cloud: Cloud, pipeline: dict[str, Ran]) -> Iterator[dict[str, Served]
 
 def wait_serving(function: Served) -> None:
     if function.process.signature == "http":
-        Cloud.wait_serving(function)
+        function.wait_serving()
     else:  # an event function answers every GET 405: it is up when it answers at all
-        Cloud.wait_serving(function, path="/", expect=405)
+        function.wait_serving(path="/", expect=405)
 
 
 @pytest.fixture(scope="package")

@@ -3,9 +3,10 @@
 This package holds every helper more than one test module uses, one module per subject:
 `uploads` (objects, CloudEvents, exactness checks), `ratings` (rows written with plain SQL),
 `rescore` (a second model version, job runs), `web` (live servers, HTML parsing),
-`fake_run_api` (the Cloud Run Admin API), `rehearsal` (the cloud's stand-ins and our
-processes started against them) and `cloud_edge` (the Cloud SQL connector's tunnel and the
-Admin API faked inside a rehearsed process).
+`fake_run_api` (the Cloud Run Admin API), `processes` (a server of ours started as a
+process, logged, waited for), `rehearsal` (the cloud's stand-ins and our processes started
+against them) and `cloud_edge` (the Cloud SQL connector's tunnel and the Admin API faked
+inside a rehearsed process).
 """
 
 from __future__ import annotations

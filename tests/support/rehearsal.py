@@ -29,14 +29,11 @@ import secrets
 import shutil
 import subprocess
 import sys
-import time
 import zipfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
-
-import requests
+from typing import Any
 
 from infra import cloudenv
 from infra.cloudenv import CloudProcess, instances
@@ -45,9 +42,9 @@ from infra.localpg import EmbeddedPostgres, free_port
 from infra.tfeval import Computed, Instance
 from tests.support import REPO
 from tests.support.fake_run_api import FakeRunApi
+from tests.support.processes import LOG_TAIL, Serving
 
 SECRET_VERSION = "1"  # the version the guide's first deployment adds (docs/deploy.md, 4 a)
-LOG_TAIL = 6000
 # The database variables docs/deploy.md has an operator set from Terraform outputs (section 4
 # b: migrate; section 6: verify; the runbook: grant), by output name.
 OPERATOR_DB_ENV = {
@@ -84,26 +81,10 @@ class Ran:
 
 
 @dataclass
-class Served:
+class Served(Serving):
     """A function served by functions-framework on a local port."""
 
     process: CloudProcess
-    url: str
-    popen: subprocess.Popen[bytes]
-    log: Path
-    stream: IO[bytes]
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")[-LOG_TAIL:]
-
-    def stop(self) -> None:
-        self.popen.terminate()
-        try:
-            self.popen.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.popen.kill()
-            self.popen.wait()
-        self.stream.close()
 
 
 @dataclass
@@ -265,34 +246,14 @@ class Cloud:
             "FUNCTION_TARGET": process.target,
             "FUNCTION_SIGNATURE_TYPE": process.signature,
         }
-        log = self.root / f"function-{key}.log"
-        stream = log.open("wb")
-        popen = subprocess.Popen(
-            list(_python(process.command)),
-            cwd=source,
+        return Served.start(
+            process.name,
+            f"http://127.0.0.1:{port}",
+            _python(process.command),
             env=self.env_for(process, **runtime),
-            stdout=stream,
-            stderr=subprocess.STDOUT,
-        )
-        return Served(process, f"http://127.0.0.1:{port}", popen, log, stream)
-
-    @staticmethod
-    def wait_serving(
-        served: Served, path: str = "/healthz", expect: int = 200, timeout: float = 60
-    ) -> None:
-        """Until `path` answers `expect`; a process that exits first fails with its output."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if served.popen.poll() is not None:
-                raise AssertionError(f"{served.process.name} exited:\n{served.output()}")
-            try:
-                if requests.get(served.url + path, timeout=2).status_code == expect:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.2)
-        raise AssertionError(
-            f"{served.process.name} not serving in {timeout} s:\n{served.output()}"
+            cwd=source,
+            log=self.root / f"function-{key}.log",
+            process=process,
         )
 
     # --- jobs (through the fake Admin API) ------------------------------------------------
